@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/webhookbridge/bridge/bridge"
+)
+
+const usage = `usage:
+  bridge [-config FILE]         serve (no config: the demo, on 127.0.0.1:8080)
+  bridge sign [flags]           print the headers a provider would send with a body
+  bridge send [flags]           sign a body and POST it, printing the answer
+  bridge check -config FILE     validate a configuration against NATS and print what it serves
+Run "bridge <command> -h" for a command's flags.`
+
+// run is the whole program; main only wires it to the process.
+func run(ctx context.Context, args []string, getenv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "sign":
+			return runSign(args[1:], stdin, stdout, stderr)
+		case "send":
+			return runSend(ctx, args[1:], stdin, stdout, stderr)
+		case "check":
+			return runCheck(ctx, args[1:], getenv, stdout, stderr)
+		case "help":
+			fmt.Fprintln(stdout, usage)
+			return nil
+		}
+	}
+	return serve(ctx, args, getenv, stderr, nil)
+}
+
+// serve runs the bridge until ctx ends. started, when set, receives the running app (tests).
+func serve(ctx context.Context, args []string, getenv func(string) (string, bool), stderr io.Writer, started func(*bridge.App)) error {
+	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
+	configPath := fs.String("config", "", "YAML configuration file (none: demo mode)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg := bridge.DemoConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = bridge.LoadConfig(*configPath, getenv); err != nil {
+			return err
+		}
+	}
+	log := bridge.NewLogger(cfg.Log, stderr)
+	if *configPath == "" {
+		log.Warn().Msg("DEMO MODE: every secret is \"demo-secret\"; do not expose this to the internet. Use -config FILE in production.")
+	}
+	app, err := bridge.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(app)
+	}
+	return app.Wait(ctx)
+}

@@ -1,0 +1,101 @@
+package providers
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Aghanim (game payments and web shop). Documentation: "Handle webhooks" (seeds/001): the
+// signature is the hex HMAC-SHA256 of "{timestamp}.{raw payload}" keyed with the S2S key.
+const (
+	aghanimSignatureHeader = "X-Aghanim-Signature"
+	aghanimTimestampHeader = "X-Aghanim-Signature-Timestamp"
+)
+
+// Aghanim declares the Aghanim provider.
+var Aghanim = &Provider{
+	Name:       "aghanim",
+	TypePrefix: "com.aghanim",
+	Success:    jsonAnswer(http.StatusOK, `{"status":"ok"}`),
+	Rejection:  jsonAnswer(http.StatusForbidden, `{"status":"error","message":"Invalid signature"}`),
+	// These events are questions: the game expects data in the answer (PROVIDERS.md).
+	DefaultReplyEvents: []string{"player.verify", "player.lookup", "store.get"},
+	CheckCredentials:   needSecret,
+
+	Authenticate: func(req Request, creds Credentials) error {
+		// The timestamp equals event_time and a retry may carry an old one, so its age is not
+		// checked; it only has to be there, as it is part of what is signed.
+		ts, err := proofHeader(req.Header, aghanimTimestampHeader)
+		if err != nil {
+			return err
+		}
+		return verifyMAC(req.Header, aghanimSignatureHeader, decodeHex, sha256.New, creds.Secrets,
+			[]byte(ts), []byte("."), req.Body)
+	},
+
+	Map: func(req Request) (Event, error) {
+		var body struct {
+			EventID   json.RawMessage `json:"event_id"`
+			EventType string          `json:"event_type"`
+			EventTime json.RawMessage `json:"event_time"`
+			// event_data differs per event type; only an object's player_id is read.
+			EventData json.RawMessage `json:"event_data"`
+		}
+		if err := decodeFields(req.Body, &body); err != nil {
+			return Event{}, err
+		}
+		if body.EventType == "" {
+			return Event{}, fmt.Errorf("no event_type: %w", ErrUnmappable)
+		}
+		var data struct {
+			PlayerID json.RawMessage `json:"player_id"`
+		}
+		_ = json.Unmarshal(body.EventData, &data) // not an object: no subject
+		ev := Event{
+			Type:    body.EventType,
+			ID:      aghanimEventID(stringOrNumber(body.EventID)),
+			Subject: stringOrNumber(data.PlayerID),
+		}
+		// The "Testing" request has no event_time: the bridge then uses the time of receipt, as
+		// it does for a time no RFC 3339 timestamp can carry.
+		if secs, ok := unixSeconds(body.EventTime); ok && secs >= 0 && secs <= maxRFC3339Seconds {
+			ev.Time = time.Unix(secs, 0).UTC()
+		}
+		return ev, nil
+	},
+
+	Sign: func(creds Credentials, body []byte, now time.Time) (http.Header, error) {
+		secret, err := firstSecret(creds)
+		if err != nil {
+			return nil, err
+		}
+		ts := strconv.FormatInt(now.Unix(), 10)
+		h := http.Header{}
+		h.Set("Content-Type", "application/json")
+		h.Set(aghanimTimestampHeader, ts)
+		h.Set(aghanimSignatureHeader, hexMAC(sha256.New, secret, []byte(ts), []byte("."), body))
+		return h, nil
+	},
+}
+
+// maxRFC3339Seconds is 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can write.
+const maxRFC3339Seconds = 253402300799
+
+// aghanimEventID returns event_id when it can serve as the CloudEvent id and in Nats-Msg-Id:
+// Aghanim's ids are short tokens ("whevt_…"); anything else (control characters, spaces, a
+// kilobyte of text) falls back to the body's hash, which is as stable across retries.
+func aghanimEventID(id string) string {
+	if len(id) > 200 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7F {
+			return ""
+		}
+	}
+	return id
+}

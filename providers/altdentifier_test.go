@@ -1,0 +1,260 @@
+package providers
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// AltDentifier's documentation (seeds/000): the Digest header is "MD5=" and the hexdigest of
+// hmac.new(key=secret, msg=raw body), whose default digest is MD5.
+
+const altDentifierTestSecret = "altdentifier-test-secret"
+
+// altDentifierDigest is the Digest header AltDentifier sends, computed as its documentation does.
+func altDentifierDigest(secret string, body []byte) string {
+	m := hmac.New(md5.New, []byte(secret))
+	m.Write(body)
+	return "MD5=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// providerPayload reads a documented example payload from testdata/<provider>/.
+func providerPayload(t testing.TB, provider, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", provider, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// knownAuthError reports whether err wraps one of the errors Authenticate may return.
+func knownAuthError(err error) bool {
+	return errors.Is(err, ErrMissingProof) || errors.Is(err, ErrMalformedProof) ||
+		errors.Is(err, ErrBadSignature) || errors.Is(err, ErrBadCredentials)
+}
+
+func TestAltDentifierDeclaration(t *testing.T) {
+	if p, ok := Lookup("altdentifier"); !ok || p != AltDentifier {
+		t.Fatalf("Lookup(altdentifier) = %v, %v", p, ok)
+	}
+	if AltDentifier.TypePrefix != "com.altdentifier" {
+		t.Errorf("TypePrefix = %q", AltDentifier.TypePrefix)
+	}
+	// "Please return a 200 or 204" (the example server returns 204, no body); "a 403: Forbidden
+	// if the signature fails to validate" — any other 4xx makes AltDentifier retry.
+	answers := []struct {
+		name   string
+		answer Answer
+		status int
+	}{
+		{"success", AltDentifier.Success, http.StatusNoContent},
+		{"rejection", AltDentifier.Rejection, http.StatusForbidden},
+	}
+	for _, a := range answers {
+		if a.answer.Status != a.status || len(a.answer.Body) != 0 || a.answer.ContentType != "" {
+			t.Errorf("%s = %d %q %q, want %d without body", a.name, a.answer.Status, a.answer.ContentType, a.answer.Body, a.status)
+		}
+	}
+}
+
+func TestAltDentifierAuthenticate(t *testing.T) {
+	body := providerPayload(t, "altdentifier", "verification_failed.json")
+	digest := altDentifierDigest(altDentifierTestSecret, body)
+	hexDigest := strings.TrimPrefix(digest, "MD5=")
+	one := Credentials{Secrets: []string{altDentifierTestSecret}}
+
+	cases := []struct {
+		name    string
+		creds   Credentials
+		modify  func(r *Request)
+		wantErr error // nil: authentic
+	}{
+		{name: "valid", creds: one},
+		{name: "rotation: second secret matches", creds: Credentials{Secrets: []string{"old-secret", altDentifierTestSecret}}},
+		{name: "upper-case hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5="+strings.ToUpper(hexDigest)) }},
+		{name: "lower-case algorithm", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "md5="+hexDigest) }},
+		{name: "spaces around the parts", creds: one, modify: func(r *Request) { r.Header.Set("Digest", " MD5 = "+hexDigest+" ") }},
+		{name: "Signature header is not required, nor checked", creds: one, modify: func(r *Request) {
+			r.Header.Set("Signature", `keyId="hmac-key-1",algorithm="hmac-md5",signature="bm90IGEgc2lnbmF0dXJl"`)
+		}},
+		{name: "tampered body", creds: one, modify: func(r *Request) { r.Body = []byte(strings.Replace(string(r.Body), `"OP":2`, `"OP":1`, 1)) }, wantErr: ErrBadSignature},
+		{name: "wrong secret", creds: Credentials{Secrets: []string{"another-secret"}}, wantErr: ErrBadSignature},
+		{name: "no secret configured", creds: Credentials{}, wantErr: ErrBadSignature},
+		{name: "truncated digest", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5="+hexDigest[:30]) }, wantErr: ErrBadSignature},
+		{name: "digest of the body keyed with nothing", creds: one, modify: func(r *Request) { r.Header.Set("Digest", altDentifierDigest("", r.Body)) }, wantErr: ErrBadSignature},
+		{name: "missing header", creds: one, modify: func(r *Request) { r.Header.Del("Digest") }, wantErr: ErrMissingProof},
+		{name: "empty header", creds: one, modify: func(r *Request) { r.Header.Set("Digest", " ") }, wantErr: ErrMissingProof},
+		{name: "digest without =", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5"+hexDigest) }, wantErr: ErrMalformedProof},
+		{name: "bare hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", hexDigest) }, wantErr: ErrMalformedProof},
+		{name: "other algorithm", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "SHA-256="+hexDigest) }, wantErr: ErrMalformedProof},
+		{name: "bad hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5=zz"+hexDigest[2:]) }, wantErr: ErrMalformedProof},
+		{name: "odd-length hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5="+hexDigest[1:]) }, wantErr: ErrMalformedProof},
+		{name: "duplicate header", creds: one, modify: func(r *Request) { r.Header.Add("Digest", digest) }, wantErr: ErrMalformedProof},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Header: http.Header{}, Body: body}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Digest", digest)
+			if tc.modify != nil {
+				tc.modify(&req)
+			}
+			err := AltDentifier.Authenticate(req, tc.creds)
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("Authenticate: %v, want success", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("Authenticate: %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestAltDentifierMap(t *testing.T) {
+	const member = "66166172835385344"
+	cases := []struct {
+		name     string
+		body     []byte
+		wantType string // "": unmappable
+		subject  string
+	}{
+		{"OP 0 verification started", providerPayload(t, "altdentifier", "verification_started.json"), "verification.started", member},
+		{"OP 1 verification passed", providerPayload(t, "altdentifier", "verification_passed.json"), "verification.passed", member},
+		{"OP 2 verification failed (documented example)", providerPayload(t, "altdentifier", "verification_failed.json"), "verification.failed", member},
+		{"OP 3 verification ignored", providerPayload(t, "altdentifier", "verification_ignored.json"), "verification.ignored", member},
+		{"OP 4 account incorrect", providerPayload(t, "altdentifier", "account_incorrect.json"), "account.incorrect", member},
+		{"OP 5 test event, member with name and numeric id", providerPayload(t, "altdentifier", "test.json"), "test", member},
+		{"no member", []byte(`{"OP":1}`), "verification.passed", ""},
+		{"member of another shape", []byte(`{"OP":1,"member":"Auxim#0001"}`), "verification.passed", ""},
+		{"member id null", []byte(`{"OP":1,"member":{"id":null}}`), "verification.passed", ""},
+		{"OP as a numeric string", []byte(`{"OP":"3","member":{"id":"1"}}`), "verification.ignored", "1"},
+		{"unknown OP", []byte(`{"OP":6,"member":{"id":"1"}}`), "", ""},
+		{"negative OP", []byte(`{"OP":-1}`), "", ""},
+		{"fractional OP", []byte(`{"OP":1.5}`), "", ""},
+		{"OP not a number", []byte(`{"OP":"passed"}`), "", ""},
+		{"OP null", []byte(`{"OP":null}`), "", ""},
+		{"no OP", []byte(`{"member":{"id":"1"}}`), "", ""},
+		{"JSON null", []byte(`null`), "", ""},
+		{"JSON array", []byte(`[{"OP":1}]`), "", ""},
+		{"not JSON", []byte(`OP=1`), "", ""},
+		{"empty body", nil, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := AltDentifier.Map(Request{Header: http.Header{}, Body: tc.body})
+			if tc.wantType == "" {
+				if !errors.Is(err, ErrUnmappable) {
+					t.Fatalf("Map = %+v, %v; want ErrUnmappable", ev, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			// No event id and no timestamp: the bridge hashes the body and uses receipt time.
+			want := Event{Type: tc.wantType, Subject: tc.subject}
+			if ev != want {
+				t.Fatalf("Map = %+v, want %+v", ev, want)
+			}
+		})
+	}
+}
+
+func TestAltDentifierSign(t *testing.T) {
+	creds := Credentials{Secrets: []string{altDentifierTestSecret, "next-secret"}}
+	for _, name := range []string{"verification_failed.json", "test.json"} {
+		t.Run(name, func(t *testing.T) {
+			body := providerPayload(t, "altdentifier", name)
+			h, err := AltDentifier.Sign(creds, body, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := h.Get("Digest"), altDentifierDigest(altDentifierTestSecret, body); got != want {
+				t.Errorf("Digest = %q, want %q (lower-case hex, first secret)", got, want)
+			}
+			if got := h.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+			v, err := AltDentifier.Verify(Request{Header: h, Body: body}, creds)
+			if err != nil {
+				t.Fatalf("Verify(signed): %v", err)
+			}
+			if _, err := v.Map(); err != nil {
+				t.Errorf("Map(signed): %v", err)
+			}
+		})
+	}
+	if _, err := AltDentifier.Sign(Credentials{}, []byte(`{}`), time.Now()); err == nil {
+		t.Error("Sign without a secret succeeded")
+	}
+}
+
+func TestAltDentifierCheckCredentials(t *testing.T) {
+	cases := []struct {
+		name  string
+		creds Credentials
+		ok    bool
+	}{
+		{"one secret", Credentials{Secrets: []string{"s"}}, true},
+		{"two secrets", Credentials{Secrets: []string{"s", "t"}}, true},
+		{"no secret", Credentials{}, false},
+		{"only a bearer token", Credentials{BearerTokens: []string{"t"}}, false},
+		{"empty secret", Credentials{Secrets: []string{"s", " "}}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := AltDentifier.CheckCredentials(tc.creds); (err == nil) != tc.ok {
+				t.Fatalf("CheckCredentials = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func FuzzAltDentifierAuthenticate(f *testing.F) {
+	creds := Credentials{Secrets: []string{altDentifierTestSecret}}
+	f.Fuzz(func(t *testing.T, body []byte, digest string) {
+		want := altDentifierDigest(altDentifierTestSecret, body)
+		err := AltDentifier.Authenticate(Request{Header: http.Header{"Digest": {digest}}, Body: body}, creds)
+		if err == nil {
+			// Accepted only if the header is the MAC of this body, whatever its spelling.
+			alg, digestHex, _ := strings.Cut(strings.TrimSpace(digest), "=")
+			if !strings.EqualFold(strings.TrimSpace(alg), "MD5") || !strings.EqualFold(strings.TrimSpace(digestHex), strings.TrimPrefix(want, "MD5=")) {
+				t.Fatalf("accepted Digest %q for a body whose digest is %q", digest, want)
+			}
+		} else if !knownAuthError(err) {
+			t.Fatalf("Authenticate: unexpected error %v", err)
+		}
+		if err := AltDentifier.Authenticate(Request{Header: http.Header{"Digest": {want}}, Body: body}, creds); err != nil {
+			t.Fatalf("rejected the right digest: %v", err)
+		}
+	})
+}
+
+func FuzzAltDentifierMap(f *testing.F) {
+	documented := []string{"verification.started", "verification.passed", "verification.failed",
+		"verification.ignored", "account.incorrect", "test"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := AltDentifier.Map(Request{Header: http.Header{}, Body: body})
+		if err != nil {
+			if !errors.Is(err, ErrUnmappable) {
+				t.Fatalf("Map: error %v does not wrap ErrUnmappable", err)
+			}
+			return
+		}
+		if !slices.Contains(documented, ev.Type) {
+			t.Fatalf("Map: type %q is not a documented OP", ev.Type)
+		}
+		if ev.ID != "" || !ev.Time.IsZero() {
+			t.Fatalf("Map: %+v has an id or a time, AltDentifier sends neither", ev)
+		}
+	})
+}

@@ -1,0 +1,257 @@
+package providers
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ActiGraph CentrePoint (research wearables). Documentation: "Securing your webhooks" (seeds/003)
+// and ActiGraph's WebhookDocumentation (PROVIDERS.md). A webhook uses one of the schemes chosen in
+// their portal; an endpoint enables each scheme by configuring its credential:
+//   - HMAC: X-ActiGraph-Signature = standard padded base64 HMAC-SHA256(secret, raw body);
+//   - Basic: Authorization: Basic base64(username:password);
+//   - OAuth2 bearer: Authorization: Bearer <token>.
+const (
+	centrePointSignatureHeader  = "X-ActiGraph-Signature"
+	centrePointEventHeader      = "X-ActiGraph-Event"
+	centrePointDeliveryHeader   = "X-ActiGraph-Delivery"
+	centrePointHookSecretHeader = "X-ActiGraph-Hook-Secret"
+	centrePointValidationEvent  = "validation"
+)
+
+// CentrePoint declares the ActiGraph CentrePoint provider.
+var CentrePoint = &Provider{
+	Name:             "centrepoint",
+	TypePrefix:       "com.actigraph.centrepoint",
+	Success:          emptyAnswer(http.StatusOK),
+	Rejection:        emptyAnswer(http.StatusUnauthorized),
+	CheckCredentials: checkCentrePointCredentials,
+
+	// "Validating Webhooks": on creation and on every change of URL or authentication, CentrePoint
+	// sends X-ActiGraph-Event: validation and expects 200 with its X-ActiGraph-Hook-Secret header
+	// echoed. The documented request carries no proof, and the answer reveals nothing the request
+	// did not contain.
+	Handshake: func(req Request) (Answer, bool) {
+		if !strings.EqualFold(strings.TrimSpace(req.Header.Get(centrePointEventHeader)), centrePointValidationEvent) {
+			return Answer{}, false
+		}
+		answer := emptyAnswer(http.StatusOK)
+		if secret := req.Header.Get(centrePointHookSecretHeader); secret != "" {
+			answer.Header = http.Header{centrePointHookSecretHeader: {secret}}
+		}
+		return answer, true
+	},
+
+	// A request must satisfy one enabled scheme. Proofs for schemes the endpoint has not enabled
+	// are not looked at; when the enabled ones' proofs are all absent the proof is missing,
+	// otherwise every presented proof's failure is reported.
+	Authenticate: func(req Request, creds Credentials) error {
+		hmacOn := len(creds.Secrets) > 0
+		authorizationOn := creds.BasicAuth != nil || len(creds.BearerTokens) > 0
+		if !hmacOn && !authorizationOn {
+			return fmt.Errorf("no authentication scheme configured: %w", ErrBadCredentials)
+		}
+		var failures []error
+		if hmacOn {
+			err := verifyMAC(req.Header, centrePointSignatureHeader, decodeCentrePointSignature, sha256.New, creds.Secrets, req.Body)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, ErrMissingProof) {
+				failures = append(failures, err)
+			}
+		}
+		if authorizationOn {
+			err := verifyCentrePointAuthorization(req.Header, creds)
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, ErrMissingProof) {
+				failures = append(failures, err)
+			}
+		}
+		if len(failures) == 0 {
+			return fmt.Errorf("none of the enabled schemes' headers (%s): %w", centrePointProofHeaders(hmacOn, authorizationOn), ErrMissingProof)
+		}
+		return errors.Join(failures...)
+	},
+
+	Map: func(req Request) (Event, error) {
+		// The event is named by the header only; the body has no type field.
+		event := strings.ToLower(strings.TrimSpace(req.Header.Get(centrePointEventHeader)))
+		if event == "" {
+			return Event{}, fmt.Errorf("no %s header: %w", centrePointEventHeader, ErrUnmappable)
+		}
+		// upload has status started|completed|error, raw_processing_complete Completed|Error; the
+		// test ping ({"Test":"Value"} as upload) and any body that is not a JSON object keep the
+		// bare event name. The subject is subjectId in upload and the daily statistics events,
+		// subject_id in raw_processing_complete and data_retrieval_complete; keys match
+		// case-insensitively, so SubjectId and subjectID count too.
+		var body struct {
+			Status         json.RawMessage `json:"status"`
+			SubjectID      json.RawMessage `json:"subjectId"`
+			SubjectIDSnake json.RawMessage `json:"subject_id"`
+		}
+		_ = json.Unmarshal(req.Body, &body)
+		ev := Event{
+			Type: event,
+			// The delivery GUID is the same on every retry and manual resend of one delivery.
+			ID:      strings.TrimSpace(req.Header.Get(centrePointDeliveryHeader)),
+			Subject: stringOrNumber(body.SubjectID),
+		}
+		if ev.Subject == "" {
+			ev.Subject = stringOrNumber(body.SubjectIDSnake)
+		}
+		if status := strings.ToLower(strings.TrimSpace(stringOrNumber(body.Status))); status != "" {
+			ev.Type += "." + status
+		}
+		return ev, nil
+	},
+
+	// Sign uses the HMAC scheme when a secret is configured, else a bearer token, else Basic, and
+	// sends the body as an upload delivery with a fresh delivery id.
+	Sign: func(creds Credentials, body []byte, now time.Time) (http.Header, error) {
+		h := http.Header{}
+		switch {
+		case len(creds.Secrets) > 0:
+			h.Set(centrePointSignatureHeader, base64.StdEncoding.EncodeToString(macOf(sha256.New, creds.Secrets[0], body)))
+		case len(creds.BearerTokens) > 0:
+			h.Set("Authorization", "Bearer "+creds.BearerTokens[0])
+		case creds.BasicAuth != nil:
+			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(creds.BasicAuth.Username+":"+creds.BasicAuth.Password)))
+		default:
+			return nil, errors.New("no secret, bearer token or basic auth to sign with")
+		}
+		h.Set("Content-Type", "application/json")
+		h.Set("User-Agent", "ActiGraph-Hookshot/1.0")
+		h.Set(centrePointEventHeader, "upload")
+		h.Set(centrePointDeliveryHeader, newCentrePointDelivery())
+		return h, nil
+	},
+}
+
+// decodeCentrePointSignature reads the documented standard base64, and leniently hex of the same
+// MAC and either behind an "alg=" prefix such as "sha256=" (the 2015 draft prefixed "sha1=").
+// The prefix is stripped only when it is a short lower-case alphanumeric name and the rest
+// decodes: a padded base64 MAC's first "=" comes after 43 characters.
+func decodeCentrePointSignature(value string) ([]byte, error) {
+	if alg, rest, ok := strings.Cut(value, "="); ok && isAlgorithmName(alg) {
+		if mac, err := decodeHexOrBase64(strings.TrimSpace(rest)); err == nil {
+			return mac, nil
+		}
+	}
+	return decodeHexOrBase64(value)
+}
+
+// isAlgorithmName reports whether s looks like "sha256": 1 to 16 lower-case letters and digits.
+func isAlgorithmName(s string) bool {
+	if len(s) == 0 || len(s) > 16 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyCentrePointAuthorization checks the Authorization header against the enabled Basic and
+// Bearer credentials. The scheme name is case-insensitive (RFC 9110 §11.1); a scheme the endpoint
+// has not enabled is a credential that does not match.
+func verifyCentrePointAuthorization(h http.Header, creds Credentials) error {
+	value, err := proofHeader(h, "Authorization")
+	if err != nil {
+		return err
+	}
+	scheme, param, _ := strings.Cut(value, " ")
+	param = strings.TrimSpace(param)
+	switch {
+	case strings.EqualFold(scheme, "Basic") && creds.BasicAuth != nil:
+		decoded, err := decodeBase64(param)
+		if err != nil {
+			return fmt.Errorf("authorization: basic: %w", err)
+		}
+		user, pass, ok := strings.Cut(string(decoded), ":")
+		if !ok {
+			return fmt.Errorf("authorization: basic: no \":\": %w", ErrMalformedProof)
+		}
+		// Both are compared, whatever the first gives, so timing tells neither.
+		userOK := equalSecret(user, creds.BasicAuth.Username)
+		passOK := equalSecret(pass, creds.BasicAuth.Password)
+		if !userOK || !passOK {
+			return fmt.Errorf("authorization: basic: %w", ErrBadCredentials)
+		}
+		return nil
+	case strings.EqualFold(scheme, "Bearer") && len(creds.BearerTokens) > 0:
+		if param == "" {
+			return fmt.Errorf("authorization: bearer: empty token: %w", ErrMalformedProof)
+		}
+		matched := false
+		for _, token := range creds.BearerTokens {
+			if equalSecret(param, token) {
+				matched = true
+			}
+		}
+		if !matched {
+			return fmt.Errorf("authorization: bearer: %w", ErrBadCredentials)
+		}
+		return nil
+	}
+	return fmt.Errorf("authorization: scheme not enabled for this endpoint: %w", ErrBadCredentials)
+}
+
+// centrePointProofHeaders names the headers that carry the enabled schemes' proofs.
+func centrePointProofHeaders(hmacOn, authorizationOn bool) string {
+	switch {
+	case hmacOn && authorizationOn:
+		return centrePointSignatureHeader + " or Authorization"
+	case hmacOn:
+		return centrePointSignatureHeader
+	}
+	return "Authorization"
+}
+
+// checkCentrePointCredentials requires at least one scheme, each one configured completely.
+func checkCentrePointCredentials(creds Credentials) error {
+	if len(creds.Secrets) == 0 && creds.BasicAuth == nil && len(creds.BearerTokens) == 0 {
+		return errors.New("secrets, basic_auth, bearer_tokens: at least one authentication scheme is required")
+	}
+	var problems []error
+	if len(creds.Secrets) > 0 {
+		problems = append(problems, needSecret(creds))
+	}
+	if b := creds.BasicAuth; b != nil {
+		if strings.TrimSpace(b.Username) == "" {
+			problems = append(problems, errors.New("basic_auth.username: empty username"))
+		} else if strings.Contains(b.Username, ":") {
+			// Basic splits user-id and password at the first colon (RFC 7617 §2).
+			problems = append(problems, errors.New("basic_auth.username: contains \":\""))
+		}
+		if strings.TrimSpace(b.Password) == "" {
+			problems = append(problems, errors.New("basic_auth.password: empty password"))
+		}
+	}
+	for i, token := range creds.BearerTokens {
+		if strings.TrimSpace(token) == "" {
+			problems = append(problems, fmt.Errorf("bearer_tokens[%d]: empty token", i))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// newCentrePointDelivery returns a random version-4 GUID, the form of X-ActiGraph-Delivery.
+func newCentrePointDelivery() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,183 @@
+// Package providers holds one small unit per webhook provider: how a request proves it is
+// authentic, what the provider expects as an answer, and how an authentic body maps to an event.
+// A provider holds no connection, no logger and no state: every function here is a pure function
+// of the request and the endpoint's credentials, so it is easy to test and to fuzz.
+package providers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Errors a provider's Authenticate returns (wrapped with context); all are answered with the
+// provider's rejection.
+var (
+	ErrMissingProof   = errors.New("missing proof of authenticity")
+	ErrMalformedProof = errors.New("malformed proof of authenticity")
+	ErrBadSignature   = errors.New("signature does not match")
+	ErrBadCredentials = errors.New("credentials do not match")
+)
+
+// ErrUnmappable is wrapped by Map when an authentic body cannot be turned into a typed event;
+// the bridge then publishes it under the endpoint's "unmapped" type instead of dropping it.
+var ErrUnmappable = errors.New("body cannot be mapped to an event")
+
+// Request is what a provider sees of an incoming webhook.
+type Request struct {
+	Header http.Header
+	Body   []byte
+}
+
+// BasicAuth is a username and password for HTTP Basic authentication.
+type BasicAuth struct {
+	Username string
+	Password string
+}
+
+// Credentials are the proofs one endpoint accepts. Several secrets or tokens mean rotation:
+// any one of them may match.
+type Credentials struct {
+	Secrets      []string
+	BasicAuth    *BasicAuth
+	BearerTokens []string
+}
+
+// Answer is an HTTP answer in the provider's own terms.
+type Answer struct {
+	Status      int
+	ContentType string
+	Body        []byte
+	Header      http.Header
+}
+
+// Event is what a provider's mapping extracts from an authentic body.
+type Event struct {
+	// Type is the event type after the provider's type prefix, e.g. "player.verify".
+	Type string
+	// ID is the provider's own event id when it is stable across retries; empty means the
+	// bridge uses the hex SHA-256 of the raw body.
+	ID string
+	// Subject names the entity the event is about; empty when the payload names none.
+	Subject string
+	// Time is the provider's event time; zero means the time of receipt.
+	Time time.Time
+}
+
+// Provider declares one provider. Name and TypePrefix identify it; Success and Rejection are its
+// documented answers; the functions describe its scheme and its mapping.
+type Provider struct {
+	Name       string
+	TypePrefix string // e.g. "com.aghanim"; CloudEvents type = TypePrefix + "." + Event.Type
+	Success    Answer
+	Rejection  Answer
+	// DefaultReplyEvents are event types (Event.Type) that need a synchronous answer unless the
+	// endpoint's configuration says otherwise.
+	DefaultReplyEvents []string
+
+	// Authenticate returns nil when req proves itself with one of creds, else an error wrapping
+	// ErrMissingProof, ErrMalformedProof, ErrBadSignature or ErrBadCredentials.
+	Authenticate func(req Request, creds Credentials) error
+	// Map extracts the event from an authentic request; an error wrapping ErrUnmappable means
+	// "publish as unmapped".
+	Map func(req Request) (Event, error)
+	// Handshake, when set, answers requests that are not events (CentrePoint's validation),
+	// before and without authentication. It returns false for ordinary requests.
+	Handshake func(req Request) (Answer, bool)
+	// Sign returns the headers the provider would send with body, signed with the first of
+	// creds' proofs, for `bridge sign`/`bridge send` and the load tool.
+	Sign func(creds Credentials, body []byte, now time.Time) (http.Header, error)
+	// CheckCredentials reports what is wrong with an endpoint's credentials for this provider
+	// (e.g. no secret at all); nil when they are usable.
+	CheckCredentials func(creds Credentials) error
+}
+
+// Verified is a request whose authenticity has been proven. Only Provider.Verify makes one, so
+// code that accepts a Verified cannot be handed an unauthenticated request.
+type Verified struct {
+	provider *Provider
+	req      Request
+}
+
+// Verify authenticates req with creds and returns it as Verified only on success.
+func (p *Provider) Verify(req Request, creds Credentials) (Verified, error) {
+	if err := p.Authenticate(req, creds); err != nil {
+		return Verified{}, fmt.Errorf("%s: %w", p.Name, err)
+	}
+	return Verified{provider: p, req: req}, nil
+}
+
+// Request returns the authenticated request.
+func (v Verified) Request() Request { return v.req }
+
+// Provider returns the provider that verified the request.
+func (v Verified) Provider() *Provider { return v.provider }
+
+// Valid reports whether v was produced by Verify.
+func (v Verified) Valid() bool { return v.provider != nil }
+
+// Map maps the verified request to an event with its provider's mapping.
+func (v Verified) Map() (Event, error) {
+	ev, err := v.provider.Map(v.req)
+	if err != nil {
+		return Event{}, fmt.Errorf("%s: %w", v.provider.Name, err)
+	}
+	return ev, nil
+}
+
+// registry lists every provider the bridge knows; adding a provider means adding its file and
+// one line here.
+var registry = []*Provider{
+	AltDentifier,
+	Aghanim,
+	ZignSec,
+	CentrePoint,
+	UserCheck,
+}
+
+// Lookup returns the provider called name.
+func Lookup(name string) (*Provider, bool) {
+	for _, p := range registry {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the known providers' names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for _, p := range registry {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// All returns every known provider in registration order.
+func All() []*Provider { return append([]*Provider(nil), registry...) }
+
+// jsonAnswer is a JSON answer with a fixed body.
+func jsonAnswer(status int, body string) Answer {
+	return Answer{Status: status, ContentType: "application/json", Body: []byte(body)}
+}
+
+// emptyAnswer is an answer without a body.
+func emptyAnswer(status int) Answer { return Answer{Status: status} }
+
+// needSecret is the CheckCredentials of providers that sign with a shared secret.
+func needSecret(creds Credentials) error {
+	if len(creds.Secrets) == 0 {
+		return errors.New("secrets: at least one secret is required")
+	}
+	for i, s := range creds.Secrets {
+		if strings.TrimSpace(s) == "" {
+			return fmt.Errorf("secrets[%d]: empty secret", i)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package providers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ZignSec's documentation (seeds/002, PROVIDERS.md): X-ZignSec-Hmac-SHA256 carries either
+// HMAC-SHA256(secret, raw body) — base64 in the seed's C# sample, hex in production receivers —
+// or, for the session/workflow API, "t=<timestamp>,v1=<hex>" with the hex
+// HMAC-SHA256(secret, "{t}.{raw body}").
+
+const (
+	zignSecTestSecret = "zignsec-test-secret"
+	zignSecTestTime   = "1729585601"
+)
+
+// zignSecMAC is HMAC-SHA256(secret, parts concatenated).
+func zignSecMAC(secret string, parts ...string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	for _, p := range parts {
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+// zignSecLegacyBase64 is the legacy header as the seed's C# sample writes it:
+// Convert.ToBase64String(new HMACSHA256(secret).ComputeHash(body)).
+func zignSecLegacyBase64(secret string, body []byte) string {
+	return base64.StdEncoding.EncodeToString(zignSecMAC(secret, string(body)))
+}
+
+// zignSecLegacyHex is the legacy MAC in lower-case hex, as production receivers compare it.
+func zignSecLegacyHex(secret string, body []byte) string {
+	return hex.EncodeToString(zignSecMAC(secret, string(body)))
+}
+
+// zignSecSessionHeader is the newer header for one signature.
+func zignSecSessionHeader(secret, ts string, body []byte) string {
+	return "t=" + ts + ",v1=" + zignSecSessionSig(secret, ts, body)
+}
+
+// zignSecSessionSig is the hex v1 signature over "{t}.{raw body}".
+func zignSecSessionSig(secret, ts string, body []byte) string {
+	return hex.EncodeToString(zignSecMAC(secret, ts, ".", string(body)))
+}
+
+func TestZignSecDeclaration(t *testing.T) {
+	if p, ok := Lookup("zignsec"); !ok || p != ZignSec {
+		t.Fatalf("Lookup(zignsec) = %v, %v", p, ok)
+	}
+	if ZignSec.TypePrefix != "com.zignsec" {
+		t.Errorf("TypePrefix = %q", ZignSec.TypePrefix)
+	}
+	// "Your endpoint should return a 2xx HTTP status code"; 401 for a bad or missing proof.
+	answers := []struct {
+		name   string
+		answer Answer
+		status int
+	}{
+		{"success", ZignSec.Success, http.StatusOK},
+		{"rejection", ZignSec.Rejection, http.StatusUnauthorized},
+	}
+	for _, a := range answers {
+		if a.answer.Status != a.status || len(a.answer.Body) != 0 || a.answer.ContentType != "" {
+			t.Errorf("%s = %d %q %q, want %d without body", a.name, a.answer.Status, a.answer.ContentType, a.answer.Body, a.status)
+		}
+	}
+}
+
+func TestZignSecAuthenticate(t *testing.T) {
+	legacyBody := providerPayload(t, "zignsec", "identification_result.json")
+	sessionBody := providerPayload(t, "zignsec", "session_updated.json")
+	one := Credentials{Secrets: []string{zignSecTestSecret}}
+	const h = zignSecSignatureHeader
+	sessionSig := zignSecSessionSig(zignSecTestSecret, zignSecTestTime, sessionBody)
+
+	cases := []struct {
+		name    string
+		body    []byte
+		header  []string // values of X-ZignSec-Hmac-SHA256; nil: absent
+		creds   Credentials
+		wantErr error // nil: authentic
+	}{
+		// Legacy v2 eID webhooks.
+		{name: "legacy: base64 (the seed's sample)", body: legacyBody, header: []string{zignSecLegacyBase64(zignSecTestSecret, legacyBody)}, creds: one},
+		{name: "legacy: base64 without padding", body: legacyBody, header: []string{strings.TrimRight(zignSecLegacyBase64(zignSecTestSecret, legacyBody), "=")}, creds: one},
+		{name: "legacy: lower-case hex", body: legacyBody, header: []string{zignSecLegacyHex(zignSecTestSecret, legacyBody)}, creds: one},
+		{name: "legacy: upper-case hex", body: legacyBody, header: []string{strings.ToUpper(zignSecLegacyHex(zignSecTestSecret, legacyBody))}, creds: one},
+		{name: "legacy: rotation, second secret matches", body: legacyBody, header: []string{zignSecLegacyBase64(zignSecTestSecret, legacyBody)}, creds: Credentials{Secrets: []string{"old-secret", zignSecTestSecret}}},
+		{name: "legacy: tampered body", body: []byte(strings.Replace(string(legacyBody), "LARS", "LASSE", 1)), header: []string{zignSecLegacyBase64(zignSecTestSecret, legacyBody)}, creds: one, wantErr: ErrBadSignature},
+		{name: "legacy: wrong secret", body: legacyBody, header: []string{zignSecLegacyHex("another-secret", legacyBody)}, creds: one, wantErr: ErrBadSignature},
+		{name: "legacy: truncated hex", body: legacyBody, header: []string{zignSecLegacyHex(zignSecTestSecret, legacyBody)[:62]}, creds: one, wantErr: ErrBadSignature},
+		{name: "legacy: neither hex nor base64", body: legacyBody, header: []string{"not a signature!"}, creds: one, wantErr: ErrMalformedProof},
+
+		// Session/workflow API.
+		{name: "session: valid", body: sessionBody, header: []string{zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody)}, creds: one},
+		{name: "session: rotation, second secret matches", body: sessionBody, header: []string{zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody)}, creds: Credentials{Secrets: []string{"old-secret", zignSecTestSecret}}},
+		{name: "session: several v1, the second matches", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + zignSecSessionSig("their-old-secret", zignSecTestTime, sessionBody) + ",v1=" + sessionSig}, creds: one},
+		{name: "session: upper-case hex", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + strings.ToUpper(sessionSig)}, creds: one},
+		{name: "session: v1 before t, spaces after commas", body: sessionBody, header: []string{"v1=" + sessionSig + ", t=" + zignSecTestTime}, creds: one},
+		{name: "session: unknown elements are ignored", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v0=abc,v1=" + sessionSig}, creds: one},
+		{name: "session: an old timestamp is accepted (retries last 48 hours)", body: sessionBody, header: []string{zignSecSessionHeader(zignSecTestSecret, "1000000000", sessionBody)}, creds: one},
+		{name: "session: tampered body", body: []byte(strings.Replace(string(sessionBody), "Finished", "Failed", 1)), header: []string{zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody)}, creds: one, wantErr: ErrBadSignature},
+		{name: "session: wrong secret", body: sessionBody, header: []string{zignSecSessionHeader("another-secret", zignSecTestTime, sessionBody)}, creds: one, wantErr: ErrBadSignature},
+		{name: "session: timestamp changed", body: sessionBody, header: []string{"t=1729585602,v1=" + sessionSig}, creds: one, wantErr: ErrBadSignature},
+		{name: "session: MAC of the body alone", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + zignSecLegacyHex(zignSecTestSecret, sessionBody)}, creds: one, wantErr: ErrBadSignature},
+		{name: "session: no secret configured", body: sessionBody, header: []string{zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody)}, creds: Credentials{}, wantErr: ErrBadSignature},
+		{name: "session: t missing", body: sessionBody, header: []string{"v1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t empty", body: sessionBody, header: []string{"t=,v1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t twice", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",t=" + zignSecTestTime + ",v1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: v1 not hex", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + base64.StdEncoding.EncodeToString(zignSecMAC(zignSecTestSecret, zignSecTestTime, ".", string(sessionBody)))}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: one bad v1 among good ones", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + sessionSig + ",v1=xyz"}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: element without =", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + sessionSig + ",garbage"}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: v1= only inside another key", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",xv1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
+
+		// Either scheme.
+		{name: "missing header", body: sessionBody, creds: one, wantErr: ErrMissingProof},
+		{name: "empty header", body: sessionBody, header: []string{""}, creds: one, wantErr: ErrMissingProof},
+		{name: "duplicate header", body: sessionBody, header: []string{zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody), zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody)}, creds: one, wantErr: ErrMalformedProof},
+		{name: "duplicate header, legacy", body: legacyBody, header: []string{zignSecLegacyHex("x", legacyBody), zignSecLegacyHex(zignSecTestSecret, legacyBody)}, creds: one, wantErr: ErrMalformedProof},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: tc.body}
+			for _, v := range tc.header {
+				req.Header.Add(h, v)
+			}
+			err := ZignSec.Authenticate(req, tc.creds)
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("Authenticate: %v, want success", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("Authenticate: %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestZignSecMap(t *testing.T) {
+	const (
+		identification = "61d300c2-cff8-4dc1-9abc-6d59f8876d32"
+		session        = "8b2d1c3e-7f4a-4c21-9d0e-2a6b5f1c9e77"
+		workflow       = "3f9a0b1c-5d6e-4f70-8a9b-c0d1e2f3a4b5"
+		sms            = "5a1f7c2e-9b3d-4e8f-a0c6-d2b4e6f8a1c3"
+	)
+	cases := []struct {
+		name     string
+		body     []byte
+		wantType string // "": unmappable
+		subject  string
+	}{
+		{"legacy identification result (seed example)", providerPayload(t, "zignsec", "identification_result.json"), "identification.completed", identification},
+		{"session_created", providerPayload(t, "zignsec", "session_created.json"), "session_created", session},
+		{"Session_Created, capitalised", providerPayload(t, "zignsec", "session_created_capitalised.json"), "session_created", session},
+		{"session_updated", providerPayload(t, "zignsec", "session_updated.json"), "session_updated", session},
+		{"workflow_session_created", providerPayload(t, "zignsec", "workflow_session_created.json"), "workflow_session_created", workflow},
+		{"workflow_session_state_updated without id: workflow_session_id", providerPayload(t, "zignsec", "workflow_session_state_updated.json"), "workflow_session_state_updated", workflow},
+		{"SMS status change", providerPayload(t, "zignsec", "sms_status.json"), "sms.status_changed", sms},
+		{"SMS status change, capitalised keys", []byte(`{"Id":"` + sms + `","Status":"Sent"}`), "sms.status_changed", sms},
+		{"SMS status as an object", []byte(`{"id":"` + sms + `","status":{"code":2,"text":"Delivered"}}`), "sms.status_changed", sms},
+		{"event with a numeric id", []byte(`{"event":"session_updated","id":4711}`), "session_updated", "4711"},
+		{"event with id and workflow_session_id: id", []byte(`{"event":"Workflow_Session_Created","id":"a","workflow_session_id":"b"}`), "workflow_session_created", "a"},
+		{"event without any id", []byte(`{"event":"session_updated"}`), "session_updated", ""},
+		{"legacy result with only method and id", []byte(`{"method":"sbid-another","id":"x"}`), "identification.completed", "x"},
+		{"legacy result with status too is an identification", []byte(`{"identity":{},"status":"Finished","id":"x"}`), "identification.completed", "x"},
+		{"status without id", []byte(`{"status":"Delivered"}`), "", ""},
+		{"status null", []byte(`{"id":"x","status":null}`), "", ""},
+		{"only an id", []byte(`{"id":"x"}`), "", ""},
+		{"empty event and nothing else", []byte(`{"event":"","id":"x"}`), "", ""},
+		{"event not a string", []byte(`{"event":7,"id":"x"}`), "", ""},
+		{"empty object", []byte(`{}`), "", ""},
+		{"JSON array", []byte(`[{"event":"session_created"}]`), "", ""},
+		{"XML", []byte(`<webhook><event>session_created</event></webhook>`), "", ""},
+		{"empty body", nil, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := ZignSec.Map(Request{Header: http.Header{}, Body: tc.body})
+			if tc.wantType == "" {
+				if !errors.Is(err, ErrUnmappable) {
+					t.Fatalf("Map = %+v, %v; want ErrUnmappable", ev, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			// ID is always empty: ZignSec's id names a session or an SMS that sends many events,
+			// so the bridge identifies each event by the hash of its body.
+			want := Event{Type: tc.wantType, Subject: tc.subject}
+			if ev != want {
+				t.Fatalf("Map = %+v, want %+v", ev, want)
+			}
+		})
+	}
+}
+
+func TestZignSecSign(t *testing.T) {
+	creds := Credentials{Secrets: []string{zignSecTestSecret, "next-secret"}}
+	now := time.Unix(1729585601, 0)
+	format := regexp.MustCompile(`^t=([0-9]+),v1=([0-9a-f]{64})$`)
+	for _, name := range []string{"session_created.json", "identification_result.json", "sms_status.json"} {
+		t.Run(name, func(t *testing.T) {
+			body := providerPayload(t, "zignsec", name)
+			h, err := ZignSec.Sign(creds, body, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := h.Get(zignSecSignatureHeader)
+			m := format.FindStringSubmatch(got)
+			if m == nil {
+				t.Fatalf("header %q is not t=<unix>,v1=<hex>", got)
+			}
+			if m[1] != strconv.FormatInt(now.Unix(), 10) {
+				t.Errorf("t = %s, want %d", m[1], now.Unix())
+			}
+			if want := zignSecSessionHeader(zignSecTestSecret, m[1], body); got != want {
+				t.Errorf("header = %q, want %q", got, want)
+			}
+			if ct := h.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			v, err := ZignSec.Verify(Request{Header: h, Body: body}, creds)
+			if err != nil {
+				t.Fatalf("Verify(signed): %v", err)
+			}
+			if _, err := v.Map(); err != nil {
+				t.Errorf("Map(signed): %v", err)
+			}
+		})
+	}
+	if _, err := ZignSec.Sign(Credentials{}, []byte(`{}`), now); err == nil {
+		t.Error("Sign without a secret succeeded")
+	}
+}
+
+func TestZignSecCheckCredentials(t *testing.T) {
+	cases := []struct {
+		name  string
+		creds Credentials
+		ok    bool
+	}{
+		{"one secret", Credentials{Secrets: []string{"s"}}, true},
+		{"no secret", Credentials{}, false},
+		{"only basic auth", Credentials{BasicAuth: &BasicAuth{Username: "u", Password: "p"}}, false},
+		{"empty secret", Credentials{Secrets: []string{""}}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := ZignSec.CheckCredentials(tc.creds); (err == nil) != tc.ok {
+				t.Fatalf("CheckCredentials = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+// zignSecAccepts is an independent reading of the documentation: it reports whether value is a
+// right signature of body in either scheme, however leniently spelled (a superset of what the
+// provider accepts).
+func zignSecAccepts(value string, body []byte) bool {
+	value = strings.TrimSpace(value)
+	if strings.Contains(value, "v1=") {
+		var stamps, sigs []string
+		for _, part := range strings.Split(value, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+			switch strings.TrimSpace(k) {
+			case "t":
+				stamps = append(stamps, strings.TrimSpace(v))
+			case "v1":
+				sigs = append(sigs, strings.TrimSpace(v))
+			}
+		}
+		for _, ts := range stamps {
+			for _, sig := range sigs {
+				if strings.EqualFold(sig, zignSecSessionSig(zignSecTestSecret, ts, body)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	mac := zignSecMAC(zignSecTestSecret, string(body))
+	return strings.EqualFold(value, hex.EncodeToString(mac)) ||
+		value == base64.StdEncoding.EncodeToString(mac) || value == base64.RawStdEncoding.EncodeToString(mac)
+}
+
+func FuzzZignSecAuthenticate(f *testing.F) {
+	creds := Credentials{Secrets: []string{zignSecTestSecret}}
+	f.Fuzz(func(t *testing.T, body []byte, header string) {
+		err := ZignSec.Authenticate(Request{Header: http.Header{zignSecSignatureHeader: {header}}, Body: body}, creds)
+		if err == nil && !zignSecAccepts(header, body) {
+			t.Fatalf("accepted %q, which is no signature of the body", header)
+		}
+		if err != nil && !knownAuthError(err) {
+			t.Fatalf("Authenticate: unexpected error %v", err)
+		}
+		for _, right := range []string{
+			zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, body),
+			zignSecLegacyBase64(zignSecTestSecret, body),
+			zignSecLegacyHex(zignSecTestSecret, body),
+		} {
+			if err := ZignSec.Authenticate(Request{Header: http.Header{zignSecSignatureHeader: {right}}, Body: body}, creds); err != nil {
+				t.Fatalf("rejected the right signature %q: %v", right, err)
+			}
+		}
+	})
+}
+
+func FuzzZignSecMap(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := ZignSec.Map(Request{Header: http.Header{}, Body: body})
+		if err != nil {
+			if !errors.Is(err, ErrUnmappable) {
+				t.Fatalf("Map: error %v does not wrap ErrUnmappable", err)
+			}
+			return
+		}
+		if ev.Type == "" || ev.Type != strings.ToLower(ev.Type) {
+			t.Fatalf("Map: type %q is empty or not lower case", ev.Type)
+		}
+		if ev.ID != "" || !ev.Time.IsZero() {
+			t.Fatalf("Map: %+v has an id or a time; the bridge must hash the body", ev)
+		}
+	})
+}
