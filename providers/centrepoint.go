@@ -44,7 +44,8 @@ var CentrePoint = &Provider{
 		}
 		answer := emptyAnswer(http.StatusOK)
 		if secret := req.Header.Get(centrePointHookSecretHeader); secret != "" {
-			answer.Header = http.Header{centrePointHookSecretHeader: {secret}}
+			answer.Header = http.Header{}
+			answer.Header.Set(centrePointHookSecretHeader, secret)
 		}
 		return answer, true
 	},

@@ -1,0 +1,165 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Server timeouts: a slow or stalled client cannot hold a connection forever (CONTRACT §3).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 64 << 10
+	shutdownTimeout   = 30 * time.Second
+)
+
+// App is a running bridge: NATS, the stream and the HTTP server.
+type App struct {
+	cfg    *Config
+	log    zerolog.Logger
+	broker *Broker
+	http   *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// NewLogger builds the logger log.level and log.format ask for.
+func NewLogger(c LogConfig, w io.Writer) zerolog.Logger {
+	if c.Format != "json" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: !isTerminal(w)}
+	}
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// Start connects to NATS (starting the embedded server if configured), ensures the stream and
+// starts serving HTTP. It returns once the bridge accepts requests.
+func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
+	broker, err := StartBroker(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	maxBody := EffectiveBodyLimit(cfg.HTTP.MaxBodyBytes, broker.MaxPayload())
+	if maxBody < cfg.HTTP.MaxBodyBytes {
+		log.Warn().Int64("max_payload", broker.MaxPayload()).Int64("max_body_bytes", maxBody).
+			Msg("NATS max_payload is smaller than http.max_body_bytes allows: body limit lowered")
+	}
+	metrics := NewMetrics(broker.Conn.IsConnected)
+	handler := NewServer(cfg, ServerDeps{
+		Publisher:    NewPublisher(broker, cfg.NATS.PublishTimeout),
+		Ready:        broker.Ready,
+		Metrics:      metrics,
+		Log:          log,
+		MaxBodyBytes: maxBody,
+	})
+	var maxReply time.Duration
+	for _, ep := range cfg.Endpoints {
+		maxReply = max(maxReply, ep.ReplyTimeout)
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		broker.Close()
+		return nil, fmt.Errorf("http.listen: %w", err)
+	}
+	a := &App{
+		cfg:    cfg,
+		log:    log,
+		broker: broker,
+		ln:     ln,
+		served: make(chan error, 1),
+		http: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			// Writing starts after the body is read, the PubAck and a reply came back.
+			WriteTimeout:   readTimeout + cfg.NATS.PublishTimeout + maxReply + 5*time.Second,
+			IdleTimeout:    idleTimeout,
+			MaxHeaderBytes: maxHeaderBytes,
+			ErrorLog:       nil,
+		},
+	}
+	go func() {
+		var err error
+		if cfg.HTTP.TLS.CertFile != "" {
+			err = a.http.ServeTLS(ln, cfg.HTTP.TLS.CertFile, cfg.HTTP.TLS.KeyFile)
+		} else {
+			err = a.http.Serve(ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.served <- err
+	}()
+	ids := make([]string, 0, len(cfg.Endpoints))
+	for _, ep := range cfg.Endpoints {
+		ids = append(ids, ep.ID+"("+ep.Provider+")")
+	}
+	mode := "embedded " + cfg.NATS.Embedded.Listen + " store " + cfg.NATS.Embedded.StoreDir
+	if cfg.NATS.URL != "" {
+		mode = "remote " + broker.Conn.ConnectedUrlRedacted()
+	}
+	log.Info().Str("listen", a.Addr()).Bool("tls", cfg.HTTP.TLS.CertFile != "").Str("nats", mode).
+		Str("stream", cfg.Stream.Name).Str("endpoints", strings.Join(ids, ", ")).Msg("bridge started")
+	return a, nil
+}
+
+// Addr is the address the HTTP server listens on.
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Broker is the bridge's NATS side.
+func (a *App) Broker() *Broker { return a.broker }
+
+// Wait serves until ctx ends (then shuts down gracefully) or the server fails.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case err := <-a.served:
+		a.broker.Close()
+		if err != nil {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return a.Shutdown()
+	}
+}
+
+// Shutdown stops accepting requests, lets those in flight finish (their publishes included),
+// drains the NATS connection and shuts the embedded server down.
+func (a *App) Shutdown() error {
+	a.log.Info().Msg("shutting down: finishing requests in flight")
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := a.http.Shutdown(ctx)
+	if serr := <-a.served; serr != nil && err == nil {
+		err = serr
+	}
+	a.broker.Close()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	a.log.Info().Msg("bridge stopped")
+	return nil
+}
+
+// isTerminal reports whether w is a character device (colours only there).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

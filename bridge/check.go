@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Check validates what a configuration needs at run time — NATS reachable, the stream present
+// with the configured settings — and prints what the bridge would serve. The configuration
+// itself has already been validated by LoadConfig.
+func Check(ctx context.Context, cfg *Config, out io.Writer) error {
+	var problems []error
+	fmt.Fprintf(out, "listen:   %s (tls: %v)\n", cfg.HTTP.Listen, cfg.HTTP.TLS.CertFile != "")
+	fmt.Fprintf(out, "stream:   %s, subjects %s.>, replicas %d, max age %s, duplicate window %s\n",
+		cfg.Stream.Name, cfg.Stream.SubjectPrefix, cfg.Stream.Replicas, cfg.Stream.MaxAge, cfg.Stream.DuplicateWindow)
+	if cfg.NATS.URL == "" {
+		fmt.Fprintf(out, "nats:     embedded server on %s, store %s\n", cfg.NATS.Embedded.Listen, cfg.NATS.Embedded.StoreDir)
+		if ln, err := net.Listen("tcp", cfg.NATS.Embedded.Listen); err != nil {
+			problems = append(problems, fmt.Errorf("nats.embedded.listen: %w", err))
+		} else {
+			ln.Close()
+		}
+	} else {
+		fmt.Fprintf(out, "nats:     %s\n", cfg.NATS.URL)
+		problems = append(problems, checkRemote(ctx, cfg, out)...)
+	}
+	fmt.Fprintln(out, "endpoints:")
+	for _, c := range cfg.Endpoints {
+		ep := newEndpoint(c, cfg.Stream)
+		fmt.Fprintf(out, "  POST /webhooks/%s  provider %s  subjects %s.%s.>  type %s.*\n",
+			ep.ID, c.Provider, cfg.Stream.SubjectPrefix, ep.ID, ep.Provider.TypePrefix)
+		if c.ReplyEvents != nil && len(*c.ReplyEvents) > 0 {
+			for _, t := range *c.ReplyEvents {
+				fmt.Fprintf(out, "    question %s → request on %s (timeout %s)\n", t, ep.ReplySubject(t), c.ReplyTimeout)
+			}
+		}
+	}
+	if err := errors.Join(problems...); err != nil {
+		fmt.Fprintf(out, "problems:\n%v\n", err)
+		return fmt.Errorf("check found %d problem(s)", len(problems))
+	}
+	fmt.Fprintln(out, "ok")
+	return nil
+}
+
+func checkRemote(ctx context.Context, cfg *Config, out io.Writer) []error {
+	opts, err := remoteAuth(cfg.NATS)
+	if err != nil {
+		return []error{err}
+	}
+	nc, err := nats.Connect(cfg.NATS.URL, append(opts, nats.Timeout(5*time.Second))...)
+	if err != nil {
+		return []error{fmt.Errorf("nats.url: connect: %w", err)}
+	}
+	defer nc.Close()
+	fmt.Fprintf(out, "          connected to %s (max_payload %d)\n", nc.ConnectedUrlRedacted(), nc.MaxPayload())
+	var problems []error
+	if limit := EffectiveBodyLimit(cfg.HTTP.MaxBodyBytes, nc.MaxPayload()); limit < cfg.HTTP.MaxBodyBytes {
+		fmt.Fprintf(out, "          warning: max_payload lowers the body limit to %d bytes\n", limit)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return []error{fmt.Errorf("nats: JetStream: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	stream, err := js.Stream(ctx, cfg.Stream.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		fmt.Fprintf(out, "          stream %s does not exist yet: the bridge will create it\n", cfg.Stream.Name)
+		return nil
+	}
+	if err != nil {
+		return []error{fmt.Errorf("stream.name: %s: %w", cfg.Stream.Name, err)}
+	}
+	have := stream.CachedInfo().Config
+	want := cfg.Stream.SubjectPrefix + ".>"
+	if !slices.Contains(have.Subjects, want) {
+		problems = append(problems, fmt.Errorf("stream.subject_prefix: stream %s has subjects %s, not %s", have.Name, strings.Join(have.Subjects, ","), want))
+	}
+	if have.Storage != jetstream.FileStorage {
+		problems = append(problems, fmt.Errorf("stream.name: stream %s uses %s storage, not file", have.Name, have.Storage))
+	}
+	diff := func(field string, h, w any) {
+		if h != w {
+			fmt.Fprintf(out, "          %s: stream has %v, configured %v: the bridge will update it\n", field, h, w)
+		}
+	}
+	diff("stream.replicas", have.Replicas, cfg.Stream.Replicas)
+	diff("stream.max_age", have.MaxAge, cfg.Stream.MaxAge)
+	diff("stream.duplicate_window", have.Duplicates, cfg.Stream.DuplicateWindow)
+	return problems
+}

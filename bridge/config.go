@@ -1,0 +1,433 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/webhookbridge/bridge/providers"
+)
+
+// Config mirrors the YAML of CONTRACT §2.
+type Config struct {
+	HTTP      HTTPConfig       `yaml:"http"`
+	NATS      NATSConfig       `yaml:"nats"`
+	Log       LogConfig        `yaml:"log"`
+	Stream    StreamConfig     `yaml:"stream"`
+	Endpoints []EndpointConfig `yaml:"endpoints"`
+}
+
+// HTTPConfig is the ingress.
+type HTTPConfig struct {
+	Listen         string   `yaml:"listen"`
+	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
+	TLS            TLSFiles `yaml:"tls"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TLSFiles names PEM files.
+type TLSFiles struct {
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// NATSConfig says where events go: an embedded server (URL empty) or a remote server or cluster.
+type NATSConfig struct {
+	URL            string         `yaml:"url"`
+	Embedded       EmbeddedConfig `yaml:"embedded"`
+	Credentials    string         `yaml:"credentials"`
+	User           string         `yaml:"user"`
+	Password       string         `yaml:"password"`
+	Token          string         `yaml:"token"`
+	TLS            TLSFiles       `yaml:"tls"`
+	PublishTimeout time.Duration  `yaml:"publish_timeout"`
+}
+
+// EmbeddedConfig is the in-process nats-server.
+type EmbeddedConfig struct {
+	Listen   string `yaml:"listen"`
+	StoreDir string `yaml:"store_dir"`
+}
+
+// LogConfig sets zerolog's level and output.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// StreamConfig is the JetStream stream every event goes to.
+type StreamConfig struct {
+	Name            string        `yaml:"name"`
+	SubjectPrefix   string        `yaml:"subject_prefix"`
+	ReplyPrefix     string        `yaml:"reply_prefix"`
+	Replicas        int           `yaml:"replicas"`
+	MaxAge          time.Duration `yaml:"max_age"`
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+}
+
+// EndpointConfig is one webhook endpoint: a route, a provider and its credentials.
+type EndpointConfig struct {
+	ID           string               `yaml:"id"`
+	Provider     string               `yaml:"provider"`
+	Secrets      []string             `yaml:"secrets"`
+	BasicAuth    *providers.BasicAuth `yaml:"basic_auth"`
+	BearerTokens []string             `yaml:"bearer_tokens"`
+	// ReplyEvents nil means the provider's default; an empty list means none.
+	ReplyEvents  *[]string     `yaml:"reply_events"`
+	ReplyTimeout time.Duration `yaml:"reply_timeout"`
+}
+
+// Credentials returns the endpoint's proofs in the providers' terms.
+func (e EndpointConfig) Credentials() providers.Credentials {
+	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens}
+}
+
+// Defaults for everything the YAML may leave out.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultPublishTimeout = 5 * time.Second
+	DefaultReplyTimeout   = 3 * time.Second
+	// payloadHeadroom is what a message may need beyond its body for headers (CONTRACT §2).
+	payloadHeadroom = 64 << 10
+)
+
+// applyDefaults fills in every field the YAML left empty.
+func (c *Config) applyDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.HTTP.Listen, ":8080")
+	if c.HTTP.MaxBodyBytes == 0 {
+		c.HTTP.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	def(&c.NATS.Embedded.Listen, "127.0.0.1:4222")
+	def(&c.NATS.Embedded.StoreDir, "./data")
+	if c.NATS.PublishTimeout == 0 {
+		c.NATS.PublishTimeout = DefaultPublishTimeout
+	}
+	def(&c.Log.Level, "info")
+	def(&c.Log.Format, "console")
+	def(&c.Stream.Name, "WEBHOOKS")
+	def(&c.Stream.SubjectPrefix, "webhooks")
+	def(&c.Stream.ReplyPrefix, c.Stream.SubjectPrefix+"-reply")
+	if c.Stream.Replicas == 0 {
+		c.Stream.Replicas = 1
+	}
+	if c.Stream.MaxAge == 0 {
+		c.Stream.MaxAge = 168 * time.Hour
+	}
+	if c.Stream.DuplicateWindow == 0 {
+		c.Stream.DuplicateWindow = 24 * time.Hour
+	}
+	for i := range c.Endpoints {
+		ep := &c.Endpoints[i]
+		if ep.ReplyTimeout == 0 {
+			ep.ReplyTimeout = DefaultReplyTimeout
+		}
+		if ep.ReplyEvents == nil {
+			if p, ok := providers.Lookup(ep.Provider); ok {
+				events := append([]string(nil), p.DefaultReplyEvents...)
+				ep.ReplyEvents = &events
+			}
+		}
+	}
+}
+
+var (
+	tokenPattern      = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	streamNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	envPattern        = regexp.MustCompile(`\$\{([^}]*)\}`)
+)
+
+// Validate returns every problem with c at once, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
+	}
+	if c.HTTP.MaxBodyBytes < 0 {
+		bad("http.max_body_bytes", "must be positive, got %d", c.HTTP.MaxBodyBytes)
+	}
+	if (c.HTTP.TLS.CertFile == "") != (c.HTTP.TLS.KeyFile == "") {
+		bad("http.tls", "cert_file and key_file must be set together")
+	}
+	for i, cidr := range c.HTTP.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is not a CIDR", cidr)
+		}
+	}
+	if c.NATS.URL == "" {
+		if _, _, err := net.SplitHostPort(c.NATS.Embedded.Listen); err != nil {
+			bad("nats.embedded.listen", "%q is not host:port", c.NATS.Embedded.Listen)
+		}
+	}
+	if c.NATS.User != "" && c.NATS.Token != "" {
+		bad("nats.token", "set either user/password or token, not both")
+	}
+	if (c.NATS.TLS.CertFile == "") != (c.NATS.TLS.KeyFile == "") {
+		bad("nats.tls", "cert_file and key_file must be set together")
+	}
+	if c.NATS.PublishTimeout < 0 {
+		bad("nats.publish_timeout", "must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "console", "json":
+	default:
+		bad("log.format", "%q is not one of console, json", c.Log.Format)
+	}
+	if !streamNamePattern.MatchString(c.Stream.Name) {
+		bad("stream.name", "%q may hold only letters, digits, '_' and '-'", c.Stream.Name)
+	}
+	if !validSubjectPrefix(c.Stream.SubjectPrefix) {
+		bad("stream.subject_prefix", "%q is not a subject of plain tokens", c.Stream.SubjectPrefix)
+	}
+	if !validSubjectPrefix(c.Stream.ReplyPrefix) {
+		bad("stream.reply_prefix", "%q is not a subject of plain tokens", c.Stream.ReplyPrefix)
+	} else if c.Stream.ReplyPrefix == c.Stream.SubjectPrefix || strings.HasPrefix(c.Stream.ReplyPrefix, c.Stream.SubjectPrefix+".") {
+		bad("stream.reply_prefix", "%q lies inside the stream's subjects %q: questions would be stored", c.Stream.ReplyPrefix, c.Stream.SubjectPrefix+".>")
+	}
+	if c.Stream.Replicas < 1 || c.Stream.Replicas > 5 {
+		bad("stream.replicas", "must be 1 to 5, got %d", c.Stream.Replicas)
+	}
+	if c.Stream.DuplicateWindow > c.Stream.MaxAge {
+		bad("stream.duplicate_window", "%s exceeds stream.max_age %s", c.Stream.DuplicateWindow, c.Stream.MaxAge)
+	}
+	if len(c.Endpoints) == 0 {
+		bad("endpoints", "at least one endpoint is required")
+	}
+	seen := map[string]int{}
+	for i, ep := range c.Endpoints {
+		field := fmt.Sprintf("endpoints[%d]", i)
+		if !tokenPattern.MatchString(ep.ID) {
+			bad(field+".id", "%q may hold only letters, digits, '_' and '-' (it is a subject token)", ep.ID)
+		} else if j, dup := seen[ep.ID]; dup {
+			bad(field+".id", "%q is already the id of endpoints[%d]", ep.ID, j)
+		} else {
+			seen[ep.ID] = i
+		}
+		p, ok := providers.Lookup(ep.Provider)
+		if !ok {
+			bad(field+".provider", "unknown provider %q (known: %s)", ep.Provider, strings.Join(providers.Names(), ", "))
+			continue
+		}
+		if err := p.CheckCredentials(ep.Credentials()); err != nil {
+			bad(field, "%v", err)
+		}
+		if ep.ReplyTimeout < 0 {
+			bad(field+".reply_timeout", "must be positive")
+		}
+		if ep.ReplyEvents != nil {
+			for j, t := range *ep.ReplyEvents {
+				if strings.TrimSpace(t) == "" {
+					bad(fmt.Sprintf("%s.reply_events[%d]", field, j), "empty event type")
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validSubjectPrefix(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if !tokenPattern.MatchString(tok) {
+			return false
+		}
+	}
+	return true
+}
+
+// LoadConfig reads the YAML at path, replacing ${VAR} in every value from getenv, and returns it
+// with defaults applied and validated.
+func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	return ParseConfig(f, getenv)
+}
+
+// ParseConfig is LoadConfig on a reader.
+func ParseConfig(r io.Reader, getenv func(string) (string, bool)) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var cfg Config
+	if len(root.Content) > 0 {
+		if err := expandEnv(&root, "", getenv); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := checkKnownFields(root.Content[0], reflect.TypeOf(cfg), ""); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := root.Decode(&cfg); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config:\n%w", err)
+	}
+	return &cfg, nil
+}
+
+// expandEnv replaces ${VAR} in every scalar below n. An unset variable is an error naming it and
+// the field, never an empty secret.
+func expandEnv(n *yaml.Node, path string, getenv func(string) (string, bool)) error {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := expandEnv(c, path, getenv); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := expandEnv(n.Content[i+1], joinField(path, n.Content[i].Value), getenv); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := expandEnv(c, fmt.Sprintf("%s[%d]", path, i), getenv); err != nil {
+				return err
+			}
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var missing error
+		n.Value = envPattern.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := m[2 : len(m)-1]
+			v, ok := getenv(name)
+			if !ok && missing == nil {
+				missing = fmt.Errorf("%s: environment variable %s is not set", path, name)
+			}
+			return v
+		})
+		if missing != nil {
+			return missing
+		}
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			n.Tag = "" // let a plain value resolve again: "${PORT}" may be a number
+		}
+	}
+	return nil
+}
+
+func joinField(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// checkKnownFields rejects keys that match no field, so a typo in a key is not silently ignored.
+func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" {
+				name = strings.ToLower(f.Name)
+			}
+			fields[name] = f.Type
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			ft, ok := fields[key]
+			if !ok {
+				return fmt.Errorf("%s: unknown field", joinField(path, key))
+			}
+			if err := checkKnownFields(n.Content[i+1], ft, joinField(path, key)); err != nil {
+				return err
+			}
+		}
+	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		for i, c := range n.Content {
+			if err := checkKnownFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DemoSecret is every credential of demo mode.
+const DemoSecret = "demo-secret"
+
+// DemoConfig is demo mode (CONTRACT §2): loopback only, an embedded server, one endpoint per
+// provider with its name as id and every secret "demo-secret".
+func DemoConfig() *Config {
+	cfg := &Config{}
+	cfg.HTTP.Listen = "127.0.0.1:8080"
+	for _, p := range providers.All() {
+		ep := EndpointConfig{ID: p.Name, Provider: p.Name, Secrets: []string{DemoSecret}}
+		if p.Name == "centrepoint" { // Basic and bearer schemes too (CONTRACT §2)
+			ep.BasicAuth = &providers.BasicAuth{Username: "demo", Password: DemoSecret}
+			ep.BearerTokens = []string{DemoSecret}
+		}
+		cfg.Endpoints = append(cfg.Endpoints, ep)
+	}
+	cfg.applyDefaults()
+	return cfg
+}
+
+// EffectiveBodyLimit is the body limit given a server's max_payload (CONTRACT §2): a message must
+// fit with its headers, so a smaller max_payload lowers the limit.
+func EffectiveBodyLimit(configured, maxPayload int64) int64 {
+	if maxPayload > 0 && configured > maxPayload-payloadHeadroom {
+		return maxPayload - payloadHeadroom
+	}
+	return configured
+}
+
+// parseHostPort splits "host:port" with port "-1" or "0" meaning random.
+func parseHostPort(s string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", portStr, err)
+	}
+	if port == 0 {
+		port = -1
+	}
+	return host, port, nil
+}

@@ -1,0 +1,53 @@
+package bridge
+
+import (
+	"strings"
+	"time"
+
+	"github.com/webhookbridge/bridge/providers"
+)
+
+// Endpoint is one configured webhook endpoint, resolved for the request path: its provider,
+// credentials, CloudEvents source, subjects and synchronous questions.
+type Endpoint struct {
+	ID            string
+	Provider      *providers.Provider
+	Credentials   providers.Credentials
+	Source        string // "/webhooks/<id>"
+	subjectPrefix string // "<stream prefix>.<id>."
+	replyPrefix   string // "<reply prefix>.<id>."
+	replyEvents   map[string]bool
+	ReplyTimeout  time.Duration
+}
+
+func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
+	p, _ := providers.Lookup(c.Provider) // Validate has rejected unknown providers
+	ep := &Endpoint{
+		ID:            c.ID,
+		Provider:      p,
+		Credentials:   c.Credentials(),
+		Source:        "/webhooks/" + c.ID,
+		subjectPrefix: s.SubjectPrefix + "." + c.ID + ".",
+		replyPrefix:   s.ReplyPrefix + "." + c.ID + ".",
+		replyEvents:   map[string]bool{},
+		ReplyTimeout:  c.ReplyTimeout,
+	}
+	if c.ReplyEvents != nil {
+		for _, t := range *c.ReplyEvents {
+			ep.replyEvents[strings.ToLower(t)] = true
+		}
+	}
+	return ep
+}
+
+// Subject is where an event of this endpoint with the given type (after the provider's
+// prefix) is published.
+func (e *Endpoint) Subject(eventType string) string { return e.subjectPrefix + typeTokens(eventType) }
+
+// ReplySubject is where a question of the given type is asked.
+func (e *Endpoint) ReplySubject(eventType string) string {
+	return e.replyPrefix + typeTokens(eventType)
+}
+
+// Asks reports whether events of the given type need a synchronous answer.
+func (e *Endpoint) Asks(eventType string) bool { return e.replyEvents[strings.ToLower(eventType)] }

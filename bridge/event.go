@@ -1,0 +1,90 @@
+package bridge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/webhookbridge/bridge/providers"
+)
+
+// unmappedType is the event type of authentic bodies that cannot be mapped (CONTRACT §4).
+const unmappedType = "unmapped"
+
+// eventInput is what the CloudEvent is built from: the endpoint, the verified request, what the
+// provider's mapping made of it and when it arrived.
+type eventInput struct {
+	endpoint    *Endpoint
+	verified    providers.Verified
+	mapped      providers.Event
+	received    time.Time
+	traceparent string
+	tracestate  string
+}
+
+// newEvent builds the CloudEvent of CONTRACT §5. The data is the raw body, byte for byte.
+func newEvent(in eventInput) *event.Event {
+	req := in.verified.Request()
+	e := event.New(event.CloudEventsVersionV1)
+	id := in.mapped.ID
+	if id == "" {
+		sum := sha256.Sum256(req.Body)
+		id = hex.EncodeToString(sum[:])
+	}
+	e.SetID(id)
+	e.SetSource(in.endpoint.Source)
+	e.SetType(in.endpoint.Provider.TypePrefix + "." + strings.ToLower(in.mapped.Type))
+	if in.mapped.Subject != "" {
+		e.SetSubject(in.mapped.Subject)
+	}
+	t := in.mapped.Time
+	if t.IsZero() {
+		t = in.received
+	}
+	e.SetTime(t.UTC())
+	if in.traceparent != "" {
+		// Distributed-tracing extension: traceparent and tracestate as the W3C headers carry them.
+		e.SetExtension("traceparent", in.traceparent)
+		if in.tracestate != "" {
+			e.SetExtension("tracestate", in.tracestate)
+		}
+	}
+	ct := req.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/json"
+	}
+	e.SetDataContentType(ct)
+	e.DataEncoded = req.Body
+	return &e
+}
+
+// typeTokens turns the part of a CloudEvents type after the provider's prefix into subject
+// tokens (CONTRACT §6): split on dots, lower-cased, anything outside a-z0-9_- replaced by "_",
+// an empty token "_".
+func typeTokens(t string) string {
+	var b strings.Builder
+	b.Grow(len(t))
+	for i, tok := range strings.Split(t, ".") {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		if tok == "" {
+			b.WriteByte('_')
+			continue
+		}
+		for _, r := range tok {
+			switch {
+			case 'A' <= r && r <= 'Z':
+				b.WriteRune(r + 'a' - 'A')
+			case 'a' <= r && r <= 'z', '0' <= r && r <= '9', r == '_', r == '-':
+				b.WriteRune(r)
+			default:
+				b.WriteByte('_')
+			}
+		}
+	}
+	return b.String()
+}

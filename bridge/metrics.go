@@ -1,0 +1,59 @@
+package bridge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the bridge's Prometheus metrics, on a registry of their own (no globals).
+type Metrics struct {
+	Registry   *prometheus.Registry
+	requests   *prometheus.CounterVec
+	rejections *prometheus.CounterVec
+	publish    *prometheus.HistogramVec
+	duplicates *prometheus.CounterVec
+	unmapped   *prometheus.CounterVec
+	replies    *prometheus.CounterVec
+	inFlight   prometheus.Gauge
+}
+
+// NewMetrics registers the bridge's metrics; connected reports the NATS connection state.
+func NewMetrics(connected func() bool) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_requests_total", Help: "Webhook requests answered, by endpoint and HTTP status.",
+		}, []string{"endpoint", "status"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_rejections_total", Help: "Webhook requests refused, by endpoint and reason.",
+		}, []string{"endpoint", "reason"}),
+		publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bridge_publish_duration_seconds",
+			Help:    "Time from publish to PubAck.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"endpoint"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_duplicates_total", Help: "Events the stream already held (a provider's retry), acknowledged without a second message.",
+		}, []string{"endpoint"}),
+		unmapped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_unmapped_total", Help: "Authentic bodies published under the unmapped type.",
+		}, []string{"endpoint"}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_replies_total", Help: "Synchronous questions by outcome: answered, denied, no_responders, timeout, error.",
+		}, []string{"endpoint", "outcome"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bridge_requests_in_flight", Help: "Webhook requests being handled.",
+		}),
+	}
+	connectedGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridge_nats_connected", Help: "1 while the NATS connection is up.",
+	}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	})
+	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight,
+		connectedGauge, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,288 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/webhookbridge/bridge/cloudevents"
+	"github.com/webhookbridge/bridge/providers"
+)
+
+// retryAfterSeconds is what a provider is asked to wait when NATS cannot take an event.
+const retryAfterSeconds = "5"
+
+// errTooLarge is a body over the limit.
+var errTooLarge = errors.New("body too large")
+
+// handleWebhook is the pipeline of CONTRACT §3 for one request:
+// read → authenticate → map → publish → answer.
+func (s *Server) handleWebhook(c echo.Context) error {
+	rec := &record{endpoint: c.Param("endpoint"), start: s.now()}
+	s.metrics.inFlight.Inc()
+	defer s.metrics.inFlight.Dec()
+	defer s.logRequest(c, rec)
+
+	ep, ok := s.endpoints[rec.endpoint]
+	if !ok {
+		return s.fail(c, rec, http.StatusNotFound, "unknown_endpoint", "unknown endpoint")
+	}
+	if c.Request().Method != http.MethodPost {
+		c.Response().Header().Set("Allow", http.MethodPost)
+		return s.fail(c, rec, http.StatusMethodNotAllowed, "method", "only POST is allowed")
+	}
+
+	// Read.
+	body, err := readBody(c.Request(), s.maxBody)
+	if errors.Is(err, errTooLarge) {
+		return s.fail(c, rec, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body larger than %d bytes", s.maxBody))
+	}
+	if err != nil {
+		rec.err = err
+		return s.fail(c, rec, http.StatusBadRequest, "read_error", "could not read the body")
+	}
+	req := providers.Request{Header: c.Request().Header, Body: body}
+	if ep.Provider.Handshake != nil {
+		if answer, ok := ep.Provider.Handshake(req); ok {
+			rec.reason = "handshake"
+			return s.answer(c, rec, answer)
+		}
+	}
+
+	// Authenticate.
+	verified, err := ep.Provider.Verify(req, ep.Credentials)
+	if err != nil {
+		rec.err = err
+		s.reject(rec, rejectionReason(err))
+		return s.answer(c, rec, ep.Provider.Rejection)
+	}
+
+	// Map: an authentic body that cannot be mapped is published as unmapped, not dropped.
+	mapped, err := verified.Map()
+	if err != nil {
+		rec.err = err
+		rec.reason = "unmapped"
+		mapped = providers.Event{Type: unmappedType}
+		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
+	}
+	ev := newEvent(eventInput{
+		endpoint:    ep,
+		verified:    verified,
+		mapped:      mapped,
+		received:    rec.start,
+		traceparent: c.Request().Header.Get("traceparent"),
+		tracestate:  c.Request().Header.Get("tracestate"),
+	})
+	rec.eventID, rec.eventType = ev.ID(), ev.Type()
+	msg, err := cloudevents.Encode(ep.Subject(mapped.Type), ev)
+	if err != nil {
+		rec.err = err
+		return s.fail(c, rec, http.StatusInternalServerError, "encode", "could not encode the event")
+	}
+
+	// Publish, and wait for this event's own PubAck before answering 2xx.
+	published := s.now()
+	ack, err := s.publisher.Publish(c.Request().Context(), msg, ep.ID+":"+ev.ID())
+	if err != nil {
+		rec.err = err
+		return s.unavailable(c, rec, "nats_unavailable")
+	}
+	s.metrics.publish.WithLabelValues(ep.ID).Observe(s.now().Sub(published).Seconds())
+	if ack.Duplicate {
+		rec.duplicate = true
+		s.metrics.duplicates.WithLabelValues(ep.ID).Inc()
+	}
+
+	// Answer: the provider's success, or the responder's answer to a question.
+	if rec.reason != "unmapped" && ep.Asks(mapped.Type) {
+		return s.ask(c, rec, ep, mapped.Type, msg)
+	}
+	return s.answer(c, rec, ep.Provider.Success)
+}
+
+// ask carries a question to its responder over NATS request-reply and its answer back
+// (CONTRACT §4, the NATS services convention).
+func (s *Server) ask(c echo.Context, rec *record, ep *Endpoint, eventType string, msg *nats.Msg) error {
+	reply, err := s.publisher.Ask(c.Request().Context(), ep.ReplySubject(eventType), msg, ep.ReplyTimeout)
+	switch {
+	case errors.Is(err, ErrNoResponders):
+		s.metrics.replies.WithLabelValues(ep.ID, "no_responders").Inc()
+		rec.err = err
+		return s.unavailable(c, rec, "no_responders")
+	case errors.Is(err, ErrNoReply):
+		s.metrics.replies.WithLabelValues(ep.ID, "timeout").Inc()
+		rec.err = err
+		return s.unavailable(c, rec, "reply_timeout")
+	case err != nil:
+		s.metrics.replies.WithLabelValues(ep.ID, "error").Inc()
+		rec.err = err
+		return s.unavailable(c, rec, "reply_error")
+	}
+	answer := replyAnswer(reply)
+	outcome := "answered"
+	if answer.Status != http.StatusOK {
+		outcome = "denied"
+		rec.reason = "denied"
+	}
+	s.metrics.replies.WithLabelValues(ep.ID, outcome).Inc()
+	return s.answer(c, rec, answer)
+}
+
+// serviceErrorCodeHeader is what nats.go/micro's Request.Error sets.
+const serviceErrorCodeHeader = "Nats-Service-Error-Code"
+
+// replyAnswer turns a responder's reply into the HTTP answer: a plain reply is 200 with its body
+// and Content-Type; Nats-Service-Error-Code is the status (400–599, anything else 502).
+func replyAnswer(reply *nats.Msg) providers.Answer {
+	answer := providers.Answer{Status: http.StatusOK, Body: reply.Data, ContentType: reply.Header.Get("Content-Type")}
+	if code := reply.Header.Get(serviceErrorCodeHeader); code != "" {
+		answer.Status = http.StatusBadGateway
+		if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
+			answer.Status = n
+		}
+	}
+	if answer.ContentType == "" && len(answer.Body) > 0 {
+		answer.ContentType = "text/plain; charset=utf-8"
+		if json.Valid(answer.Body) {
+			answer.ContentType = "application/json"
+		}
+	}
+	return answer
+}
+
+// readBody reads at most limit bytes of the body; a longer body is errTooLarge.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errTooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead spare bytes
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// rejectionReason names why authentication failed, for logs and metrics.
+func rejectionReason(err error) string {
+	switch {
+	case errors.Is(err, providers.ErrMissingProof):
+		return "missing_proof"
+	case errors.Is(err, providers.ErrMalformedProof):
+		return "malformed_proof"
+	case errors.Is(err, providers.ErrBadCredentials):
+		return "bad_credentials"
+	default:
+		return "bad_signature"
+	}
+}
+
+// record is what the request log line says about one request.
+type record struct {
+	endpoint  string
+	start     time.Time
+	status    int
+	reason    string
+	eventID   string
+	eventType string
+	duplicate bool
+	err       error
+}
+
+func (s *Server) reject(rec *record, reason string) {
+	rec.reason = reason
+	s.metrics.rejections.WithLabelValues(rec.endpoint, reason).Inc()
+}
+
+// answer writes a provider's (or a responder's) answer.
+func (s *Server) answer(c echo.Context, rec *record, a providers.Answer) error {
+	rec.status = a.Status
+	for name, values := range a.Header {
+		for _, v := range values {
+			c.Response().Header().Add(name, v)
+		}
+	}
+	if len(a.Body) == 0 {
+		return c.NoContent(a.Status)
+	}
+	ct := a.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return c.Blob(a.Status, ct, a.Body)
+}
+
+// fail answers the bridge's own errors (not the provider's) with a small JSON body.
+func (s *Server) fail(c echo.Context, rec *record, status int, reason, message string) error {
+	if status < 500 && rec.endpoint != "" && s.endpoints[rec.endpoint] != nil {
+		s.reject(rec, reason)
+	} else {
+		rec.reason = reason
+	}
+	body, _ := json.Marshal(map[string]string{"error": message})
+	return s.answer(c, rec, providers.Answer{Status: status, ContentType: "application/json", Body: body})
+}
+
+// unavailable answers 503 with Retry-After, so the provider keeps the event and retries.
+func (s *Server) unavailable(c echo.Context, rec *record, reason string) error {
+	c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	return s.fail(c, rec, http.StatusServiceUnavailable, reason, "temporarily unavailable, retry later")
+}
+
+// logRequest writes the one log line of a request: never secrets, signatures or bodies.
+func (s *Server) logRequest(c echo.Context, rec *record) {
+	s.metrics.requests.WithLabelValues(metricEndpoint(s, rec.endpoint), strconv.Itoa(rec.status)).Inc()
+	var e *zerolog.Event
+	switch {
+	case rec.status >= 500:
+		e = s.log.Error()
+	case rec.status >= 400 || rec.reason == "unmapped":
+		e = s.log.Warn()
+	default:
+		e = s.log.Info()
+	}
+	if e == nil {
+		return
+	}
+	e.Str("endpoint", rec.endpoint).
+		Int("status", rec.status).
+		Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).
+		Str("remote_ip", c.RealIP()).
+		Dur("latency", s.now().Sub(rec.start))
+	if rec.eventID != "" {
+		e.Str("event_id", rec.eventID).Str("type", rec.eventType)
+	}
+	if rec.reason != "" {
+		e.Str("reason", rec.reason)
+	}
+	if rec.duplicate {
+		e.Bool("duplicate", true)
+	}
+	if rec.err != nil {
+		e.AnErr("error", rec.err)
+	}
+	e.Msg("webhook")
+}
+
+// metricEndpoint keeps unknown endpoint names out of metric labels (an attacker could otherwise
+// create unbounded label values).
+func metricEndpoint(s *Server, id string) string {
+	if _, ok := s.endpoints[id]; ok {
+		return id
+	}
+	return "unknown"
+}

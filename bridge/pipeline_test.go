@@ -1,0 +1,146 @@
+package bridge_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookbridge/bridge/bridge"
+)
+
+var playerUpdate = []byte(`{"event_type":"player.update","event_data":{"player_id":"2D2R-OP3C","email":"PlayerOne@aghanim.com"},"event_time":1725548450,"event_id":"whevt_eCacGbJVbvToOgzjXUgOCitkQE","idempotency_key":null,"request_id":"d1593e9c-c291-4004-8846-6679c2e5810b","sandbox":false,"trigger":"hub.profile_update","transaction_id":"whtx_eCacGbJVbvT","context":null,"game_id":"gm_exTAyxPsVwh"}`)
+
+var domainFlagged = []byte(`{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`)
+
+func TestPublishedMessage(t *testing.T) {
+	h := startBridge(t, nil)
+	hdr := aghanimHeaders(testSecret, 1725548450, playerUpdate)
+	hdr.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	resp, body := h.post("aghanim", hdr, playerUpdate)
+	if resp.StatusCode != http.StatusOK || string(body) != `{"status":"ok"}` {
+		t.Fatalf("answer %d %s", resp.StatusCode, body)
+	}
+	msgs := h.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages in the stream, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.Subject != "webhooks.aghanim.player.update" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	if string(m.Data) != string(playerUpdate) {
+		t.Errorf("data is not the raw body")
+	}
+	want := map[string]string{
+		"ce-specversion":     "1.0",
+		"ce-id":              "whevt_eCacGbJVbvToOgzjXUgOCitkQE",
+		"ce-source":          "/webhooks/aghanim",
+		"ce-type":            "com.aghanim.player.update",
+		"ce-subject":         "2D2R-OP3C",
+		"ce-time":            "2024-09-05T15:00:50Z",
+		"ce-datacontenttype": "application/json",
+		"ce-traceparent":     "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"Nats-Msg-Id":        "aghanim:whevt_eCacGbJVbvToOgzjXUgOCitkQE",
+	}
+	for name, v := range want {
+		if got := m.Header.Get(name); got != v {
+			t.Errorf("header %s = %q, want %q", name, got, v)
+		}
+	}
+	if ct := m.Header.Get("content-type"); strings.HasPrefix(ct, "application/cloudevents") {
+		t.Errorf("content-type %q marks structured mode", ct)
+	}
+}
+
+func TestAnswers(t *testing.T) {
+	h := startBridge(t, func(c *bridge.Config) { c.HTTP.MaxBodyBytes = 4096 })
+	now := time.Now().Unix()
+	tests := []struct {
+		name     string
+		endpoint string
+		method   string
+		header   http.Header
+		body     []byte
+		status   int
+		answer   string
+		stored   int // messages added to the stream
+	}{
+		{"aghanim valid", "aghanim", "POST", aghanimHeaders(testSecret, now, playerUpdate), playerUpdate, 200, `{"status":"ok"}`, 1},
+		{"aghanim retry is a duplicate", "aghanim", "POST", aghanimHeaders(testSecret, now+60, playerUpdate), playerUpdate, 200, `{"status":"ok"}`, 0},
+		{"aghanim wrong secret", "aghanim", "POST", aghanimHeaders("other", now, playerUpdate), playerUpdate, 403, "", 0},
+		{"aghanim missing timestamp", "aghanim", "POST", without(aghanimHeaders(testSecret, now, playerUpdate), "X-Aghanim-Signature-Timestamp"), playerUpdate, 403, "", 0},
+		{"aghanim missing signature", "aghanim", "POST", without(aghanimHeaders(testSecret, now, playerUpdate), "X-Aghanim-Signature"), playerUpdate, 403, "", 0},
+		{"aghanim malformed JSON is unmapped", "aghanim", "POST", aghanimHeaders(testSecret, now, []byte(`{"event_type":`)), []byte(`{"event_type":`), 200, `{"status":"ok"}`, 1},
+		{"usercheck valid", "usercheck", "POST", userCheckHeaders(testSecret, domainFlagged), domainFlagged, 200, `{"status":"success"}`, 1},
+		{"usercheck wrong secret", "usercheck", "POST", userCheckHeaders("other", domainFlagged), domainFlagged, 401, `{"status":"error","message":"Invalid signature"}`, 0},
+		{"usercheck missing signature", "usercheck", "POST", http.Header{}, domainFlagged, 401, "", 0},
+		{"oversize body", "usercheck", "POST", userCheckHeaders(testSecret, make([]byte, 4097)), make([]byte, 4097), 413, "", 0},
+		{"unknown endpoint", "nope", "POST", http.Header{}, domainFlagged, 404, "", 0},
+		{"GET on an endpoint", "usercheck", "GET", http.Header{}, nil, 405, "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(h.messages())
+			resp, body := h.do(tc.method, tc.endpoint, tc.header, tc.body)
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d (%s)", resp.StatusCode, tc.status, body)
+			}
+			if tc.answer != "" && string(body) != tc.answer {
+				t.Errorf("answer %s, want %s", body, tc.answer)
+			}
+			if got := len(h.messages()) - before; got != tc.stored {
+				t.Errorf("%d messages stored, want %d", got, tc.stored)
+			}
+		})
+	}
+}
+
+func TestUnmappedSubject(t *testing.T) {
+	h := startBridge(t, nil)
+	body := []byte(`not json`)
+	resp, _ := h.post("usercheck", userCheckHeaders(testSecret, body), body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	m := h.messages()[0]
+	if m.Subject != "webhooks.usercheck.unmapped" || m.Header.Get("ce-type") != "com.usercheck.unmapped" {
+		t.Errorf("subject %q type %q", m.Subject, m.Header.Get("ce-type"))
+	}
+}
+
+func TestRotation(t *testing.T) {
+	h := startBridge(t, func(c *bridge.Config) {
+		for i := range c.Endpoints {
+			c.Endpoints[i].Secrets = []string{"new-secret", testSecret}
+		}
+	})
+	for _, secret := range []string{"new-secret", testSecret} {
+		body := []byte(strings.Replace(string(domainFlagged), "example.com", secret+".example", 1))
+		if resp, _ := h.post("usercheck", userCheckHeaders(secret, body), body); resp.StatusCode != 200 {
+			t.Errorf("secret %s: status %d", secret, resp.StatusCode)
+		}
+	}
+}
+
+func TestLogsNoSecrets(t *testing.T) {
+	h := startBridge(t, nil)
+	hdr := aghanimHeaders(testSecret, 1, playerUpdate)
+	h.post("aghanim", hdr, playerUpdate)
+	h.post("aghanim", aghanimHeaders("wrong", 1, playerUpdate), playerUpdate)
+	logs := h.logs.String()
+	for _, secret := range []string{testSecret, hdr.Get("X-Aghanim-Signature"), "PlayerOne@aghanim.com"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+	if !strings.Contains(logs, `"event_id":"whevt_eCacGbJVbvToOgzjXUgOCitkQE"`) || !strings.Contains(logs, `"status":403`) {
+		t.Errorf("logs lack the request lines:\n%s", logs)
+	}
+}
+
+func without(h http.Header, name string) http.Header {
+	h.Del(name)
+	return h
+}
+

@@ -1,0 +1,83 @@
+package bridge
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Server is the HTTP ingress: routes, the webhook pipeline and the health endpoints.
+type Server struct {
+	endpoints map[string]*Endpoint
+	publisher *Publisher
+	ready     func(context.Context) error
+	metrics   *Metrics
+	log       zerolog.Logger
+	maxBody   int64
+	now       func() time.Time
+}
+
+// ServerDeps are what the server is built from besides the configuration.
+type ServerDeps struct {
+	Publisher *Publisher
+	Ready     func(context.Context) error
+	Metrics   *Metrics
+	Log       zerolog.Logger
+	// MaxBodyBytes is the effective body limit (the configured one, lowered to fit the server's
+	// max_payload).
+	MaxBodyBytes int64
+}
+
+// NewServer returns the bridge's HTTP handler; all routes are here.
+func NewServer(cfg *Config, deps ServerDeps) http.Handler {
+	s := &Server{
+		endpoints: map[string]*Endpoint{},
+		publisher: deps.Publisher,
+		ready:     deps.Ready,
+		metrics:   deps.Metrics,
+		log:       deps.Log,
+		maxBody:   deps.MaxBodyBytes,
+		now:       time.Now,
+	}
+	for _, c := range cfg.Endpoints {
+		s.endpoints[c.ID] = newEndpoint(c, cfg.Stream)
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = ipExtractor(cfg.HTTP.TrustedProxies)
+	e.Use(middleware.RequestID())
+	e.Any("/webhooks/:endpoint", s.handleWebhook)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.handleReady)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	return e
+}
+
+func (s *Server) handleReady(c echo.Context) error {
+	if err := s.ready(c.Request().Context()); err != nil {
+		return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+// ipExtractor believes X-Forwarded-For only from the trusted proxies' networks.
+func ipExtractor(trusted []string) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, cidr := range trusted {
+		if _, n, err := net.ParseCIDR(cidr); err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

@@ -1,0 +1,539 @@
+package providers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+)
+
+// CentrePoint's documentation ("Securing your webhooks", seeds/003; "Validating a Webhook"):
+// HMAC: X-ActiGraph-Signature = Convert.ToBase64String(HMACSHA256(UTF-8 secret).ComputeHash(UTF-8
+// body)); Basic: "Authorization: Basic base64(username:password)"; OAuth2: "Authorization: Bearer
+// <token>"; validation: X-ActiGraph-Event: validation, answered 200 with X-ActiGraph-Hook-Secret
+// echoed.
+
+const (
+	// The documented vector: this secret over {"Test":"Value"} gives this signature.
+	centrePointDocSecret    = "B3`MlG4sJR.X^-%w=oG_UrNBEpszl?"
+	centrePointDocSignature = "Ri20SCicySZmIf2D4kCY5KWEJrsqI7W8sWXMADj1RaQ="
+
+	centrePointTestSecret   = "centrepoint-test-secret"
+	centrePointTestUser     = "research-site"
+	centrePointTestPassword = "pass:word with colon"
+	centrePointTestToken    = "centrepoint-test-token"
+	centrePointTestDelivery = "bc0e8916-ca49-41d8-9c97-eb6b286dcc78"
+)
+
+// centrePointMAC is HMAC-SHA256(secret, body), as HMACSHA256Base64 in the documentation computes it.
+func centrePointMAC(secret string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// centrePointSignature is the documented X-ActiGraph-Signature: standard padded base64.
+func centrePointSignature(secret string, body []byte) string {
+	return base64.StdEncoding.EncodeToString(centrePointMAC(secret, body))
+}
+
+// centrePointBasic is an Authorization header for HTTP Basic (RFC 7617).
+func centrePointBasic(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+}
+
+// centrePointDraft2015 is the December-2015 draft's signature: "sha1=" and upper-case hex of
+// HMAC-SHA512 over UTF-16LE bytes. Nothing has used it since; it must not pass.
+func centrePointDraft2015(secret string, body []byte) string {
+	utf16le := func(s string) []byte {
+		var b []byte
+		for _, u := range utf16.Encode([]rune(s)) {
+			b = append(b, byte(u), byte(u>>8))
+		}
+		return b
+	}
+	m := hmac.New(sha512.New, utf16le(secret))
+	m.Write(utf16le(string(body)))
+	return "sha1=" + strings.ToUpper(hex.EncodeToString(m.Sum(nil)))
+}
+
+func TestCentrePointDeclaration(t *testing.T) {
+	if p, ok := Lookup("centrepoint"); !ok || p != CentrePoint {
+		t.Fatalf("Lookup(centrepoint) = %v, %v", p, ok)
+	}
+	if CentrePoint.TypePrefix != "com.actigraph.centrepoint" {
+		t.Errorf("TypePrefix = %q", CentrePoint.TypePrefix)
+	}
+	answers := []struct {
+		name   string
+		answer Answer
+		status int
+	}{
+		{"success", CentrePoint.Success, http.StatusOK},
+		{"rejection", CentrePoint.Rejection, http.StatusUnauthorized},
+	}
+	for _, a := range answers {
+		if a.answer.Status != a.status || len(a.answer.Body) != 0 || a.answer.ContentType != "" {
+			t.Errorf("%s = %d %q %q, want %d without body", a.name, a.answer.Status, a.answer.ContentType, a.answer.Body, a.status)
+		}
+	}
+}
+
+func TestCentrePointDocumentedVector(t *testing.T) {
+	body := providerPayload(t, "centrepoint", "test_ping.json")
+	if string(body) != `{"Test":"Value"}` {
+		t.Fatalf("test_ping.json = %q, want exactly {\"Test\":\"Value\"}", body)
+	}
+	if got := centrePointSignature(centrePointDocSecret, body); got != centrePointDocSignature {
+		t.Fatalf("the test's own recipe gives %s, the documentation %s", got, centrePointDocSignature)
+	}
+	req := Request{Header: http.Header{}, Body: body}
+	req.Header.Set("X-ActiGraph-Signature", centrePointDocSignature)
+	req.Header.Set("X-ActiGraph-Event", "upload")
+	v, err := CentrePoint.Verify(req, Credentials{Secrets: []string{centrePointDocSecret}})
+	if err != nil {
+		t.Fatalf("Verify(documented vector): %v", err)
+	}
+	ev, err := v.Map()
+	if err != nil || ev.Type != "upload" {
+		t.Fatalf("Map(test ping) = %+v, %v; want type upload", ev, err)
+	}
+}
+
+func TestCentrePointAuthenticate(t *testing.T) {
+	body := providerPayload(t, "centrepoint", "upload_completed.json")
+	sig := centrePointSignature(centrePointTestSecret, body)
+	macHex := hex.EncodeToString(centrePointMAC(centrePointTestSecret, body))
+	basic := centrePointBasic(centrePointTestUser, centrePointTestPassword)
+	bearer := "Bearer " + centrePointTestToken
+
+	hmacOnly := Credentials{Secrets: []string{centrePointTestSecret}}
+	basicOnly := Credentials{BasicAuth: &BasicAuth{Username: centrePointTestUser, Password: centrePointTestPassword}}
+	bearerOnly := Credentials{BearerTokens: []string{centrePointTestToken}}
+	all := Credentials{Secrets: hmacOnly.Secrets, BasicAuth: basicOnly.BasicAuth, BearerTokens: bearerOnly.BearerTokens}
+
+	cases := []struct {
+		name          string
+		creds         Credentials
+		signature     []string // X-ActiGraph-Signature values
+		authorization []string // Authorization values
+		body          []byte   // nil: the documented upload example
+		wantErr       []error  // nil: authentic; else every error the answer must wrap
+	}{
+		// HMAC.
+		{name: "hmac: valid", creds: hmacOnly, signature: []string{sig}},
+		{name: "hmac: rotation, second secret matches", creds: Credentials{Secrets: []string{"old-secret", centrePointTestSecret}}, signature: []string{sig}},
+		{name: "hmac: sha256= prefix", creds: hmacOnly, signature: []string{"sha256=" + sig}},
+		{name: "hmac: lower-case hex", creds: hmacOnly, signature: []string{macHex}},
+		{name: "hmac: upper-case hex", creds: hmacOnly, signature: []string{strings.ToUpper(macHex)}},
+		{name: "hmac: sha256= and hex", creds: hmacOnly, signature: []string{"sha256=" + macHex}},
+		{name: "hmac: base64 without padding", creds: hmacOnly, signature: []string{strings.TrimRight(sig, "=")}},
+		{name: "hmac: tampered body", creds: hmacOnly, signature: []string{sig}, body: []byte(strings.Replace(string(body), "44732", "44733", 1)), wantErr: []error{ErrBadSignature}},
+		{name: "hmac: wrong secret", creds: hmacOnly, signature: []string{centrePointSignature("another-secret", body)}, wantErr: []error{ErrBadSignature}},
+		{name: "hmac: the 2015 draft's sha1=/HMAC-SHA512/UTF-16LE", creds: hmacOnly, signature: []string{centrePointDraft2015(centrePointTestSecret, body)}, wantErr: []error{ErrBadSignature}},
+		{name: "hmac: missing", creds: hmacOnly, wantErr: []error{ErrMissingProof}},
+		{name: "hmac: empty", creds: hmacOnly, signature: []string{""}, wantErr: []error{ErrMissingProof}},
+		{name: "hmac: not base64", creds: hmacOnly, signature: []string{"not*a*signature"}, wantErr: []error{ErrMalformedProof}},
+		{name: "hmac: prefix that is no algorithm name", creds: hmacOnly, signature: []string{"SHA-256=" + sig}, wantErr: []error{ErrMalformedProof}},
+		{name: "hmac: duplicate header", creds: hmacOnly, signature: []string{sig, sig}, wantErr: []error{ErrMalformedProof}},
+		{name: "hmac: Authorization is not looked at", creds: hmacOnly, authorization: []string{bearer}, wantErr: []error{ErrMissingProof}},
+
+		// Basic.
+		{name: "basic: valid, password with a colon", creds: basicOnly, authorization: []string{basic}},
+		{name: "basic: scheme name in lower case", creds: basicOnly, authorization: []string{"basic " + strings.TrimPrefix(basic, "Basic ")}},
+		{name: "basic: wrong password", creds: basicOnly, authorization: []string{centrePointBasic(centrePointTestUser, "guess")}, wantErr: []error{ErrBadCredentials}},
+		{name: "basic: wrong username", creds: basicOnly, authorization: []string{centrePointBasic("someone", centrePointTestPassword)}, wantErr: []error{ErrBadCredentials}},
+		{name: "basic: username and password swapped", creds: basicOnly, authorization: []string{centrePointBasic(centrePointTestPassword, centrePointTestUser)}, wantErr: []error{ErrBadCredentials}},
+		{name: "basic: not base64", creds: basicOnly, authorization: []string{"Basic %%%"}, wantErr: []error{ErrMalformedProof}},
+		{name: "basic: no colon", creds: basicOnly, authorization: []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(centrePointTestUser))}, wantErr: []error{ErrMalformedProof}},
+		{name: "basic: missing", creds: basicOnly, wantErr: []error{ErrMissingProof}},
+		{name: "basic: a bearer token instead", creds: basicOnly, authorization: []string{bearer}, wantErr: []error{ErrBadCredentials}},
+		{name: "basic: duplicate header", creds: basicOnly, authorization: []string{basic, basic}, wantErr: []error{ErrMalformedProof}},
+		{name: "basic: X-ActiGraph-Signature is not looked at", creds: basicOnly, signature: []string{sig}, wantErr: []error{ErrMissingProof}},
+
+		// OAuth2 bearer.
+		{name: "bearer: valid", creds: bearerOnly, authorization: []string{bearer}},
+		{name: "bearer: rotation, second token matches", creds: Credentials{BearerTokens: []string{"old-token", centrePointTestToken}}, authorization: []string{bearer}},
+		{name: "bearer: scheme name in upper case", creds: bearerOnly, authorization: []string{"BEARER " + centrePointTestToken}},
+		{name: "bearer: wrong token", creds: bearerOnly, authorization: []string{"Bearer guess"}, wantErr: []error{ErrBadCredentials}},
+		{name: "bearer: token prefix only", creds: bearerOnly, authorization: []string{"Bearer " + centrePointTestToken[:10]}, wantErr: []error{ErrBadCredentials}},
+		{name: "bearer: empty token", creds: bearerOnly, authorization: []string{"Bearer "}, wantErr: []error{ErrMalformedProof}},
+		{name: "bearer: the token without a scheme", creds: bearerOnly, authorization: []string{centrePointTestToken}, wantErr: []error{ErrBadCredentials}},
+		{name: "bearer: basic credentials instead", creds: bearerOnly, authorization: []string{basic}, wantErr: []error{ErrBadCredentials}},
+		{name: "bearer: missing", creds: bearerOnly, wantErr: []error{ErrMissingProof}},
+
+		// An endpoint with every scheme: one proof suffices.
+		{name: "all: signature only", creds: all, signature: []string{sig}},
+		{name: "all: basic only", creds: all, authorization: []string{basic}},
+		{name: "all: bearer only", creds: all, authorization: []string{bearer}},
+		{name: "all: wrong signature, right bearer", creds: all, signature: []string{centrePointSignature("another-secret", body)}, authorization: []string{bearer}},
+		{name: "all: duplicate signature, right basic", creds: all, signature: []string{sig, sig}, authorization: []string{basic}},
+		{name: "all: wrong signature, wrong bearer", creds: all, signature: []string{centrePointSignature("another-secret", body)}, authorization: []string{"Bearer guess"}, wantErr: []error{ErrBadSignature, ErrBadCredentials}},
+		{name: "all: wrong signature, no Authorization", creds: all, signature: []string{centrePointSignature("another-secret", body)}, wantErr: []error{ErrBadSignature}},
+		{name: "all: nothing presented", creds: all, wantErr: []error{ErrMissingProof}},
+
+		// No scheme configured: nothing passes (CheckCredentials refuses this at start-up).
+		{name: "no scheme configured", creds: Credentials{}, signature: []string{sig}, authorization: []string{bearer}, wantErr: []error{ErrBadCredentials}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Header: http.Header{}, Body: body}
+			if tc.body != nil {
+				req.Body = tc.body
+			}
+			req.Header.Set("X-ActiGraph-Event", "upload")
+			for _, v := range tc.signature {
+				req.Header.Add("X-ActiGraph-Signature", v)
+			}
+			for _, v := range tc.authorization {
+				req.Header.Add("Authorization", v)
+			}
+			err := CentrePoint.Authenticate(req, tc.creds)
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Authenticate: %v, want success", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Authenticate succeeded, want %v", tc.wantErr)
+			}
+			for _, want := range tc.wantErr {
+				if !errors.Is(err, want) {
+					t.Errorf("Authenticate: %v, want it to wrap %v", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCentrePointHandshake(t *testing.T) {
+	const hookSecret = "1d3ad7a1-91c9-4ffc-8562-5bad545e6a40"
+	validation := providerPayload(t, "centrepoint", "validation.json")
+	cases := []struct {
+		name       string
+		event      string
+		hookSecret string
+		handled    bool
+	}{
+		{"documented validation request", "validation", hookSecret, true},
+		{"event name capitalised", "Validation", hookSecret, true},
+		{"without a hook secret", "validation", "", true},
+		{"an upload is an event", "upload", hookSecret, false},
+		{"no event header", "", hookSecret, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The documented request: no signature, no Authorization.
+			req := Request{Header: http.Header{}, Body: validation}
+			req.Header.Set("X-ActiGraph-Webhook-Id", "74")
+			req.Header.Set("X-ActiGraph-Delivery", "38a1d5a7-d3df-b80f-48a1-0535801b687b")
+			req.Header.Set("User-Agent", "ActiGraph-Hookshot/1.0")
+			if tc.event != "" {
+				req.Header.Set("X-ActiGraph-Event", tc.event)
+			}
+			if tc.hookSecret != "" {
+				req.Header.Set("X-ActiGraph-Hook-Secret", tc.hookSecret)
+			}
+			answer, handled := CentrePoint.Handshake(req)
+			if handled != tc.handled {
+				t.Fatalf("Handshake handled = %v, want %v", handled, tc.handled)
+			}
+			if !handled {
+				return
+			}
+			if answer.Status != http.StatusOK {
+				t.Errorf("status = %d, want 200", answer.Status)
+			}
+			if got := answer.Header.Get("X-ActiGraph-Hook-Secret"); got != tc.hookSecret {
+				t.Errorf("X-ActiGraph-Hook-Secret = %q, want %q", got, tc.hookSecret)
+			}
+			if tc.hookSecret == "" && len(answer.Header) != 0 {
+				t.Errorf("header %v, want none", answer.Header)
+			}
+		})
+	}
+}
+
+func TestCentrePointMap(t *testing.T) {
+	cases := []struct {
+		name     string
+		event    string // X-ActiGraph-Event; "": absent
+		delivery string // X-ActiGraph-Delivery; "": absent
+		body     []byte
+		want     Event
+		wantErr  bool // ErrUnmappable
+	}{
+		{name: "upload started", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_started.json"),
+			want: Event{Type: "upload.started", ID: centrePointTestDelivery, Subject: "44732"}},
+		{name: "upload completed (documented example)", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_completed.json"),
+			want: Event{Type: "upload.completed", ID: centrePointTestDelivery, Subject: "44732"}},
+		{name: "upload error", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_error.json"),
+			want: Event{Type: "upload.error", ID: centrePointTestDelivery, Subject: "44732"}},
+		{name: "test ping delivered as upload", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "test_ping.json"),
+			want: Event{Type: "upload", ID: centrePointTestDelivery}},
+		{name: "raw_processing_complete, status Completed, subject_id", event: "raw_processing_complete", delivery: "9bcf5ddd-d036-b50a-9183-76da46c5d648", body: providerPayload(t, "centrepoint", "raw_processing_complete.json"),
+			want: Event{Type: "raw_processing_complete.completed", ID: "9bcf5ddd-d036-b50a-9183-76da46c5d648", Subject: "19525"}},
+		{name: "raw_processing_complete, status Error", event: "raw_processing_complete", delivery: centrePointTestDelivery, body: []byte(`{"subject_id":19525,"status":"Error","error_message":"corrupt file"}`),
+			want: Event{Type: "raw_processing_complete.error", ID: centrePointTestDelivery, Subject: "19525"}},
+		{name: "data_retrieval_complete (request_status is not status)", event: "data_retrieval_complete", delivery: "62049727-b616-1ff6-f998-ae27ffc8c3cb", body: providerPayload(t, "centrepoint", "data_retrieval_complete.json"),
+			want: Event{Type: "data_retrieval_complete", ID: "62049727-b616-1ff6-f998-ae27ffc8c3cb", Subject: "19512"}},
+		{name: "daily_statistics_complete", event: "daily_statistics_complete", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "daily_statistics_complete.json"),
+			want: Event{Type: "daily_statistics_complete", ID: centrePointTestDelivery, Subject: "17887"}},
+		{name: "cp2_daily_statistics_complete", event: "cp2_daily_statistics_complete", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "cp2_daily_statistics_complete.json"),
+			want: Event{Type: "cp2_daily_statistics_complete", ID: centrePointTestDelivery, Subject: "17920"}},
+		{name: "event header capitalised and padded", event: " Upload ", delivery: centrePointTestDelivery, body: []byte(`{"status":"Completed","subjectId":"1"}`),
+			want: Event{Type: "upload.completed", ID: centrePointTestDelivery, Subject: "1"}},
+		{name: "SubjectId spelling", event: "upload", body: []byte(`{"SubjectId":42}`), want: Event{Type: "upload", Subject: "42"}},
+		{name: "subjectID spelling", event: "upload", body: []byte(`{"subjectID":"43"}`), want: Event{Type: "upload", Subject: "43"}},
+		{name: "subjectId preferred over subject_id", event: "upload", body: []byte(`{"subject_id":1,"subjectId":2}`), want: Event{Type: "upload", Subject: "2"}},
+		{name: "status not a string", event: "upload", body: []byte(`{"status":{"code":1}}`), want: Event{Type: "upload"}},
+		{name: "no delivery header: the bridge hashes the body", event: "upload", body: providerPayload(t, "centrepoint", "upload_completed.json"),
+			want: Event{Type: "upload.completed", Subject: "44732"}},
+		{name: "body not JSON", event: "upload", delivery: centrePointTestDelivery, body: []byte(`status=completed`), want: Event{Type: "upload", ID: centrePointTestDelivery}},
+		{name: "body a JSON array", event: "upload", body: []byte(`[{"status":"completed"}]`), want: Event{Type: "upload"}},
+		{name: "empty body", event: "upload", want: Event{Type: "upload"}},
+		{name: "no event header", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_completed.json"), wantErr: true},
+		{name: "blank event header", event: "  ", body: providerPayload(t, "centrepoint", "upload_completed.json"), wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Header: http.Header{}, Body: tc.body}
+			if tc.event != "" {
+				req.Header.Set("X-ActiGraph-Event", tc.event)
+			}
+			if tc.delivery != "" {
+				req.Header.Set("X-ActiGraph-Delivery", tc.delivery)
+			}
+			ev, err := CentrePoint.Map(req)
+			if tc.wantErr {
+				if !errors.Is(err, ErrUnmappable) {
+					t.Fatalf("Map = %+v, %v; want ErrUnmappable", ev, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			if ev != tc.want {
+				t.Fatalf("Map = %+v, want %+v", ev, tc.want)
+			}
+		})
+	}
+}
+
+func TestCentrePointSign(t *testing.T) {
+	body := providerPayload(t, "centrepoint", "upload_completed.json")
+	basic := &BasicAuth{Username: centrePointTestUser, Password: centrePointTestPassword}
+	guid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	cases := []struct {
+		name          string
+		creds         Credentials
+		signature     string
+		authorization string
+	}{
+		{"every scheme: HMAC", Credentials{Secrets: []string{centrePointTestSecret}, BasicAuth: basic, BearerTokens: []string{centrePointTestToken}},
+			centrePointSignature(centrePointTestSecret, body), ""},
+		{"bearer and basic: bearer", Credentials{BasicAuth: basic, BearerTokens: []string{centrePointTestToken, "next-token"}}, "", "Bearer " + centrePointTestToken},
+		{"basic only", Credentials{BasicAuth: basic}, "", centrePointBasic(centrePointTestUser, centrePointTestPassword)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := CentrePoint.Sign(tc.creds, body, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := h.Get("X-ActiGraph-Signature"); got != tc.signature {
+				t.Errorf("X-ActiGraph-Signature = %q, want %q", got, tc.signature)
+			}
+			if got := h.Get("Authorization"); got != tc.authorization {
+				t.Errorf("Authorization = %q, want %q", got, tc.authorization)
+			}
+			if got := h.Get("X-ActiGraph-Event"); got != "upload" {
+				t.Errorf("X-ActiGraph-Event = %q, want upload", got)
+			}
+			if got := h.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+			delivery := h.Get("X-ActiGraph-Delivery")
+			if !guid.MatchString(delivery) {
+				t.Errorf("X-ActiGraph-Delivery = %q, want a random GUID", delivery)
+			}
+			v, err := CentrePoint.Verify(Request{Header: h, Body: body}, tc.creds)
+			if err != nil {
+				t.Fatalf("Verify(signed): %v", err)
+			}
+			ev, err := v.Map()
+			if err != nil || ev.Type != "upload.completed" || ev.ID != delivery {
+				t.Errorf("Map(signed) = %+v, %v; want upload.completed with id %s", ev, err, delivery)
+			}
+		})
+	}
+
+	t.Run("each delivery has its own id", func(t *testing.T) {
+		creds := Credentials{BearerTokens: []string{centrePointTestToken}}
+		a, _ := CentrePoint.Sign(creds, body, time.Now())
+		b, _ := CentrePoint.Sign(creds, body, time.Now())
+		if a.Get("X-ActiGraph-Delivery") == b.Get("X-ActiGraph-Delivery") {
+			t.Errorf("two deliveries share the id %s", a.Get("X-ActiGraph-Delivery"))
+		}
+	})
+	t.Run("nothing to sign with", func(t *testing.T) {
+		if _, err := CentrePoint.Sign(Credentials{}, body, time.Now()); err == nil {
+			t.Error("Sign without credentials succeeded")
+		}
+	})
+}
+
+func TestCentrePointCheckCredentials(t *testing.T) {
+	cases := []struct {
+		name  string
+		creds Credentials
+		want  []string // substrings of the error; nil: usable
+	}{
+		{"HMAC only", Credentials{Secrets: []string{"s"}}, nil},
+		{"basic only", Credentials{BasicAuth: &BasicAuth{Username: "u", Password: "p"}}, nil},
+		{"bearer only", Credentials{BearerTokens: []string{"t"}}, nil},
+		{"every scheme", Credentials{Secrets: []string{"s"}, BasicAuth: &BasicAuth{Username: "u", Password: "p"}, BearerTokens: []string{"t"}}, nil},
+		{"no scheme", Credentials{}, []string{"at least one"}},
+		{"empty secret", Credentials{Secrets: []string{""}}, []string{"secrets[0]"}},
+		{"empty username", Credentials{BasicAuth: &BasicAuth{Password: "p"}}, []string{"basic_auth.username"}},
+		{"username with a colon", Credentials{BasicAuth: &BasicAuth{Username: "a:b", Password: "p"}}, []string{"basic_auth.username"}},
+		{"empty password", Credentials{BasicAuth: &BasicAuth{Username: "u"}}, []string{"basic_auth.password"}},
+		{"empty token", Credentials{BearerTokens: []string{"t", " "}}, []string{"bearer_tokens[1]"}},
+		{"every problem at once", Credentials{Secrets: []string{" "}, BasicAuth: &BasicAuth{}, BearerTokens: []string{""}},
+			[]string{"secrets[0]", "basic_auth.username", "basic_auth.password", "bearer_tokens[0]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CentrePoint.CheckCredentials(tc.creds)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("CheckCredentials: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("CheckCredentials accepted %+v", tc.creds)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("CheckCredentials: %v, want it to name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+// centrePointAccepts is an independent reading of the documentation: it reports whether the
+// signature is the body's MAC, or the Authorization header the configured Basic credentials or
+// bearer token, however leniently spelled (a superset of what the provider accepts).
+func centrePointAccepts(signature, authorization string, body []byte) bool {
+	mac := centrePointMAC(centrePointTestSecret, body)
+	isMAC := func(s string) bool {
+		s = strings.TrimSpace(s)
+		for _, decode := range []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString, base64.RawStdEncoding.DecodeString} {
+			if b, err := decode(s); err == nil && hmac.Equal(b, mac) {
+				return true
+			}
+		}
+		return false
+	}
+	if _, rest, ok := strings.Cut(signature, "="); isMAC(signature) || ok && isMAC(rest) {
+		return true
+	}
+	scheme, param, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	param = strings.TrimSpace(param)
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return param == centrePointTestToken
+	case "basic":
+		for _, decode := range []func(string) ([]byte, error){base64.StdEncoding.DecodeString, base64.RawStdEncoding.DecodeString} {
+			if b, err := decode(param); err == nil && string(b) == centrePointTestUser+":"+centrePointTestPassword {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func FuzzCentrePointAuthenticate(f *testing.F) {
+	creds := Credentials{
+		Secrets:      []string{centrePointTestSecret},
+		BasicAuth:    &BasicAuth{Username: centrePointTestUser, Password: centrePointTestPassword},
+		BearerTokens: []string{centrePointTestToken},
+	}
+	request := func(body []byte, signature, authorization string) Request {
+		h := http.Header{"X-Actigraph-Event": {"upload"}}
+		if signature != "" {
+			h.Set("X-ActiGraph-Signature", signature)
+		}
+		if authorization != "" {
+			h.Set("Authorization", authorization)
+		}
+		return Request{Header: h, Body: body}
+	}
+	f.Fuzz(func(t *testing.T, body []byte, signature, authorization string) {
+		err := CentrePoint.Authenticate(request(body, signature, authorization), creds)
+		if err == nil && !centrePointAccepts(signature, authorization, body) {
+			t.Fatalf("accepted signature %q, authorization %q", signature, authorization)
+		}
+		if err != nil && !knownAuthError(err) {
+			t.Fatalf("Authenticate: unexpected error %v", err)
+		}
+		for _, right := range []Request{
+			request(body, centrePointSignature(centrePointTestSecret, body), authorization),
+			request(body, signature, "Bearer "+centrePointTestToken),
+			request(body, signature, centrePointBasic(centrePointTestUser, centrePointTestPassword)),
+		} {
+			if err := CentrePoint.Authenticate(right, creds); err != nil {
+				t.Fatalf("rejected a right proof (%v): %v", right.Header, err)
+			}
+		}
+	})
+}
+
+func FuzzCentrePointMap(f *testing.F) {
+	f.Fuzz(func(t *testing.T, event, delivery string, body []byte) {
+		req := Request{Header: http.Header{
+			"X-Actigraph-Event":       {event},
+			"X-Actigraph-Delivery":    {delivery},
+			"X-Actigraph-Hook-Secret": {delivery},
+		}, Body: body}
+
+		// Only the validation request is answered by the handshake, echoing the hook secret.
+		answer, handled := CentrePoint.Handshake(req)
+		if handled != strings.EqualFold(strings.TrimSpace(event), "validation") {
+			t.Fatalf("Handshake(%q) handled = %v", event, handled)
+		}
+		if handled && (answer.Status != http.StatusOK || answer.Header.Get("X-ActiGraph-Hook-Secret") != delivery) {
+			t.Fatalf("Handshake answer %+v does not echo %q", answer, delivery)
+		}
+
+		ev, err := CentrePoint.Map(req)
+		name := strings.ToLower(strings.TrimSpace(event))
+		if name == "" {
+			if !errors.Is(err, ErrUnmappable) {
+				t.Fatalf("Map without an event = %+v, %v; want ErrUnmappable", ev, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Map: %v", err)
+		}
+		if ev.Type != name && !strings.HasPrefix(ev.Type, name+".") {
+			t.Fatalf("Map: type %q does not start with the event %q", ev.Type, name)
+		}
+		if ev.ID != strings.TrimSpace(delivery) || !ev.Time.IsZero() {
+			t.Fatalf("Map: %+v, want id %q and no time", ev, delivery)
+		}
+	})
+}
