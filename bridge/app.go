@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -31,6 +32,9 @@ type App struct {
 	http   *http.Server
 	ln     net.Listener
 	served chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // NewLogger builds the logger log.level and log.format ask for.
@@ -126,7 +130,10 @@ func (a *App) Broker() *Broker { return a.broker }
 func (a *App) Wait(ctx context.Context) error {
 	select {
 	case err := <-a.served:
-		a.broker.Close()
+		a.served <- err // for Shutdown
+		if serr := a.Shutdown(); err == nil {
+			err = serr
+		}
 		if err != nil {
 			return fmt.Errorf("http server: %w", err)
 		}
@@ -138,7 +145,13 @@ func (a *App) Wait(ctx context.Context) error {
 
 // Shutdown stops accepting requests, lets those in flight finish (their publishes included),
 // drains the NATS connection and shuts the embedded server down.
+// It may be called more than once; later calls return the first one's result.
 func (a *App) Shutdown() error {
+	a.stopOnce.Do(func() { a.stopErr = a.shutdown() })
+	return a.stopErr
+}
+
+func (a *App) shutdown() error {
 	a.log.Info().Msg("shutting down: finishing requests in flight")
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

@@ -30,7 +30,7 @@ func newEvent(in eventInput) *event.Event {
 	req := in.verified.Request()
 	e := event.New(event.CloudEventsVersionV1)
 	id := in.mapped.ID
-	if id == "" {
+	if !usableID(id) {
 		sum := sha256.Sum256(req.Body)
 		id = hex.EncodeToString(sum[:])
 	}
@@ -59,6 +59,20 @@ func newEvent(in eventInput) *event.Event {
 	e.SetDataContentType(ct)
 	e.DataEncoded = req.Body
 	return &e
+}
+
+// usableID reports whether a provider's event id can serve as the CloudEvents id and inside
+// Nats-Msg-Id: present, printable ASCII without spaces, and short.
+func usableID(id string) bool {
+	if id == "" || len(id) > 200 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] >= 0x7F {
+			return false
+		}
+	}
+	return true
 }
 
 // typeTokens turns the part of a CloudEvents type after the provider's prefix into subject

@@ -143,4 +143,3 @@ func without(h http.Header, name string) http.Header {
 	h.Del(name)
 	return h
 }
-

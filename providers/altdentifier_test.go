@@ -42,28 +42,35 @@ func knownAuthError(err error) bool {
 		errors.Is(err, ErrBadSignature) || errors.Is(err, ErrBadCredentials)
 }
 
-func TestAltDentifierDeclaration(t *testing.T) {
-	if p, ok := Lookup("altdentifier"); !ok || p != AltDentifier {
-		t.Fatalf("Lookup(altdentifier) = %v, %v", p, ok)
+// checkDeclaration checks how a provider is registered and that its answers are the documented
+// status codes without a body.
+func checkDeclaration(t *testing.T, p *Provider, name, typePrefix string, success, rejection int) {
+	t.Helper()
+	if got, ok := Lookup(name); !ok || got != p {
+		t.Fatalf("Lookup(%s) = %v, %v", name, got, ok)
 	}
-	if AltDentifier.TypePrefix != "com.altdentifier" {
-		t.Errorf("TypePrefix = %q", AltDentifier.TypePrefix)
+	if p.TypePrefix != typePrefix {
+		t.Errorf("TypePrefix = %q, want %q", p.TypePrefix, typePrefix)
 	}
-	// "Please return a 200 or 204" (the example server returns 204, no body); "a 403: Forbidden
-	// if the signature fails to validate" — any other 4xx makes AltDentifier retry.
 	answers := []struct {
 		name   string
 		answer Answer
 		status int
 	}{
-		{"success", AltDentifier.Success, http.StatusNoContent},
-		{"rejection", AltDentifier.Rejection, http.StatusForbidden},
+		{"success", p.Success, success},
+		{"rejection", p.Rejection, rejection},
 	}
 	for _, a := range answers {
 		if a.answer.Status != a.status || len(a.answer.Body) != 0 || a.answer.ContentType != "" {
 			t.Errorf("%s = %d %q %q, want %d without body", a.name, a.answer.Status, a.answer.ContentType, a.answer.Body, a.status)
 		}
 	}
+}
+
+func TestAltDentifierDeclaration(t *testing.T) {
+	// "Please return a 200 or 204" (the example server returns 204, no body); "a 403: Forbidden
+	// if the signature fails to validate" — any other 4xx makes AltDentifier retry.
+	checkDeclaration(t, AltDentifier, "altdentifier", "com.altdentifier", http.StatusNoContent, http.StatusForbidden)
 }
 
 func TestAltDentifierAuthenticate(t *testing.T) {

@@ -173,9 +173,9 @@ func verifyCentrePointAuthorization(h http.Header, creds Credentials) error {
 		return err
 	}
 	scheme, param, _ := strings.Cut(value, " ")
-	param = strings.TrimSpace(param)
+	scheme, param = strings.ToLower(scheme), strings.TrimSpace(param)
 	switch {
-	case strings.EqualFold(scheme, "Basic") && creds.BasicAuth != nil:
+	case scheme == "basic" && creds.BasicAuth != nil:
 		decoded, err := decodeBase64(param)
 		if err != nil {
 			return fmt.Errorf("authorization: basic: %w", err)
@@ -191,7 +191,7 @@ func verifyCentrePointAuthorization(h http.Header, creds Credentials) error {
 			return fmt.Errorf("authorization: basic: %w", ErrBadCredentials)
 		}
 		return nil
-	case strings.EqualFold(scheme, "Bearer") && len(creds.BearerTokens) > 0:
+	case scheme == "bearer" && len(creds.BearerTokens) > 0:
 		if param == "" {
 			return fmt.Errorf("authorization: bearer: empty token: %w", ErrMalformedProof)
 		}

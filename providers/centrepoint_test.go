@@ -66,25 +66,9 @@ func centrePointDraft2015(secret string, body []byte) string {
 }
 
 func TestCentrePointDeclaration(t *testing.T) {
-	if p, ok := Lookup("centrepoint"); !ok || p != CentrePoint {
-		t.Fatalf("Lookup(centrepoint) = %v, %v", p, ok)
-	}
-	if CentrePoint.TypePrefix != "com.actigraph.centrepoint" {
-		t.Errorf("TypePrefix = %q", CentrePoint.TypePrefix)
-	}
-	answers := []struct {
-		name   string
-		answer Answer
-		status int
-	}{
-		{"success", CentrePoint.Success, http.StatusOK},
-		{"rejection", CentrePoint.Rejection, http.StatusUnauthorized},
-	}
-	for _, a := range answers {
-		if a.answer.Status != a.status || len(a.answer.Body) != 0 || a.answer.ContentType != "" {
-			t.Errorf("%s = %d %q %q, want %d without body", a.name, a.answer.Status, a.answer.ContentType, a.answer.Body, a.status)
-		}
-	}
+	// 200 on success; "return new HttpResponseMessage(HttpStatusCode.Unauthorized)" on a missing
+	// or wrong signature.
+	checkDeclaration(t, CentrePoint, "centrepoint", "com.actigraph.centrepoint", http.StatusOK, http.StatusUnauthorized)
 }
 
 func TestCentrePointDocumentedVector(t *testing.T) {
@@ -149,6 +133,7 @@ func TestCentrePointAuthenticate(t *testing.T) {
 		// Basic.
 		{name: "basic: valid, password with a colon", creds: basicOnly, authorization: []string{basic}},
 		{name: "basic: scheme name in lower case", creds: basicOnly, authorization: []string{"basic " + strings.TrimPrefix(basic, "Basic ")}},
+		{name: "basic: scheme name folding to Basic only outside ASCII", creds: basicOnly, authorization: []string{"Ba\u017fic " + strings.TrimPrefix(basic, "Basic ")}, wantErr: []error{ErrBadCredentials}},
 		{name: "basic: wrong password", creds: basicOnly, authorization: []string{centrePointBasic(centrePointTestUser, "guess")}, wantErr: []error{ErrBadCredentials}},
 		{name: "basic: wrong username", creds: basicOnly, authorization: []string{centrePointBasic("someone", centrePointTestPassword)}, wantErr: []error{ErrBadCredentials}},
 		{name: "basic: username and password swapped", creds: basicOnly, authorization: []string{centrePointBasic(centrePointTestPassword, centrePointTestUser)}, wantErr: []error{ErrBadCredentials}},

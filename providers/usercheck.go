@@ -23,6 +23,11 @@ const (
 	userCheckEventHeader     = "X-UserCheck-Event-Type"
 )
 
+// userCheckMaxReencode bounds the bodies that are re-encoded when the raw body's signature does
+// not match. UserCheck's events are about a hundred bytes; re-encoding costs far more than a MAC,
+// and anyone can send a large body with a wrong signature.
+const userCheckMaxReencode = 64 << 10
+
 // UserCheck declares the UserCheck provider.
 var UserCheck = &Provider{
 	Name:             "usercheck",
@@ -34,6 +39,9 @@ var UserCheck = &Provider{
 	Authenticate: func(req Request, creds Credentials) error {
 		err := verifyMAC(req.Header, userCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, req.Body)
 		if !errors.Is(err, ErrBadSignature) {
+			return err
+		}
+		if len(req.Body) > userCheckMaxReencode {
 			return err
 		}
 		php, perr := phpJSONEncode(req.Body)
@@ -124,7 +132,9 @@ func phpJSONEncode(body []byte) ([]byte, error) {
 	}
 	var out bytes.Buffer
 	out.Grow(len(body))
-	v.encode(&out)
+	if err := v.encode(&out); err != nil {
+		return nil, err
+	}
 	return out.Bytes(), nil
 }
 
@@ -135,8 +145,11 @@ const phpMaxDepth = 512
 // phpNode is a decoded JSON value as PHP holds it: a scalar already written in PHP's form, or an
 // array (a list, or ordered keys with values).
 type phpNode struct {
-	scalar string // the encoded scalar when keys and items are nil and container is false
-	// container is set for arrays; list for those decoded from a JSON array.
+	scalar string // the encoded scalar when container is false
+	// infinite marks a number beyond the range of a double: json_decode accepts it, but
+	// json_encode fails on it, unless a repeated key has replaced it by then.
+	infinite bool
+	// container is set for arrays; list for those that encode as a list.
 	container bool
 	list      bool
 	keys      []string
@@ -196,6 +209,9 @@ func phpDecode(dec *json.Decoder, depth int) (*phpNode, error) {
 		return &phpNode{scalar: b.String()}, nil
 	case json.Number:
 		s, err := phpNumber(string(v))
+		if errors.Is(err, errPHPInfinite) {
+			return &phpNode{infinite: true}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -218,31 +234,36 @@ func phpIsList(keys []string) bool {
 	return true
 }
 
-func (n *phpNode) encode(out *bytes.Buffer) {
+func (n *phpNode) encode(out *bytes.Buffer) error {
 	switch {
+	case n.infinite:
+		return errPHPInfinite
 	case !n.container:
 		out.WriteString(n.scalar)
+		return nil
 	case n.list:
 		out.WriteByte('[')
-		for i, item := range n.items {
-			if i > 0 {
-				out.WriteByte(',')
-			}
-			item.encode(out)
-		}
-		out.WriteByte(']')
 	default:
 		out.WriteByte('{')
-		for i, item := range n.items {
-			if i > 0 {
-				out.WriteByte(',')
-			}
+	}
+	for i, item := range n.items {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		if !n.list {
 			phpString(out, n.keys[i])
 			out.WriteByte(':')
-			item.encode(out)
 		}
+		if err := item.encode(out); err != nil {
+			return err
+		}
+	}
+	if n.list {
+		out.WriteByte(']')
+	} else {
 		out.WriteByte('}')
 	}
+	return nil
 }
 
 // phpCheckSurrogates rejects \u escapes of UTF-16 surrogates that are not a high one followed
@@ -328,6 +349,9 @@ func phpString(out *bytes.Buffer, s string) {
 	out.WriteByte('"')
 }
 
+// errPHPInfinite is json_encode's error for a number a double cannot hold.
+var errPHPInfinite = errors.New("Inf and NaN cannot be JSON encoded")
+
 // phpNumber writes a JSON number as json_encode writes what json_decode made of it: an integer
 // that fits in 64 bits as an integer, anything else as a double in php_gcvt's format with
 // precision 17 and mode 0 (shortest round-trip digits), as serialize_precision -1 selects.
@@ -339,7 +363,7 @@ func phpNumber(lit string) (string, error) {
 	}
 	f, err := strconv.ParseFloat(lit, 64)
 	if math.IsInf(f, 0) {
-		return "", errors.New("Inf and NaN cannot be JSON encoded")
+		return "", errPHPInfinite
 	}
 	if err != nil {
 		return "", err

@@ -55,26 +55,8 @@ func zignSecSessionSig(secret, ts string, body []byte) string {
 }
 
 func TestZignSecDeclaration(t *testing.T) {
-	if p, ok := Lookup("zignsec"); !ok || p != ZignSec {
-		t.Fatalf("Lookup(zignsec) = %v, %v", p, ok)
-	}
-	if ZignSec.TypePrefix != "com.zignsec" {
-		t.Errorf("TypePrefix = %q", ZignSec.TypePrefix)
-	}
 	// "Your endpoint should return a 2xx HTTP status code"; 401 for a bad or missing proof.
-	answers := []struct {
-		name   string
-		answer Answer
-		status int
-	}{
-		{"success", ZignSec.Success, http.StatusOK},
-		{"rejection", ZignSec.Rejection, http.StatusUnauthorized},
-	}
-	for _, a := range answers {
-		if a.answer.Status != a.status || len(a.answer.Body) != 0 || a.answer.ContentType != "" {
-			t.Errorf("%s = %d %q %q, want %d without body", a.name, a.answer.Status, a.answer.ContentType, a.answer.Body, a.status)
-		}
-	}
+	checkDeclaration(t, ZignSec, "zignsec", "com.zignsec", http.StatusOK, http.StatusUnauthorized)
 }
 
 func TestZignSecAuthenticate(t *testing.T) {
@@ -300,8 +282,13 @@ func zignSecAccepts(value string, body []byte) bool {
 
 func FuzzZignSecAuthenticate(f *testing.F) {
 	creds := Credentials{Secrets: []string{zignSecTestSecret}}
+	request := func(body []byte, header string) Request {
+		h := http.Header{}
+		h.Set(zignSecSignatureHeader, header)
+		return Request{Header: h, Body: body}
+	}
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
-		err := ZignSec.Authenticate(Request{Header: http.Header{zignSecSignatureHeader: {header}}, Body: body}, creds)
+		err := ZignSec.Authenticate(request(body, header), creds)
 		if err == nil && !zignSecAccepts(header, body) {
 			t.Fatalf("accepted %q, which is no signature of the body", header)
 		}
@@ -313,7 +300,7 @@ func FuzzZignSecAuthenticate(f *testing.F) {
 			zignSecLegacyBase64(zignSecTestSecret, body),
 			zignSecLegacyHex(zignSecTestSecret, body),
 		} {
-			if err := ZignSec.Authenticate(Request{Header: http.Header{zignSecSignatureHeader: {right}}, Body: body}, creds); err != nil {
+			if err := ZignSec.Authenticate(request(body, right), creds); err != nil {
 				t.Fatalf("rejected the right signature %q: %v", right, err)
 			}
 		}
