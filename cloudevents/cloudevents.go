@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -29,64 +30,151 @@ const structuredPrefix = "application/cloudevents"
 // ErrNotCloudEvent is returned by Decode for a message that carries no CloudEvent.
 var ErrNotCloudEvent = errors.New("not a CloudEvent message")
 
+// attribute is one context attribute in its string form (CloudEvents §3 "Type System"), named
+// without the header prefix.
+type attribute struct{ name, value string }
+
+// attributes returns e's context attributes as they go on the wire, after checking that e is a
+// valid CloudEvents 1.0 event whose every attribute the binding can carry and Decode can read
+// back.
+func attributes(e *event.Event) ([]attribute, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if v := e.SpecVersion(); v != event.CloudEventsVersionV1 {
+		return nil, fmt.Errorf("specversion %q: only %s is supported", v, event.CloudEventsVersionV1)
+	}
+	exts := e.Extensions()
+	attrs := make([]attribute, 0, 8+len(exts))
+	add := func(name, value string) {
+		if value != "" {
+			attrs = append(attrs, attribute{name, value})
+		}
+	}
+	add("specversion", e.SpecVersion())
+	add("id", e.ID())
+	add("source", e.Source())
+	add("type", e.Type())
+	add("subject", e.Subject())
+	if t := e.Time(); !t.IsZero() {
+		// RFC 3339 (CloudEvents §3 "Timestamp") has four-digit years only.
+		if y := t.UTC().Year(); y < 0 || y > 9999 {
+			return nil, fmt.Errorf("time %s: year outside RFC 3339", t)
+		}
+		add("time", types.FormatTime(t))
+	}
+	add("datacontenttype", e.DataContentType())
+	add("dataschema", e.DataSchema())
+	for name, v := range exts {
+		s, err := types.Format(v)
+		if err != nil {
+			return nil, fmt.Errorf("extension %q: %w", name, err)
+		}
+		add(strings.ToLower(name), s)
+	}
+	for _, a := range attrs {
+		// Attribute values are Unicode strings (CloudEvents §3 "String"), percent-encoded as
+		// UTF-8 (binding §3.1.3.2); a decoder rejects anything else.
+		if !utf8.ValidString(a.value) {
+			return nil, fmt.Errorf("attribute %s: invalid UTF-8", a.name)
+		}
+	}
+	return attrs, nil
+}
+
 // Encode returns e as a binary-mode NATS message on subject. The event's data is used as the
 // body without copying.
 func Encode(subject string, e *event.Event) (*nats.Msg, error) {
-	if err := e.Validate(); err != nil {
+	attrs, err := attributes(e)
+	if err != nil {
 		return nil, fmt.Errorf("encode CloudEvent: %w", err)
 	}
-	h := make(nats.Header, 10)
-	set := func(name, value string) {
-		if value != "" {
-			h[HeaderPrefix+name] = []string{PercentEncode(value)}
-		}
+	h := make(nats.Header, len(attrs)+1)
+	// One backing array for every header's value slice.
+	values := make([]string, len(attrs)+1)
+	for i, a := range attrs {
+		values[i] = PercentEncode(a.value)
+		h[headerName(a.name)] = values[i : i+1 : i+1]
 	}
-	set("specversion", e.SpecVersion())
-	set("id", e.ID())
-	set("source", e.Source())
-	set("type", e.Type())
-	set("subject", e.Subject())
-	if t := e.Time(); !t.IsZero() {
-		set("time", types.FormatTime(t))
-	}
-	set("dataschema", e.DataSchema())
-	if ct := e.DataContentType(); ct != "" {
-		set("datacontenttype", ct)
-		if !strings.HasPrefix(strings.ToLower(ct), structuredPrefix) {
-			h[contentTypeHeader] = []string{ct}
-		}
-	}
-	for name, v := range e.Extensions() {
-		s, err := types.Format(v)
-		if err != nil {
-			return nil, fmt.Errorf("encode CloudEvent extension %q: %w", name, err)
-		}
-		set(strings.ToLower(name), s)
+	if ct := e.DataContentType(); contentTypeCarries(ct) {
+		values[len(attrs)] = ct
+		h[contentTypeHeader] = values[len(attrs):]
 	}
 	return &nats.Msg{Subject: subject, Header: h, Data: e.Data()}, nil
 }
 
-// Decode reads a CloudEvent from msg, in binary mode (header names matched case-insensitively,
-// values percent-decoded) or, when its Content-Type says so, structured mode.
-func Decode(msg *nats.Msg) (*event.Event, error) {
-	if ct := headerValue(msg.Header, contentTypeHeader); strings.HasPrefix(strings.ToLower(ct), structuredPrefix) {
-		e := event.New()
-		if err := json.Unmarshal(msg.Data, &e); err != nil {
-			return nil, fmt.Errorf("decode structured CloudEvent: %w", err)
-		}
-		return &e, nil
+// headerName is "ce-<name>", without allocating for the attributes every event has.
+func headerName(name string) string {
+	switch name {
+	case "specversion":
+		return "ce-specversion"
+	case "id":
+		return "ce-id"
+	case "source":
+		return "ce-source"
+	case "type":
+		return "ce-type"
+	case "subject":
+		return "ce-subject"
+	case "time":
+		return "ce-time"
+	case "datacontenttype":
+		return "ce-datacontenttype"
+	case "dataschema":
+		return "ce-dataschema"
 	}
+	return HeaderPrefix + name
+}
+
+// contentTypeCarries reports whether a Content-Type header is written for datacontenttype ct.
+// Never for one that starts with application/cloudevents: that would mark structured mode
+// (binding §3.1.1). Nor for one that ce-datacontenttype carries percent-encoded (e.g.
+// "application/json; charset=utf-8"): the SDK's reader takes datacontenttype from both headers
+// in map order and does not percent-decode, so differing values would make what it reads
+// change from run to run; and a NATS header cannot carry every value verbatim.
+func contentTypeCarries(ct string) bool {
+	return ct != "" && !isStructured(ct) && PercentEncode(ct) == ct
+}
+
+// isStructured reports whether Content-Type ct marks structured mode (binding §3.1.1).
+func isStructured(ct string) bool {
+	ct = strings.TrimLeft(ct, " \t")
+	return len(ct) >= len(structuredPrefix) && strings.EqualFold(ct[:len(structuredPrefix)], structuredPrefix)
+}
+
+// Decode reads a CloudEvent from msg, in binary mode (header names matched case-insensitively,
+// values percent-decoded) or, when its Content-Type says so, structured mode. Header values
+// that are empty count as absent, as Encode never writes one.
+func Decode(msg *nats.Msg) (*event.Event, error) {
+	// NATS header names are case-insensitive: "ce-id" and "CE-ID" are one header, which must
+	// not carry two values (map order would pick one at random).
+	ct := ""
 	attrs := make(map[string]string, len(msg.Header))
 	for name, values := range msg.Header {
-		lower := strings.ToLower(name)
-		if !strings.HasPrefix(lower, HeaderPrefix) || len(values) == 0 {
+		if len(values) == 0 || values[0] == "" {
 			continue
 		}
-		v, err := PercentDecode(values[0])
-		if err != nil {
-			return nil, fmt.Errorf("decode CloudEvent header %s: %w", lower, err)
+		lower := asciiLower(name)
+		switch {
+		case lower == contentTypeHeader:
+			if ct != "" && ct != values[0] {
+				return nil, fmt.Errorf("decode CloudEvent: conflicting %s headers", contentTypeHeader)
+			}
+			ct = values[0]
+		case strings.HasPrefix(lower, HeaderPrefix):
+			v, err := PercentDecode(values[0])
+			if err != nil {
+				return nil, fmt.Errorf("decode CloudEvent header %s: %w", lower, err)
+			}
+			attr := lower[len(HeaderPrefix):]
+			if prev, ok := attrs[attr]; ok && prev != v {
+				return nil, fmt.Errorf("decode CloudEvent: conflicting %s headers", lower)
+			}
+			attrs[attr] = v
 		}
-		attrs[strings.TrimPrefix(lower, HeaderPrefix)] = v
+	}
+	if isStructured(ct) {
+		return decodeStructured(msg.Data)
 	}
 	if attrs["specversion"] == "" {
 		return nil, fmt.Errorf("no ce-specversion header: %w", ErrNotCloudEvent)
@@ -94,12 +182,14 @@ func Decode(msg *nats.Msg) (*event.Event, error) {
 	if attrs["specversion"] != event.CloudEventsVersionV1 {
 		return nil, fmt.Errorf("specversion %q: %w", attrs["specversion"], ErrNotCloudEvent)
 	}
-	e := event.New()
-	if _, ok := attrs["datacontenttype"]; !ok {
-		if ct := headerValue(msg.Header, contentTypeHeader); ct != "" {
-			attrs["datacontenttype"] = ct
+	if _, ok := attrs["datacontenttype"]; !ok && ct != "" {
+		// Content-Type is not percent-encoded: only ce-* headers are (binding §3.1.3.2).
+		if !utf8.ValidString(ct) {
+			return nil, fmt.Errorf("decode CloudEvent header %s: invalid UTF-8", contentTypeHeader)
 		}
+		attrs["datacontenttype"] = ct
 	}
+	e := event.New()
 	for name, v := range attrs {
 		var err error
 		switch name {
@@ -117,9 +207,9 @@ func Decode(msg *nats.Msg) (*event.Event, error) {
 		case "datacontenttype":
 			e.SetDataContentType(v)
 		case "time":
-			var t types.Timestamp
-			if t, err = parseTime(v); err == nil {
-				e.SetTime(t.Time)
+			var t time.Time
+			if t, err = types.ParseTime(v); err == nil {
+				e.SetTime(t)
 			}
 		default:
 			err = e.Context.SetExtension(name, v)
@@ -129,31 +219,44 @@ func Decode(msg *nats.Msg) (*event.Event, error) {
 		}
 	}
 	e.DataEncoded = msg.Data
-	if err := e.Validate(); err != nil {
+	if _, err := attributes(&e); err != nil {
 		return nil, fmt.Errorf("decode CloudEvent: %w", err)
 	}
 	return &e, nil
 }
 
-func parseTime(v string) (types.Timestamp, error) {
-	t, err := types.ParseTimestamp(v)
-	if err != nil {
-		return types.Timestamp{}, err
+// decodeStructured reads a structured-mode message (binding §3.1.4): the event in the JSON
+// event format.
+func decodeStructured(data []byte) (*event.Event, error) {
+	e := event.New()
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("decode structured CloudEvent: %w", err)
 	}
-	return *t, nil
+	if v := e.SpecVersion(); v != event.CloudEventsVersionV1 {
+		return nil, fmt.Errorf("structured CloudEvent specversion %q: %w", v, ErrNotCloudEvent)
+	}
+	if _, err := attributes(&e); err != nil {
+		return nil, fmt.Errorf("decode structured CloudEvent: %w", err)
+	}
+	return &e, nil
 }
 
-// headerValue looks a header up case-insensitively.
-func headerValue(h nats.Header, name string) string {
-	if v := h.Get(name); v != "" {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) && len(v) > 0 {
-			return v[0]
+// asciiLower lower-cases the ASCII letters of a header name only: NATS, like HTTP, compares
+// header names ASCII-case-insensitively, and strings.ToLower would also map e.g. the Kelvin
+// sign to "k".
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
-	return ""
+	return s
 }
 
 // PercentEncode encodes a header value as the binding's §3.1.3.2 requires: space, '"', '%' and
@@ -169,16 +272,19 @@ func PercentEncode(s string) string {
 		return s
 	}
 	const hexDigits = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
+	var b strings.Builder
+	b.Grow(len(s) + 2*n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if mustEscape(c) {
-			b = append(b, '%', hexDigits[c>>4], hexDigits[c&0xF])
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&0xF])
 		} else {
-			b = append(b, c)
+			b.WriteByte(c)
 		}
 	}
-	return string(b)
+	return b.String()
 }
 
 func mustEscape(c byte) bool { return c <= ' ' || c >= 0x7F || c == '"' || c == '%' }
@@ -201,7 +307,7 @@ func PercentDecode(s string) (string, error) {
 			continue
 		}
 		if i+2 >= len(s) {
-			return "", fmt.Errorf("truncated escape: %w", ErrBadEncoding)
+			return "", fmt.Errorf("truncated escape %q: %w", s[i:], ErrBadEncoding)
 		}
 		hi, ok1 := unhex(s[i+1])
 		lo, ok2 := unhex(s[i+2])

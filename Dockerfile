@@ -1,0 +1,15 @@
+# Multi-stage build: static binaries on a distroless, non-root base.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ \
+      ./cmd/bridge ./cmd/consumer-example ./cmd/responder-example
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/ /usr/local/bin/
+USER nonroot:nonroot
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/bridge"]
+CMD ["-config", "/etc/bridge/bridge.yaml"]

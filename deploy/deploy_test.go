@@ -1,0 +1,140 @@
+// Package deploy holds the files that run the bridge in containers; its test checks them, since
+// no container engine runs where the tests do.
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/webhookbridge/bridge/bridge"
+)
+
+// TestNATSConf parses nats.conf with nats-server's own parser.
+func TestNATSConf(t *testing.T) {
+	t.Setenv("SERVER_NAME", "nats-1")
+	opts, err := server.ProcessConfigFile(filepath.Join("..", "nats.conf"))
+	if err != nil {
+		t.Fatalf("nats.conf: %v", err)
+	}
+	if !opts.JetStream || opts.StoreDir == "" {
+		t.Error("JetStream is not enabled with a store")
+	}
+	if opts.ServerName != "nats-1" {
+		t.Errorf("server_name %q, want it from $SERVER_NAME", opts.ServerName)
+	}
+	if opts.Cluster.Name == "" || len(opts.Routes) != 3 {
+		t.Errorf("cluster %q with %d routes, want a named cluster of 3", opts.Cluster.Name, len(opts.Routes))
+	}
+	if opts.MaxPayload < 1<<20+64<<10 {
+		t.Errorf("max_payload %d is below the bridge's 1 MiB body + 64 KiB headers", opts.MaxPayload)
+	}
+}
+
+type composeFile struct {
+	Services map[string]struct {
+		Image       string            `yaml:"image"`
+		Build       any               `yaml:"build"`
+		Command     []string          `yaml:"command"`
+		Entrypoint  []string          `yaml:"entrypoint"`
+		Environment map[string]string `yaml:"environment"`
+		Volumes     []string          `yaml:"volumes"`
+		Ports       []string          `yaml:"ports"`
+		DependsOn   []string          `yaml:"depends_on"`
+	} `yaml:"services"`
+	Volumes map[string]any `yaml:"volumes"`
+}
+
+// TestDockerCompose checks docker-compose.yml's structure: three NATS nodes, two bridge
+// replicas and the consumer, files it mounts exist, and the bridge's configuration loads with the
+// environment compose gives it.
+func TestDockerCompose(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	for _, name := range []string{"nats-1", "nats-2", "nats-3", "bridge-1", "bridge-2", "consumer"} {
+		s, ok := c.Services[name]
+		if !ok {
+			t.Errorf("service %s missing", name)
+			continue
+		}
+		if s.Image == "" && s.Build == nil {
+			t.Errorf("service %s has neither image nor build", name)
+		}
+		for _, dep := range s.DependsOn {
+			if _, ok := c.Services[dep]; !ok {
+				t.Errorf("service %s depends on unknown %s", name, dep)
+			}
+		}
+		for _, v := range s.Volumes {
+			src, _, _ := strings.Cut(v, ":")
+			if strings.HasPrefix(src, "./") {
+				if _, err := os.Stat(filepath.Join("..", src)); err != nil {
+					t.Errorf("service %s mounts %s: %v", name, src, err)
+				}
+			} else if _, ok := c.Volumes[src]; !ok {
+				t.Errorf("service %s uses undeclared volume %s", name, src)
+			}
+		}
+	}
+	for _, name := range []string{"bridge-1", "bridge-2"} {
+		s := c.Services[name]
+		cfg, err := bridge.LoadConfig(filepath.Join("..", "deploy", "bridge.yaml"), func(k string) (string, bool) {
+			v, ok := s.Environment[k]
+			return v, ok
+		})
+		if err != nil {
+			t.Fatalf("%s: deploy/bridge.yaml: %v", name, err)
+		}
+		if cfg.Stream.Replicas != 3 || strings.Count(cfg.NATS.URL, ",") != 2 {
+			t.Errorf("%s: replicas %d, nats.url %q: want R3 on three seeds", name, cfg.Stream.Replicas, cfg.NATS.URL)
+		}
+	}
+}
+
+// TestDockerfile checks that the Dockerfile builds commands that exist and runs as non-root.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for _, m := range regexp.MustCompile(`\./cmd/[a-z-]+`).FindAllString(text, -1) {
+		if _, err := os.Stat(filepath.Join("..", m)); err != nil {
+			t.Errorf("Dockerfile builds %s: %v", m, err)
+		}
+	}
+	if !strings.Contains(text, "USER nonroot") || !strings.Contains(text, "CGO_ENABLED=0") {
+		t.Error("the image must be a static binary run as non-root")
+	}
+	if n := strings.Count(text, "FROM "); n < 2 {
+		t.Errorf("%d stages, want a multi-stage build", n)
+	}
+}
+
+// TestExampleConfig loads examples/config.yaml with every variable set.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := bridge.LoadConfig(filepath.Join("..", "examples", "config.yaml"), func(string) (string, bool) { return "x", true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var providers []string
+	for _, ep := range cfg.Endpoints {
+		providers = append(providers, ep.Provider)
+	}
+	slices.Sort(providers)
+	if strings.Join(providers, ",") != "aghanim,altdentifier,centrepoint,usercheck,zignsec" {
+		t.Errorf("example configuration serves %v, want all five providers", providers)
+	}
+}
