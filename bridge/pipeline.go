@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -88,6 +89,10 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		rec.err = err
 		return s.fail(c, rec, http.StatusInternalServerError, "encode", "could not encode the event")
 	}
+	if tp := c.Request().Header.Get("traceparent"); tp != "" {
+		// Also as the plain W3C header, for NATS-side tracing that does not read ce-traceparent.
+		msg.Header["traceparent"] = []string{tp}
+	}
 
 	// Publish, and wait for this event's own PubAck before answering 2xx.
 	published := s.now()
@@ -143,8 +148,8 @@ const serviceErrorCodeHeader = "Nats-Service-Error-Code"
 // replyAnswer turns a responder's reply into the HTTP answer: a plain reply is 200 with its body
 // and Content-Type; Nats-Service-Error-Code is the status (400–599, anything else 502).
 func replyAnswer(reply *nats.Msg) providers.Answer {
-	answer := providers.Answer{Status: http.StatusOK, Body: reply.Data, ContentType: reply.Header.Get("Content-Type")}
-	if code := reply.Header.Get(serviceErrorCodeHeader); code != "" {
+	answer := providers.Answer{Status: http.StatusOK, Body: reply.Data, ContentType: replyHeader(reply.Header, "Content-Type")}
+	if code := replyHeader(reply.Header, serviceErrorCodeHeader); code != "" {
 		answer.Status = http.StatusBadGateway
 		if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
 			answer.Status = n
@@ -157,6 +162,21 @@ func replyAnswer(reply *nats.Msg) providers.Answer {
 		}
 	}
 	return answer
+}
+
+// replyHeader looks a reply's header up case-insensitively: NATS header names are meant to be,
+// but nats.Header.Get is an exact lookup, and a responder may write "content-type" (as our own
+// CloudEvents headers are written) or "nats-service-error-code".
+func replyHeader(h nats.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 // readBody reads at most limit bytes of the body; a longer body is errTooLarge.
@@ -262,9 +282,12 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 		Int("status", rec.status).
 		Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).
 		Str("remote_ip", c.RealIP()).
-		Dur("latency", s.now().Sub(rec.start))
+		Dur("latency_ms", s.now().Sub(rec.start))
 	if rec.eventID != "" {
 		e.Str("event_id", rec.eventID).Str("type", rec.eventType)
+	}
+	if tp := c.Request().Header.Get("traceparent"); tp != "" {
+		e.Str("traceparent", tp)
 	}
 	if rec.reason != "" {
 		e.Str("reason", rec.reason)

@@ -144,6 +144,19 @@ func TestReplyAnswers(t *testing.T) {
 			outcome:     "denied",
 		},
 		{
+			name: "header names in lower case, as a non-micro responder may write them",
+			respond: func(r micro.Request) {
+				_ = r.Respond([]byte("not found"), micro.WithHeaders(micro.Headers{
+					"nats-service-error-code": {"404"},
+					"content-type":            {"text/plain"},
+				}))
+			},
+			status:      404,
+			body:        "not found",
+			contentType: "text/plain",
+			outcome:     "denied",
+		},
+		{
 			name:    "denied with a 5xx code",
 			respond: func(r micro.Request) { _ = r.Error("500", "database down", nil) },
 			status:  500,
