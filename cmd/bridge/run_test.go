@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookbridge/bridge/bridge"
+	"github.com/webhookbridge/bridge/internal/natstest"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestServeWithConfigUntilCancelled(t *testing.T) {
+	ns := natstest.Start(t)
+	cfgPath := writeFile(t, "bridge.yaml", `
+http: {listen: "127.0.0.1:0"}
+nats: {url: "`+ns.URL()+`"}
+log: {format: json}
+endpoints:
+  - {id: shop, provider: usercheck, secrets: ["${SHOP_SECRET}"]}
+`)
+	getenv := func(k string) (string, bool) {
+		if k == "SHOP_SECRET" {
+			return "s3cret", true
+		}
+		return "", false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	apps := make(chan *bridge.App, 1)
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() { done <- serve(ctx, []string{"-config", cfgPath}, getenv, &stderr, func(a *bridge.App) { apps <- a }) }()
+	var app *bridge.App
+	select {
+	case app = <-apps:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("bridge did not start")
+	}
+	body := []byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example"}}`)
+	m := hmac.New(sha256.New, []byte("s3cret"))
+	m.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+app.Addr()+"/webhooks/shop", bytes.NewReader(body))
+	req.Header.Set("X-UserCheck-Signature", hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	cancel() // as SIGTERM does
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v after cancel, want nil (exit 0)", err)
+	}
+	if !strings.Contains(stderr.String(), `"message":"bridge started"`) || strings.Contains(stderr.String(), "s3cret") {
+		t.Errorf("logs:\n%s", stderr.String())
+	}
+}
+
+func TestServeRejectsUnsetVariable(t *testing.T) {
+	cfgPath := writeFile(t, "bridge.yaml", `endpoints: [{id: a, provider: aghanim, secrets: ["${UNSET_SECRET}"]}]`)
+	err := serve(context.Background(), []string{"-config", cfgPath}, func(string) (string, bool) { return "", false }, &bytes.Buffer{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "UNSET_SECRET") || !strings.Contains(err.Error(), "endpoints[0].secrets[0]") {
+		t.Fatalf("error %v, want one naming UNSET_SECRET and its field", err)
+	}
+}
+
+func TestSignPrintsProviderHeaders(t *testing.T) {
+	body := `{"member":{"id":"1"},"OP":1}`
+	file := writeFile(t, "body.json", body)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"sign", "-provider", "altdentifier", "-secret", "k", "-file", file}, nil, nil, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(md5.New, []byte("k"))
+	m.Write([]byte(body))
+	if want := "Digest: MD5=" + hex.EncodeToString(m.Sum(nil)); !strings.Contains(out.String(), want) {
+		t.Errorf("sign printed\n%s\nwant a line %q", out.String(), want)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"sign", "-provider", "nope", "-secret", "k", "-file", file}, nil, nil, &out, &bytes.Buffer{}); err == nil {
+		t.Error("unknown provider accepted")
+	}
+}
+
+func TestSendToBridge(t *testing.T) {
+	ns := natstest.Start(t)
+	cfg := bridge.DemoConfig()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.NATS.URL = ns.URL()
+	app, err := bridge.Start(context.Background(), cfg, bridge.NewLogger(cfg.Log, &bytes.Buffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Shutdown()
+	tests := []struct {
+		provider string
+		file     string
+		flags    []string
+		status   string
+	}{
+		{"aghanim", "../../examples/aghanim/player.update.json", []string{"-secret", "demo-secret"}, "200 OK"},
+		{"altdentifier", "../../examples/altdentifier/verification.passed.json", []string{"-secret", "demo-secret"}, "204 No Content"},
+		{"zignsec", "../../examples/zignsec/session_created.json", []string{"-secret", "demo-secret"}, "200 OK"},
+		{"centrepoint", "../../examples/centrepoint/upload.json", []string{"-token", "demo-secret"}, "200 OK"},
+		{"centrepoint", "../../examples/centrepoint/upload.json", []string{"-user", "demo", "-password", "demo-secret"}, "200 OK"},
+		{"centrepoint", "../../examples/centrepoint/upload.json", []string{"-secret", "demo-secret"}, "200 OK"},
+		{"usercheck", "../../examples/usercheck/domain.flagged.disposable.json", []string{"-secret", "demo-secret"}, "200 OK"},
+		{"usercheck", "../../examples/usercheck/domain.flagged.disposable.json", []string{"-secret", "wrong"}, "401 Unauthorized"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.provider+" "+strings.Join(tc.flags, " "), func(t *testing.T) {
+			var out bytes.Buffer
+			args := append([]string{"send", "-provider", tc.provider, "-url", "http://" + app.Addr() + "/webhooks/" + tc.provider, "-file", tc.file}, tc.flags...)
+			_ = run(context.Background(), args, nil, nil, &out, &bytes.Buffer{})
+			if first, _, _ := strings.Cut(out.String(), "\n"); !strings.HasSuffix(first, tc.status) {
+				t.Errorf("answer %q, want %s", first, tc.status)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	ns := natstest.Start(t)
+	good := writeFile(t, "good.yaml", `
+nats: {url: "`+ns.URL()+`"}
+endpoints: [{id: game, provider: aghanim, secrets: [x]}]
+`)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check", "-config", good}, func(string) (string, bool) { return "", false }, nil, &out, &bytes.Buffer{}); err != nil {
+		t.Fatalf("check: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"POST /webhooks/game", "webhooks.game.>", "webhooks-reply.game.player.verify", "ok"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	ns.Stop()
+	out.Reset()
+	if err := run(context.Background(), []string{"check", "-config", good}, nil, nil, &out, &bytes.Buffer{}); err == nil || !strings.Contains(out.String(), "nats.url") {
+		t.Errorf("check with NATS down: %v\n%s", err, out.String())
+	}
+	bad := writeFile(t, "bad.yaml", `endpoints: [{id: game, provider: nope, secrets: [x]}]`)
+	if err := run(context.Background(), []string{"check", "-config", bad}, nil, nil, &out, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "endpoints[0].provider") {
+		t.Errorf("check of a bad config: %v", err)
+	}
+}
