@@ -142,7 +142,7 @@ func (r *aghanimResponder) handle(answer func(webhook) reply) micro.HandlerFunc 
 		} else {
 			e.Str("outcome", "denied").Str("code", rep.code).Str("reason", rep.description)
 		}
-		e.Dur("latency", time.Since(start)).Msg("question")
+		e.Dur("latency_ms", time.Since(start)).Msg("question")
 	}
 }
 

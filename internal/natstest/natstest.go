@@ -5,6 +5,8 @@ package natstest
 import (
 	"fmt"
 	"net"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,4 +104,112 @@ func freePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Name is the server's name (its ServerName option); it stays the same across restarts and is
+// what a client's ConnectedServerName reports.
+func (s *Server) Name() string { return s.opts.ServerName }
+
+// Cluster is a JetStream cluster of embedded nats-servers routed to each other on loopback, each
+// node with its own client port, cluster port and store. Any node can be stopped and restarted
+// on the same ports and store, as a node crash and recovery would.
+type Cluster struct {
+	t     testing.TB
+	Nodes []*Server
+}
+
+// StartCluster runs an n-node JetStream cluster and waits until it has elected a meta leader
+// (so streams can be created); it is shut down when the test ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	clientPorts := make([]int, n)
+	clusterPorts := make([]int, n)
+	routes := make([]*url.URL, n)
+	for i := range n {
+		clientPorts[i], clusterPorts[i] = freePort(t), freePort(t)
+		routes[i] = &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", clusterPorts[i])}
+	}
+	c := &Cluster{t: t}
+	for i := range n {
+		s := &Server{t: t, opts: server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1),
+			Host:       "127.0.0.1",
+			Port:       clientPorts[i],
+			JetStream:  true,
+			StoreDir:   t.TempDir(),
+			Cluster:    server.ClusterOpts{Name: "test-cluster", Host: "127.0.0.1", Port: clusterPorts[i]},
+			Routes:     routes,
+			NoSigs:     true,
+			NoLog:      true,
+		}}
+		s.start()
+		t.Cleanup(s.Stop)
+		c.Nodes = append(c.Nodes, s)
+	}
+	c.WaitLeader(30 * time.Second)
+	return c
+}
+
+// URLs is every node's client URL, comma-separated, as nats.Connect and the bridge's nats.url
+// take them.
+func (c *Cluster) URLs() string {
+	urls := make([]string, len(c.Nodes))
+	for i, s := range c.Nodes {
+		urls[i] = s.URL()
+	}
+	return strings.Join(urls, ",")
+}
+
+// Node returns the node called name (a ConnectedServerName), or nil.
+func (c *Cluster) Node(name string) *Server {
+	for _, s := range c.Nodes {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Running returns the nodes that are up.
+func (c *Cluster) Running() []*Server {
+	var up []*Server
+	for _, s := range c.Nodes {
+		if s.Server != nil && s.Server.Running() {
+			up = append(up, s)
+		}
+	}
+	return up
+}
+
+// WaitLeader waits until a running node is the JetStream meta leader and every running node
+// sees it (is current), or fails the test after timeout.
+func (c *Cluster) WaitLeader(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		up := c.Running()
+		leader, current := false, len(up) > 0
+		for _, s := range up {
+			leader = leader || s.JetStreamIsLeader()
+			current = current && s.JetStreamIsCurrent()
+		}
+		if leader && current {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("JetStream cluster: no meta leader among %d running nodes after %s", len(up), timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Connect opens a client connection to any node, closed when the test ends.
+func (c *Cluster) Connect(t testing.TB) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatalf("connect %s: %v", c.URLs(), err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }

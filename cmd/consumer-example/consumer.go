@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/webhookbridge/bridge/cloudevents"
+)
+
+// prefetch is how many messages one copy asks for at a time (and so holds unacked at most):
+// enough to keep it busy, few enough that copies sharing a durable split a backlog.
+const prefetch = 32
+
+// printer prints the events of one durable consumer, one line each.
+type printer struct {
+	out     io.Writer
+	log     zerolog.Logger
+	max     int64 // stop after this many events; 0: never
+	printed atomic.Int64
+
+	maxOnce sync.Once
+	maxed   chan struct{} // closed once max events are printed
+}
+
+func newPrinter(out io.Writer, log zerolog.Logger, maxEvents int) *printer {
+	return &printer{out: out, log: log, max: int64(maxEvents), maxed: make(chan struct{})}
+}
+
+// consume creates (or updates) the durable consumer and prints its messages until ctx ends or
+// max events are printed. When the consumer disappears under it (deleted, or lost with the
+// server's state) it creates it again. It returns an error only for a configuration the server
+// refuses (e.g. a filter outside the stream's subjects); it never deletes the consumer, which
+// other copies may share.
+func (p *printer) consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) error {
+	for {
+		cons, err := p.ensureConsumer(ctx, js, stream, cfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if !p.consumeUntilLost(ctx, cons) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff(1)):
+		}
+	}
+}
+
+// ensureConsumer creates or updates the durable consumer, retrying with backoff while NATS is
+// unreachable or the stream does not exist yet (the bridge creates it when it starts).
+func (p *printer) ensureConsumer(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	for attempt := 1; ; attempt++ {
+		reqCtx, cancel := context.WithTimeout(ctx, requestTimeout)
+		cons, err := js.CreateOrUpdateConsumer(reqCtx, stream, cfg)
+		cancel()
+		if err == nil {
+			info := cons.CachedInfo()
+			filter := cfg.FilterSubject
+			if filter == "" {
+				filter = "(every subject)"
+			}
+			p.log.Info().Str("stream", stream).Str("durable", cfg.Durable).Str("filter", filter).
+				Uint64("num_pending", info.NumPending).Int("num_ack_pending", info.NumAckPending).
+				Int64("max", p.max).Msg("consuming")
+			return cons, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if refused(err) {
+			return nil, fmt.Errorf("create consumer %q on stream %s: %w", cfg.Durable, stream, err)
+		}
+		wait := backoff(attempt)
+		msg := "cannot create the consumer yet; retrying"
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			msg = "stream not found; retrying (is the bridge running?)"
+		}
+		p.log.Warn().Err(err).Str("stream", stream).Dur("retry_in", wait).Msg(msg)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// refused reports whether the server or client rejected the consumer's configuration, which no
+// retry will change: a bad name, or a 400 answer (filter outside the stream, a durable created
+// earlier with a deliver policy that cannot be updated, …).
+func refused(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrInvalidConsumerName) ||
+		errors.Is(err, jetstream.ErrInvalidStreamName) ||
+		errors.Is(err, jetstream.ErrInvalidOption) ||
+		(errors.As(err, &apiErr) && apiErr.Code == 400)
+}
+
+// consumeUntilLost prints cons's messages until ctx ends, max events are printed (false), or the
+// consumer disappears (true). Reconnects are the library's business: after one it asks for
+// messages again by itself.
+func (p *printer) consumeUntilLost(ctx context.Context, cons jetstream.Consumer) (lost bool) {
+	s := &session{printer: p}
+	lostCh := make(chan struct{})
+	var lostOnce sync.Once
+	cc, err := cons.Consume(s.handle,
+		jetstream.PullMaxMessages(prefetch),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			switch {
+			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
+				errors.Is(err, nats.ErrNoResponders):
+				// No responders: nothing serves the consumer's pull subject on this server.
+				p.log.Warn().Err(err).Msg("consumer lost; creating it again")
+				lostOnce.Do(func() { close(lostCh) })
+			case errors.Is(err, jetstream.ErrConnectionClosed):
+				// Our own shutdown.
+			default:
+				p.log.Warn().Err(err).Msg("pull")
+			}
+		}))
+	if err != nil {
+		p.log.Warn().Err(err).Msg("consume; retrying")
+		return true
+	}
+
+	select {
+	case <-ctx.Done():
+	case <-p.maxed:
+	case <-lostCh:
+		lost = true
+	}
+	s.stopping.Store(true)
+	// Drain, not Stop: the messages already delivered to us still pass through handle, which
+	// hands them back (Nak) for another copy at once instead of leaving them for AckWait.
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-time.After(drainTimeout):
+		p.log.Warn().Msg("timed out handing back messages in flight")
+	}
+	return lost && ctx.Err() == nil
+}
+
+// session is one Consume call. Its handler runs for one message at a time.
+type session struct {
+	*printer
+	stopping atomic.Bool
+}
+
+// handle prints one event and acks it; a message that is not a CloudEvent is logged and
+// terminated, since it will never decode; once stopping, messages are handed back.
+func (s *session) handle(msg jetstream.Msg) {
+	if s.stopping.Load() {
+		if err := msg.Nak(); err != nil {
+			s.log.Debug().Err(err).Msg("nak")
+		}
+		return
+	}
+	var seq uint64
+	if md, err := msg.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	e, err := cloudevents.Decode(&nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()})
+	if err != nil {
+		// The reason names the header at fault, never the body.
+		s.log.Warn().Uint64("stream_seq", seq).Str("subject", msg.Subject()).Str("reason", err.Error()).
+			Msg("not a CloudEvent; terminating it")
+		if err := msg.TermWithReason("not a CloudEvent"); err != nil {
+			s.log.Warn().Err(err).Uint64("stream_seq", seq).Msg("term")
+		}
+		return
+	}
+	if _, err := io.WriteString(s.out, eventLine(seq, e)+"\n"); err != nil {
+		s.log.Error().Err(err).Uint64("stream_seq", seq).Msg("print; handing the event back")
+		_ = msg.Nak()
+		return
+	}
+	if err := msg.Ack(); err != nil {
+		s.log.Warn().Err(err).Uint64("stream_seq", seq).Str("event_id", e.ID()).
+			Msg("ack failed; the event will be delivered again")
+	}
+	if n := s.printed.Add(1); s.max > 0 && n >= s.max {
+		// Set here, not by consumeUntilLost, so that the very next message is already handed back.
+		s.stopping.Store(true)
+		s.maxOnce.Do(func() { close(s.maxed) })
+	}
+}
+
+// eventLine is the line printed for e, stored at stream sequence seq.
+func eventLine(seq uint64, e *event.Event) string {
+	var b strings.Builder
+	b.WriteString("seq=")
+	b.WriteString(strconv.FormatUint(seq, 10))
+	field := func(key, value string) {
+		b.WriteByte(' ')
+		b.WriteString(key)
+		b.WriteByte('=')
+		b.WriteString(lineValue(value))
+	}
+	field("id", e.ID())
+	field("type", e.Type())
+	field("subject", e.Subject())
+	field("source", e.Source())
+	var t string
+	if !e.Time().IsZero() {
+		t = e.Time().UTC().Format(time.RFC3339Nano)
+	}
+	field("time", t)
+	var traceparent string
+	if v, ok := e.Extensions()["traceparent"]; ok {
+		traceparent, _ = types.ToString(v)
+	}
+	field("traceparent", traceparent)
+	return b.String()
+}
+
+// lineValue writes "-" for an absent value and quotes a value that would otherwise be misread
+// (or break the line): one holding a space, '"', '=', '\' or an unprintable character, or "-".
+func lineValue(v string) string {
+	if v == "" {
+		return "-"
+	}
+	if v == "-" {
+		return strconv.Quote(v)
+	}
+	for _, r := range v {
+		if r == ' ' || r == '"' || r == '=' || r == '\\' || !unicode.IsPrint(r) {
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}
