@@ -46,7 +46,9 @@ endpoints:
 	apps := make(chan *bridge.App, 1)
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
-	go func() { done <- serve(ctx, []string{"-config", cfgPath}, getenv, &stderr, func(a *bridge.App) { apps <- a }) }()
+	go func() {
+		done <- serve(ctx, []string{"-config", cfgPath}, getenv, &stderr, func(a *bridge.App) { apps <- a })
+	}()
 	var app *bridge.App
 	select {
 	case app = <-apps:
