@@ -36,29 +36,62 @@ func newEvent(in eventInput) *event.Event {
 	}
 	e.SetID(id)
 	e.SetSource(in.endpoint.Source)
-	e.SetType(in.endpoint.Provider.TypePrefix + "." + strings.ToLower(in.mapped.Type))
+	// Types and subjects may come from headers, which can carry any bytes.
+	e.SetType(strings.ToValidUTF8(in.endpoint.Provider.TypePrefix+"."+strings.ToLower(in.mapped.Type), "\uFFFD"))
 	if in.mapped.Subject != "" {
-		e.SetSubject(in.mapped.Subject)
+		e.SetSubject(strings.ToValidUTF8(in.mapped.Subject, "\uFFFD"))
 	}
 	t := in.mapped.Time
 	if t.IsZero() {
 		t = in.received
 	}
 	e.SetTime(t.UTC())
-	if in.traceparent != "" {
+	if validTraceparent(in.traceparent) {
 		// Distributed-tracing extension: traceparent and tracestate as the W3C headers carry them.
 		e.SetExtension("traceparent", in.traceparent)
-		if in.tracestate != "" {
+		if printableASCII(in.tracestate, 512) {
 			e.SetExtension("tracestate", in.tracestate)
 		}
 	}
 	ct := req.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
+	} else if !printableASCII(strings.ReplaceAll(ct, " ", ""), 256) {
+		ct = "application/octet-stream"
 	}
 	e.SetDataContentType(ct)
 	e.DataEncoded = req.Body
 	return &e
+}
+
+// validTraceparent reports whether tp is a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>", or a
+// later version with more fields); anything else is dropped rather than propagated.
+func validTraceparent(tp string) bool {
+	if len(tp) < 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' || (len(tp) > 55 && tp[55] != '-') {
+		return false
+	}
+	for i, c := range tp[:55] {
+		if i == 2 || i == 35 || i == 52 {
+			continue
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return tp[:2] != "ff" && printableASCII(tp, 512)
+}
+
+// printableASCII reports whether s is non-empty, at most max bytes and printable ASCII.
+func printableASCII(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7F {
+			return false
+		}
+	}
+	return true
 }
 
 // usableID reports whether a provider's event id can serve as the CloudEvents id and inside

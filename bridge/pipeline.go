@@ -89,7 +89,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		rec.err = err
 		return s.fail(c, rec, http.StatusInternalServerError, "encode", "could not encode the event")
 	}
-	if tp := c.Request().Header.Get("traceparent"); tp != "" {
+	if tp, ok := ev.Extensions()["traceparent"].(string); ok {
 		// Also as the plain W3C header, for NATS-side tracing that does not read ce-traceparent.
 		msg.Header["traceparent"] = []string{tp}
 	}
@@ -286,7 +286,7 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	if rec.eventID != "" {
 		e.Str("event_id", rec.eventID).Str("type", rec.eventType)
 	}
-	if tp := c.Request().Header.Get("traceparent"); tp != "" {
+	if tp := c.Request().Header.Get("traceparent"); validTraceparent(tp) {
 		e.Str("traceparent", tp)
 	}
 	if rec.reason != "" {

@@ -1,6 +1,8 @@
 package bridge_test
 
 import (
+	"fmt"
+	"github.com/webhookbridge/bridge/cloudevents"
 	"net/http"
 	"strings"
 	"testing"
@@ -142,4 +144,47 @@ func TestLogsNoSecrets(t *testing.T) {
 func without(h http.Header, name string) http.Header {
 	h.Del(name)
 	return h
+}
+
+func TestHeaderDerivedAttributesAreSanitised(t *testing.T) {
+	h := startBridge(t, nil)
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	tests := []struct {
+		name        string
+		traceparent string
+		contentType string
+		wantTP      string
+		wantCT      string
+	}{
+		{"valid traceparent", tp, "application/json", tp, "application/json"},
+		{"malformed traceparent dropped", "00-xyz", "application/json", "", "application/json"},
+		{"non-UTF-8 traceparent dropped", tp[:54] + "\xff", "application/json", "", "application/json"},
+		{"content type with parameters kept", "", "application/json; charset=utf-8", "", "application/json; charset=utf-8"},
+		{"binary content type replaced", "", "application/json\xff", "", "application/octet-stream"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(strings.Replace(string(domainFlagged), "example.com", fmt.Sprintf("case%d.example", i), 1))
+			hdr := userCheckHeaders(testSecret, body)
+			hdr.Set("Content-Type", tc.contentType)
+			if tc.traceparent != "" {
+				hdr.Set("traceparent", tc.traceparent)
+			}
+			before := len(h.messages())
+			if resp, answer := h.post("usercheck", hdr, body); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d %s", resp.StatusCode, answer)
+			}
+			msgs := h.messages()
+			if len(msgs) != before+1 {
+				t.Fatalf("%d new messages", len(msgs)-before)
+			}
+			m := msgs[len(msgs)-1]
+			if got := m.Header.Get("ce-traceparent"); got != tc.wantTP {
+				t.Errorf("ce-traceparent %q, want %q", got, tc.wantTP)
+			}
+			if got, _ := cloudevents.PercentDecode(m.Header.Get("ce-datacontenttype")); got != tc.wantCT {
+				t.Errorf("datacontenttype %q, want %q", got, tc.wantCT)
+			}
+		})
+	}
 }

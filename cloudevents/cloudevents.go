@@ -143,8 +143,8 @@ func isStructured(ct string) bool {
 }
 
 // Decode reads a CloudEvent from msg, in binary mode (header names matched case-insensitively,
-// values percent-decoded) or, when its Content-Type says so, structured mode. Header values
-// that are empty count as absent, as Encode never writes one.
+// values percent-decoded) or, when its Content-Type says so, structured mode. Attributes whose
+// value is empty count as absent, as Encode never writes one.
 func Decode(msg *nats.Msg) (*event.Event, error) {
 	// NATS header names are case-insensitive: "ce-id" and "CE-ID" are one header, which must
 	// not carry two values (map order would pick one at random).
@@ -234,6 +234,20 @@ func decodeStructured(data []byte) (*event.Event, error) {
 	}
 	if v := e.SpecVersion(); v != event.CloudEventsVersionV1 {
 		return nil, fmt.Errorf("structured CloudEvent specversion %q: %w", v, ErrNotCloudEvent)
+	}
+	// The SDK's JSON reader keeps the surrounding white space its setters trim (as its binary
+	// reader and Decode's binary mode do): set the values again, for one event in both modes.
+	e.SetID(e.ID())
+	e.SetType(e.Type())
+	e.SetSubject(e.Subject())
+	e.SetDataContentType(e.DataContentType())
+	for name, v := range e.Extensions() {
+		// An empty value is an absent attribute here, as in binary mode.
+		if v == "" {
+			if err := e.Context.SetExtension(name, nil); err != nil {
+				return nil, fmt.Errorf("decode structured CloudEvent: %w", err)
+			}
+		}
 	}
 	if _, err := attributes(&e); err != nil {
 		return nil, fmt.Errorf("decode structured CloudEvent: %w", err)

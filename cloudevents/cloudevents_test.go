@@ -122,9 +122,11 @@ func TestEncode(t *testing.T) {
 			},
 		},
 		{
-			name:   "time in another zone is written in UTC with nanoseconds",
-			modify: func(e *event.Event) { e.SetTime(time.Date(2024, 9, 5, 17, 0, 50, 120000000, time.FixedZone("CEST", 2*3600))) },
-			want:   func(h nats.Header) { h["ce-time"] = []string{"2024-09-05T15:00:50.12Z"} },
+			name: "time in another zone is written in UTC with nanoseconds",
+			modify: func(e *event.Event) {
+				e.SetTime(time.Date(2024, 9, 5, 17, 0, 50, 120000000, time.FixedZone("CEST", 2*3600)))
+			},
+			want: func(h nats.Header) { h["ce-time"] = []string{"2024-09-05T15:00:50.12Z"} },
 		},
 		{
 			name:   "subject percent-encoded: non-ASCII as UTF-8, space, quote and percent",
@@ -382,7 +384,7 @@ func TestPercentRoundTrip(t *testing.T) {
 func TestDecode(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(*nats.Msg)      // changes the message Encode makes of aghanimEvent
+		modify func(*nats.Msg)    // changes the message Encode makes of aghanimEvent
 		want   func(*event.Event) // changes aghanimEvent to the event expected
 	}{
 		{
@@ -506,6 +508,29 @@ func TestDecode(t *testing.T) {
 			want: func(*event.Event) {},
 		},
 		{
+			// The SDK's JSON reader does not trim; its setters, and so binary mode, do.
+			name: "structured mode, values trimmed as in binary mode",
+			modify: func(m *nats.Msg) {
+				m.Header = nats.Header{"content-type": {"application/cloudevents+json"}}
+				m.Data = []byte(`{"specversion":"1.0","id":" whevt_eCacGbJVbvToOgzjXUgOCitkQE ",` +
+					`"source":"/webhooks/aghanim","type":"com.aghanim.player.update ","subject":" 2D2R-OP3C",` +
+					`"time":"2024-09-05T15:00:50Z","datacontenttype":"application/json",` +
+					`"traceparent":"` + traceparent + `","data":` + string(aghanimBody(t)) + `}`)
+			},
+			want: func(*event.Event) {},
+		},
+		{
+			name: "structured mode, empty extension counts as absent",
+			modify: func(m *nats.Msg) {
+				m.Header = nats.Header{"content-type": {"application/cloudevents+json"}}
+				m.Data = []byte(`{"specversion":"1.0","id":"whevt_eCacGbJVbvToOgzjXUgOCitkQE",` +
+					`"source":"/webhooks/aghanim","type":"com.aghanim.player.update","subject":"2D2R-OP3C",` +
+					`"time":"2024-09-05T15:00:50Z","datacontenttype":"application/json","tracestate":"",` +
+					`"traceparent":"` + traceparent + `","data":` + string(aghanimBody(t)) + `}`)
+			},
+			want: func(*event.Event) {},
+		},
+		{
 			name: "structured mode, data_base64",
 			modify: func(m *nats.Msg) {
 				m.Header = nats.Header{"content-type": {"application/cloudevents+json"}}
@@ -570,6 +595,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad datacontenttype", func(m *nats.Msg) { m.Header.Set("ce-datacontenttype", "text/") }, nil},
 		{"extension name not alphanumeric", func(m *nats.Msg) { m.Header.Set("ce-trace_id", "1") }, nil},
 		{"empty extension name", func(m *nats.Msg) { m.Header.Set("ce-", "1") }, nil},
+		{"non-ASCII letter in a header name not folded", func(m *nats.Msg) { m.Header.Set("ce-\u212Aey", "1") }, nil},
 		{"one header in two cases with two values", func(m *nats.Msg) { m.Header["CE-ID"] = []string{"other"} }, nil},
 		{"two content-type headers with two values", func(m *nats.Msg) { m.Header["Content-Type"] = []string{"text/plain"} }, nil},
 		{"structured mode, not JSON", func(m *nats.Msg) { m.Header.Set("content-type", "application/cloudevents+json") }, nil},
