@@ -39,7 +39,7 @@ func bucketOf(v int64) int {
 		return int(v)
 	}
 	shift := bits.Len64(uint64(v)) - subBucketBits // ≥ 1
-	sub := int(v >> shift)                          // in [subBucketHalf, subBucketCount)
+	sub := int(v >> shift)                         // in [subBucketHalf, subBucketCount)
 	return subBucketCount + (shift-1)*subBucketHalf + sub - subBucketHalf
 }
 

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// httpLoad sends a run's webhooks over a fixed number of connections.
+type httpLoad struct {
+	cfg    *config
+	work   *workload
+	client *http.Client
+	pacer  *pacer
+	next   atomic.Uint64 // the next event's number
+	// startSeq is the stream's last sequence before the run (with -verify-stream): the check
+	// reads only what came after it.
+	startSeq uint64
+}
+
+// eventRecord is what the stream check needs to know of one event.
+type eventRecord struct {
+	msgID string
+	acked bool
+}
+
+// answers counts the outcomes of requests.
+type answers struct {
+	OK          uint64 `json:"2xx"`
+	Unavailable uint64 `json:"503"`
+	Other       uint64 `json:"other"`
+	Transport   uint64 `json:"transport_errors"`
+	// Aborted requests were cut off by an interrupt: no answer, no error of the server's.
+	Aborted uint64 `json:"aborted"`
+}
+
+func (a *answers) add(o answers) {
+	a.OK += o.OK
+	a.Unavailable += o.Unavailable
+	a.Other += o.Other
+	a.Transport += o.Transport
+	a.Aborted += o.Aborted
+}
+
+// loadResult is what a run measured.
+type loadResult struct {
+	elapsed     time.Duration
+	requests    uint64 // requests sent, retries included
+	events      uint64 // distinct events sent
+	answers     answers
+	latency     *histogram // of every answer, whatever its status
+	records     []eventRecord
+	firstOther  string // the first answer neither 2xx nor 503, for the report
+	firstError  string // the first transport error
+	interrupted bool
+}
+
+// worker is one connection's share of a run; workers share nothing until they are merged.
+type worker struct {
+	answers    answers
+	latency    *histogram
+	records    []eventRecord
+	requests   uint64
+	events     uint64
+	firstOther string
+	firstError string
+}
+
+// prepareLoad builds the client and, when the stream is to be verified, notes where the stream
+// ends before the run.
+func prepareLoad(ctx context.Context, cfg *config) (*httpLoad, error) {
+	l := &httpLoad{cfg: cfg, work: cfg.workload(), pacer: newPacer(cfg.rate)}
+	if cfg.verifyURL != "" {
+		seq, err := streamLastSeq(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("-verify-stream: %w", err)
+		}
+		l.startSeq = seq
+	}
+	transport := &http.Transport{
+		Proxy:               nil, // measure the target, not a proxy
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        cfg.connections,
+		MaxIdleConnsPerHost: cfg.connections,
+		MaxConnsPerHost:     cfg.connections,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}
+	l.client = &http.Client{Transport: transport, Timeout: cfg.timeout}
+	return l, nil
+}
+
+// run sends until the duration or the count is reached or ctx ends (an interrupt). Requests in
+// flight when the time is up are waited for; an interrupt aborts them.
+func (l *httpLoad) run(ctx context.Context) *loadResult {
+	defer l.client.CloseIdleConnections()
+	sending := ctx
+	var cancel context.CancelFunc = func() {}
+	if l.cfg.duration > 0 {
+		sending, cancel = context.WithTimeout(ctx, l.cfg.duration)
+	}
+	defer cancel()
+
+	workers := make([]*worker, l.cfg.connections)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range workers {
+		w := &worker{latency: newHistogram()}
+		workers[i] = w
+		wg.Go(func() { l.work1(ctx, sending, w) })
+	}
+	wg.Wait()
+	res := &loadResult{elapsed: time.Since(start), latency: newHistogram(), interrupted: ctx.Err() != nil}
+	for _, w := range workers {
+		res.requests += w.requests
+		res.events += w.events
+		res.answers.add(w.answers)
+		res.latency.Merge(w.latency)
+		res.records = append(res.records, w.records...)
+		if res.firstOther == "" {
+			res.firstOther = w.firstOther
+		}
+		if res.firstError == "" {
+			res.firstError = w.firstError
+		}
+	}
+	return res
+}
+
+// work1 is one connection: it takes the next event, sends it (and with -retry resends it until
+// it is 2xx or the run ends), and so on while sending lasts.
+func (l *httpLoad) work1(ctx, sending context.Context, w *worker) {
+	for sending.Err() == nil {
+		n := l.next.Add(1) - 1
+		if l.cfg.count > 0 && n >= l.cfg.count {
+			return
+		}
+		if l.pacer.wait(sending) != nil {
+			return
+		}
+		ev := l.work.event(n, time.Now())
+		w.events++
+		rec := eventRecord{msgID: ev.msgID}
+		backoff := l.cfg.retryWait
+		for attempt := 0; ; attempt++ {
+			if attempt > 0 && l.pacer.wait(sending) != nil {
+				break
+			}
+			status := l.send(ctx, ev, w)
+			if status >= 200 && status < 300 {
+				rec.acked = true
+				break
+			}
+			if !l.cfg.retry || (status != http.StatusServiceUnavailable && status != 0) || ctx.Err() != nil {
+				break
+			}
+			// A provider waits before it retries; a run that ends meanwhile abandons the event.
+			if !sleep(sending, backoff) {
+				break
+			}
+			backoff = min(2*backoff, time.Second)
+		}
+		if ev.msgID != "" {
+			w.records = append(w.records, rec)
+		}
+	}
+}
+
+// send posts ev once and returns the status (0: no answer) after reading the whole answer.
+func (l *httpLoad) send(ctx context.Context, ev *webhook, w *worker) int {
+	h, err := l.work.sign(ev, time.Now())
+	if err != nil { // the credentials were tried at start-up; this cannot happen
+		panic(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.cfg.url, bytes.NewReader(ev.body))
+	if err != nil {
+		panic(err) // the URL was checked at start-up
+	}
+	req.Header = h
+	w.requests++
+	start := time.Now()
+	resp, err := l.client.Do(req)
+	if err == nil {
+		var sample []byte
+		if (resp.StatusCode < 200 || resp.StatusCode >= 300) && resp.StatusCode != http.StatusServiceUnavailable && w.firstOther == "" {
+			sample, _ = io.ReadAll(io.LimitReader(resp.Body, 200))
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			w.latency.Record(time.Since(start))
+			switch {
+			case resp.StatusCode >= 200 && resp.StatusCode < 300:
+				w.answers.OK++
+			case resp.StatusCode == http.StatusServiceUnavailable:
+				w.answers.Unavailable++
+			default:
+				w.answers.Other++
+				if w.firstOther == "" {
+					w.firstOther = strings.TrimSpace(resp.Status + " " + string(sample))
+				}
+			}
+			return resp.StatusCode
+		}
+	}
+	if ctx.Err() != nil {
+		w.answers.Aborted++
+		return 0
+	}
+	w.answers.Transport++
+	if w.firstError == "" {
+		w.firstError = err.Error()
+	}
+	return 0
+}
+
+// sleep waits for d unless ctx ends first; it reports whether the whole time passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// pacer spaces requests over all connections to at most a rate. It never lets requests catch
+// up in a burst: when every connection was busy, the rate simply falls below the limit.
+type pacer struct {
+	mu       sync.Mutex
+	interval time.Duration // 0: no limit
+	next     time.Time
+}
+
+func newPacer(rate float64) *pacer {
+	p := &pacer{}
+	if rate > 0 {
+		p.interval = time.Duration(float64(time.Second) / rate)
+	}
+	return p
+}
+
+// wait blocks until the caller may send; an error means ctx ended first.
+func (p *pacer) wait(ctx context.Context) error {
+	if p.interval == 0 {
+		return ctx.Err()
+	}
+	p.mu.Lock()
+	now := time.Now()
+	if p.next.Before(now) {
+		p.next = now
+	}
+	at := p.next
+	p.next = p.next.Add(p.interval)
+	p.mu.Unlock()
+	if d := time.Until(at); d > 0 && !sleep(ctx, d) {
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// streamReport is what the stream holds of a run's events.
+type streamReport struct {
+	Stream string `json:"stream"`
+	Filter string `json:"filter"`
+	// Acknowledged events were answered 2xx (at least once); Stored ones are in the stream.
+	Acknowledged int `json:"acknowledged"`
+	Stored       int `json:"stored"`
+	// Missing: answered 2xx but not stored, a broken promise. Duplicated: stored more than once.
+	Missing    int `json:"missing"`
+	Duplicated int `json:"duplicated"`
+	// StoredWithout2xx: stored although no answer was 2xx (the PubAck or the answer was lost,
+	// or the run ended before a retry); allowed, as the provider would retry it.
+	StoredWithout2xx int `json:"stored_without_2xx"`
+	// OtherMessages arrived on the filter during the run but are not this run's events.
+	OtherMessages int      `json:"other_messages"`
+	MissingIDs    []string `json:"missing_ids,omitempty"`
+	DuplicatedIDs []string `json:"duplicated_ids,omitempty"`
+}
+
+// failed reports whether the stream broke the promise for this run.
+func (s *streamReport) failed() bool { return s.Missing > 0 || s.Duplicated > 0 }
+
+// connectNATS connects to url for the stream check or the raw publish.
+func connectNATS(url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	opts = append([]nats.Option{nats.Name("loadgen"), nats.Timeout(5 * time.Second)}, opts...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// streamLastSeq returns the stream's last sequence (0 when it does not exist yet), so the check
+// after the run reads only what came after it.
+func streamLastSeq(ctx context.Context, cfg *config) (uint64, error) {
+	nc, js, err := connectNATS(cfg.verifyURL)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	s, err := js.Stream(ctx, cfg.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", cfg.stream, err)
+	}
+	return s.CachedInfo().State.LastSeq, nil
+}
+
+// verifyStream reads, with an ordered consumer and headers only, every message on the
+// endpoint's subjects stored after startSeq, and counts how many times each of records' events
+// is there (by Nats-Msg-Id); messages of other runs or senders are only counted.
+func verifyStream(ctx context.Context, cfg *config, startSeq uint64, records []eventRecord) (*streamReport, error) {
+	nc, js, err := connectNATS(cfg.verifyURL)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	stream, err := js.Stream(ctx, cfg.stream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.stream, err)
+	}
+	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{cfg.subjectFilter()}, HeadersOnly: true}
+	if startSeq > 0 {
+		cc.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cc.OptStartSeq = startSeq + 1
+	}
+	cons, err := stream.OrderedConsumer(ctx, cc)
+	if err != nil {
+		return nil, fmt.Errorf("consumer on %s: %w", cfg.subjectFilter(), err)
+	}
+
+	counts := make(map[string]int, len(records))
+	for _, r := range records {
+		counts[r.msgID] = 0
+	}
+	other := 0
+	pending := cons.CachedInfo().NumPending
+	for empty := 0; pending > 0; {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w with %d still pending", cfg.subjectFilter(), err, pending)
+		}
+		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", cfg.subjectFilter(), err)
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			id := msg.Headers().Get(jetstream.MsgIDHeader)
+			if c, ok := counts[id]; ok {
+				counts[id] = c + 1
+			} else {
+				other++
+			}
+			if md, err := msg.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return nil, fmt.Errorf("read %s: %w", cfg.subjectFilter(), err)
+		}
+		if got == 0 {
+			if empty++; empty == 3 {
+				return nil, fmt.Errorf("read %s: no message for 15s with %d still pending", cfg.subjectFilter(), pending)
+			}
+		} else {
+			empty = 0
+		}
+	}
+	rep := tally(records, counts)
+	rep.Stream, rep.Filter, rep.OtherMessages = cfg.stream, cfg.subjectFilter(), other
+	return rep, nil
+}
+
+// tally compares what was acknowledged with what is stored: counts holds, for each event id of
+// the run, how many messages carry it.
+func tally(records []eventRecord, counts map[string]int) *streamReport {
+	const sample = 10
+	rep := &streamReport{}
+	for _, r := range records {
+		stored := counts[r.msgID]
+		if r.acked {
+			rep.Acknowledged++
+		}
+		if stored > 0 {
+			rep.Stored++
+		}
+		switch {
+		case r.acked && stored == 0:
+			rep.Missing++
+			if len(rep.MissingIDs) < sample {
+				rep.MissingIDs = append(rep.MissingIDs, r.msgID)
+			}
+		case !r.acked && stored > 0:
+			rep.StoredWithout2xx++
+		}
+		if stored > 1 {
+			rep.Duplicated++
+			if len(rep.DuplicatedIDs) < sample {
+				rep.DuplicatedIDs = append(rep.DuplicatedIDs, r.msgID)
+			}
+		}
+	}
+	return rep
+}
