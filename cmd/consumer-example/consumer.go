@@ -21,9 +21,14 @@ import (
 	"github.com/webhookbridge/bridge/cloudevents"
 )
 
-// prefetch is how many messages one copy asks for at a time (and so holds unacked at most):
+// prefetch is how many messages one copy asks for at a time (and so roughly the most it holds
+// unacked):
 // enough to keep it busy, few enough that copies sharing a durable split a backlog.
 const prefetch = 32
+
+// heartbeat is how often the server signals an idle pull request is still alive. A request gone
+// without notice (a status lost in an outage, a consumer deleted) is re-sent within twice this.
+const heartbeat = 5 * time.Second
 
 // printer prints the events of one durable consumer, one line each.
 type printer struct {
@@ -43,8 +48,8 @@ func newPrinter(out io.Writer, log zerolog.Logger, maxEvents int) *printer {
 // consume creates (or updates) the durable consumer and prints its messages until ctx ends or
 // max events are printed. When the consumer disappears under it (deleted, or lost with the
 // server's state) it creates it again. It returns an error only for a configuration the server
-// refuses (e.g. a filter outside the stream's subjects); it never deletes the consumer, which
-// other copies may share.
+// refuses (e.g. a durable of that name made elsewhere with another deliver policy); it never
+// deletes the consumer, which other copies may share and whose position must outlive this copy.
 func (p *printer) consume(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.ConsumerConfig) error {
 	for {
 		cons, err := p.ensureConsumer(ctx, js, stream, cfg)
@@ -54,7 +59,7 @@ func (p *printer) consume(ctx context.Context, js jetstream.JetStream, stream st
 			}
 			return err
 		}
-		if !p.consumeUntilLost(ctx, cons) {
+		if !p.consumeUntilLost(ctx, js.Conn(), cons) {
 			return nil
 		}
 		select {
@@ -94,7 +99,7 @@ func (p *printer) ensureConsumer(ctx context.Context, js jetstream.JetStream, st
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			msg = "stream not found; retrying (is the bridge running?)"
 		}
-		p.log.Warn().Err(err).Str("stream", stream).Dur("retry_in", wait).Msg(msg)
+		p.log.Warn().Err(err).Str("stream", stream).Stringer("retry_in", wait.Round(time.Millisecond)).Msg(msg)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -103,26 +108,36 @@ func (p *printer) ensureConsumer(ctx context.Context, js jetstream.JetStream, st
 	}
 }
 
-// refused reports whether the server or client rejected the consumer's configuration, which no
-// retry will change: a bad name, or a 400 answer (filter outside the stream, a durable created
-// earlier with a deliver policy that cannot be updated, …).
+// refused reports whether the client or server rejected the consumer's configuration, which no
+// retry will change: a bad name, a 400 answer, or the server's "cannot create consumer" (a durable
+// made earlier with a deliver or ack policy that cannot be updated, …). A missing stream and an
+// unavailable JetStream (503) pass: those are waited out.
 func refused(err error) bool {
+	if errors.Is(err, jetstream.ErrInvalidConsumerName) || errors.Is(err, jetstream.ErrInvalidStreamName) ||
+		errors.Is(err, jetstream.ErrInvalidOption) {
+		return true
+	}
 	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrInvalidConsumerName) ||
-		errors.Is(err, jetstream.ErrInvalidStreamName) ||
-		errors.Is(err, jetstream.ErrInvalidOption) ||
-		(errors.As(err, &apiErr) && apiErr.Code == 400)
+	if !errors.As(err, &apiErr) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jetstream.JSErrCodeConsumerCreate, jetstream.JSErrCodeConsumerNameExists, jetstream.JSErrCodeMaximumConsumersLimit:
+		return true
+	}
+	return apiErr.Code == 400
 }
 
 // consumeUntilLost prints cons's messages until ctx ends, max events are printed (false), or the
 // consumer disappears (true). Reconnects are the library's business: after one it asks for
 // messages again by itself.
-func (p *printer) consumeUntilLost(ctx context.Context, cons jetstream.Consumer) (lost bool) {
+func (p *printer) consumeUntilLost(ctx context.Context, nc *nats.Conn, cons jetstream.Consumer) (lost bool) {
 	s := &session{printer: p}
 	lostCh := make(chan struct{})
 	var lostOnce sync.Once
 	cc, err := cons.Consume(s.handle,
 		jetstream.PullMaxMessages(prefetch),
+		jetstream.PullHeartbeat(heartbeat),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			switch {
 			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound),
@@ -133,7 +148,7 @@ func (p *printer) consumeUntilLost(ctx context.Context, cons jetstream.Consumer)
 			case errors.Is(err, jetstream.ErrConnectionClosed):
 				// Our own shutdown.
 			default:
-				p.log.Warn().Err(err).Msg("pull")
+				p.log.Warn().Err(err).Msg("pull interrupted")
 			}
 		}))
 	if err != nil {
@@ -151,12 +166,33 @@ func (p *printer) consumeUntilLost(ctx context.Context, cons jetstream.Consumer)
 	// Drain, not Stop: the messages already delivered to us still pass through handle, which
 	// hands them back (Nak) for another copy at once instead of leaving them for AckWait.
 	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-time.After(drainTimeout):
-		p.log.Warn().Msg("timed out handing back messages in flight")
+	if !drained(cc, nc) {
+		cc.Stop()
+		p.log.Warn().Msg("NATS unreachable: messages in flight, if any, come back after AckWait")
 	}
 	return lost && ctx.Err() == nil
+}
+
+// drained waits for cc to finish draining. While NATS is unreachable nothing can be handed back,
+// so it gives up at once rather than holding up shutdown.
+func drained(cc jetstream.ConsumeContext, nc *nats.Conn) bool {
+	closed := cc.Closed()
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if !nc.IsConnected() {
+			return false
+		}
+		select {
+		case <-closed:
+			return true
+		case <-timeout.C:
+			return false
+		case <-tick.C:
+		}
+	}
 }
 
 // session is one Consume call. Its handler runs for one message at a time.
@@ -195,7 +231,7 @@ func (s *session) handle(msg jetstream.Msg) {
 	}
 	if err := msg.Ack(); err != nil {
 		s.log.Warn().Err(err).Uint64("stream_seq", seq).Str("event_id", e.ID()).
-			Msg("ack failed; the event will be delivered again")
+			Msg("ack failed; the event will be delivered again after AckWait")
 	}
 	if n := s.printed.Add(1); s.max > 0 && n >= s.max {
 		// Set here, not by consumeUntilLost, so that the very next message is already handed back.
