@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 
 	"github.com/webhookbridge/bridge/bridge"
 )
@@ -41,11 +43,23 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, usage); fs.PrintDefaults() }
 	configPath := fs.String("config", "", "YAML configuration file (none: demo mode)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for BENCHMARKS.md)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := bridge.DemoConfig()
 	if *configPath != "" {
