@@ -2,7 +2,6 @@ package providers
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,31 +37,26 @@ var Aghanim = &Provider{
 	},
 
 	Map: func(req Request) (Event, error) {
-		var body struct {
-			EventID   json.RawMessage `json:"event_id"`
-			EventType string          `json:"event_type"`
-			EventTime json.RawMessage `json:"event_time"`
-			// event_data differs per event type; only an object's player_id is read.
-			EventData json.RawMessage `json:"event_data"`
-		}
-		if err := decodeFields(req.Body, &body); err != nil {
+		// event_data differs per event type; only an object's player_id is read.
+		f, err := scanFields(req.Body, "event_type", "event_id", "event_time", "event_data.player_id")
+		if err != nil {
 			return Event{}, err
 		}
-		if body.EventType == "" {
+		eventType, isString := jsonString(f[0])
+		if f[0] != nil && !isString && string(f[0]) != "null" {
+			return Event{}, fmt.Errorf("event_type is not a string: %w", ErrUnmappable)
+		}
+		if eventType == "" {
 			return Event{}, fmt.Errorf("no event_type: %w", ErrUnmappable)
 		}
-		var data struct {
-			PlayerID json.RawMessage `json:"player_id"`
-		}
-		_ = json.Unmarshal(body.EventData, &data) // not an object: no subject
 		ev := Event{
-			Type:    body.EventType,
-			ID:      aghanimEventID(stringOrNumber(body.EventID)),
-			Subject: stringOrNumber(data.PlayerID),
+			Type:    eventType,
+			ID:      aghanimEventID(stringOrNumber(f[1])),
+			Subject: stringOrNumber(f[3]),
 		}
 		// The "Testing" request has no event_time: the bridge then uses the time of receipt, as
 		// it does for a time no RFC 3339 timestamp can carry.
-		if secs, ok := unixSeconds(body.EventTime); ok && secs >= 0 && secs <= maxRFC3339Seconds {
+		if secs, ok := unixSeconds(f[2]); ok && secs >= 0 && secs <= maxRFC3339Seconds {
 			ev.Time = time.Unix(secs, 0).UTC()
 		}
 		return ev, nil

@@ -22,31 +22,17 @@ func decodeFields(body []byte, v any) error {
 // stringOrNumber reads a JSON string or number as a string ("" for null, absent or other kinds).
 // Providers document ids as integers and send them as strings, or the other way round.
 func stringOrNumber(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		var n json.Number
-		if json.Unmarshal(raw, &n) == nil {
-			return n.String()
-		}
-	}
-	return ""
+	text, _ := jsonScalarText(bytes.TrimSpace(raw))
+	return string(text)
 }
 
 // unixSeconds reads a JSON number or numeric string of Unix seconds.
 func unixSeconds(raw json.RawMessage) (int64, bool) {
-	s := stringOrNumber(raw)
-	if s == "" {
+	text, ok := jsonScalarText(bytes.TrimSpace(raw))
+	if !ok || len(text) == 0 {
 		return 0, false
 	}
+	s := string(text) // does not escape: no allocation for a short number
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, true
 	}

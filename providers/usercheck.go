@@ -54,28 +54,23 @@ var UserCheck = &Provider{
 	Map: func(req Request) (Event, error) {
 		// Only "event" has to be a string; a created_at or data of another shape just leaves
 		// the time or the subject unset.
-		var body struct {
-			Event     string          `json:"event"`
-			CreatedAt json.RawMessage `json:"created_at"`
-			Data      json.RawMessage `json:"data"`
-		}
-		if err := decodeFields(req.Body, &body); err != nil {
+		f, err := scanFields(req.Body, "event", "created_at", "data.domain")
+		if err != nil {
 			return Event{}, err
 		}
-		if body.Event == "" {
-			body.Event = req.Header.Get(userCheckEventHeader)
+		event, isString := jsonString(f[0])
+		if f[0] != nil && !isString && string(f[0]) != "null" {
+			return Event{}, fmt.Errorf("event is not a string: %w", ErrUnmappable)
 		}
-		if body.Event == "" {
+		if event == "" {
+			event = req.Header.Get(userCheckEventHeader)
+		}
+		if event == "" {
 			return Event{}, fmt.Errorf("no event: %w", ErrUnmappable)
 		}
-		var data struct {
-			Domain json.RawMessage `json:"domain"`
-		}
-		_ = json.Unmarshal(body.Data, &data)
-		ev := Event{Type: body.Event, Subject: stringOrNumber(data.Domain)}
-		var createdAt string
-		if json.Unmarshal(body.CreatedAt, &createdAt) == nil {
-			if t, err := time.Parse(time.RFC3339, createdAt); err == nil {
+		ev := Event{Type: event, Subject: stringOrNumber(f[2])}
+		if createdAt, ok := jsonStringBytes(f[1]); ok {
+			if t, err := time.Parse(time.RFC3339, string(createdAt)); err == nil {
 				ev.Time = t.UTC()
 			}
 		}

@@ -1,0 +1,409 @@
+package providers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// A mapping needs three or four fields of a body that is mostly other data. scanFields reads
+// them in one pass over the raw body, checking on the way that the body is JSON, and hands back
+// each field's value as a subslice of the body: no copy, no reflection, nothing allocated.
+// (json.Unmarshal into a struct scans a body twice, once to validate it and once to decode it,
+// and copies every json.RawMessage: under load it was ~29% of the request handler's CPU.)
+
+// jsonMaxDepth is how deeply arrays and objects may nest: encoding/json's limit, so that a body
+// one of the two rejects for its depth, the other rejects too.
+const jsonMaxDepth = 10000
+
+// maxScanPaths bounds the paths of one scanFields call, so that its result needs no allocation.
+const maxScanPaths = 8
+
+// scanFields checks that body is one JSON object (RFC 8259; exactly what json.Valid accepts,
+// bytes that are not UTF-8 included, plus the top level being an object) and returns, for each
+// path in order, the raw value it names, or nil when the body has no such field.
+//
+// A path is a key ("event_type") or keys joined by dots ("event_data.player_id") naming a field
+// of nested objects; a key that contains a dot cannot be named. Keys match exactly, after
+// unescaping (encoding/json also matches struct fields case-insensitively; scanFields does
+// not). When a key repeats, the last one wins, as with json.Unmarshal.
+//
+// An error wraps ErrUnmappable and never quotes the body.
+func scanFields(body []byte, paths ...string) (values [maxScanPaths][]byte, err error) {
+	if len(paths) > maxScanPaths {
+		panic("scanFields: too many paths")
+	}
+	s := jsonScan{body: body, npaths: len(paths)}
+	copy(s.paths[:], paths)
+	s.skipSpace()
+	switch {
+	case s.i == len(body):
+		return values, fmt.Errorf("body is not a JSON object: no value: %w", ErrUnmappable)
+	case body[s.i] != '{':
+		return values, fmt.Errorf("body is not a JSON object: the top-level value is not an object: %w", ErrUnmappable)
+	}
+	if s.value(1<<len(paths)-1, 0, 0) {
+		s.skipSpace()
+		if s.i < len(body) {
+			s.fail = "data after the object"
+		}
+	}
+	if s.fail != "" {
+		return values, fmt.Errorf("body is not a JSON object: %s at byte %d: %w", s.fail, s.i, ErrUnmappable)
+	}
+	for p, span := range s.found[:len(paths)] {
+		if span.end != 0 { // no value ends at 0: the object opens before any value
+			values[p] = body[span.start:span.end:span.end]
+		}
+	}
+	return values, nil
+}
+
+// jsonScan is the state of one scanFields call. It holds copies of the paths and the offsets of
+// the values found, not slices, so that the compiler can keep it and the caller's paths on the
+// stack.
+type jsonScan struct {
+	body   []byte
+	i      int // the next byte to read
+	paths  [maxScanPaths]string
+	npaths int
+	found  [maxScanPaths]struct{ start, end int }
+	fail   string // why body is not JSON; i is then at the offending byte
+}
+
+// value reads the value at s.i. active holds the paths (a bit per index) that the keys leading
+// to this value have matched so far, and whose next key starts at offset; they are looked up
+// further if the value is an object. depth is the number of containers around the value.
+func (s *jsonScan) value(active uint8, offset, depth int) bool {
+	if s.i == len(s.body) {
+		return s.failAt("unexpected end")
+	}
+	switch s.body[s.i] {
+	case '{':
+		return s.object(active, offset, depth+1)
+	case '[':
+		return s.array(depth + 1)
+	case '"':
+		_, ok := s.str()
+		return ok
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	default:
+		end, ok := scanNumber(s.body, s.i)
+		s.i = end
+		if !ok {
+			return s.failAt("unexpected character")
+		}
+		return true
+	}
+}
+
+func (s *jsonScan) object(active uint8, offset, depth int) bool {
+	if depth > jsonMaxDepth {
+		return s.failAt("nesting too deep")
+	}
+	s.i++ // '{'
+	s.skipSpace()
+	if s.i < len(s.body) && s.body[s.i] == '}' {
+		s.i++
+		return true
+	}
+	for {
+		if s.i == len(s.body) || s.body[s.i] != '"' {
+			return s.failAt("expected a key")
+		}
+		keyStart := s.i
+		needsDecode, ok := s.str()
+		if !ok {
+			return false
+		}
+		key := s.body[keyStart:s.i]
+		s.skipSpace()
+		if s.i == len(s.body) || s.body[s.i] != ':' {
+			return s.failAt("expected a colon")
+		}
+		s.i++
+		s.skipSpace()
+
+		// The paths this key ends (targets) and those it leads into (child).
+		var targets, child uint8
+		var name []byte
+		if active != 0 {
+			name = key[1 : len(key)-1]
+			if needsDecode {
+				name = decodeKey(key)
+			}
+			for p := range s.npaths {
+				if active&(1<<p) == 0 {
+					continue
+				}
+				rest := s.paths[p][offset:]
+				switch {
+				case len(rest) < len(name) || rest[:len(name)] != string(name):
+				case bytes.IndexByte(name, '.') >= 0: // a match across a dot: no path names this key
+				case len(rest) == len(name):
+					targets |= 1 << p
+				case rest[len(name)] == '.':
+					child |= 1 << p
+					s.found[p].end = 0 // a repeated key replaces the whole value the first one had
+				}
+			}
+		}
+		start := s.i
+		if !s.value(child, offset+len(name)+1, depth) {
+			return false
+		}
+		for p := 0; targets != 0; p++ {
+			if targets&(1<<p) != 0 {
+				s.found[p].start, s.found[p].end = start, s.i
+				targets &^= 1 << p
+			}
+		}
+
+		s.skipSpace()
+		if s.i == len(s.body) {
+			return s.failAt("unexpected end")
+		}
+		switch s.body[s.i] {
+		case ',':
+			s.i++
+			s.skipSpace()
+		case '}':
+			s.i++
+			return true
+		default:
+			return s.failAt("expected a comma or the end of the object")
+		}
+	}
+}
+
+func (s *jsonScan) array(depth int) bool {
+	if depth > jsonMaxDepth {
+		return s.failAt("nesting too deep")
+	}
+	s.i++ // '['
+	s.skipSpace()
+	if s.i < len(s.body) && s.body[s.i] == ']' {
+		s.i++
+		return true
+	}
+	for {
+		if !s.value(0, 0, depth) {
+			return false
+		}
+		s.skipSpace()
+		if s.i == len(s.body) {
+			return s.failAt("unexpected end")
+		}
+		switch s.body[s.i] {
+		case ',':
+			s.i++
+			s.skipSpace()
+		case ']':
+			s.i++
+			return true
+		default:
+			return s.failAt("expected a comma or the end of the array")
+		}
+	}
+}
+
+// plainStringByte marks the bytes that stand for themselves in a JSON string and need no
+// further look: not a quote, a backslash, a control character or part of a multi-byte UTF-8
+// sequence.
+var plainStringByte = func() (plain [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		plain[c] = c != '"' && c != '\\'
+	}
+	return plain
+}()
+
+// str reads the string at s.i and reports whether its characters differ from its raw bytes:
+// it has escapes, or bytes that are not UTF-8 (which encoding/json turns into U+FFFD).
+func (s *jsonScan) str() (needsDecode, ok bool) {
+	b := s.body
+	ascii := true
+	i := s.i + 1
+	for {
+		for i < len(b) && plainStringByte[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			s.i = i
+			return false, s.failAt("unterminated string")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			if !ascii && !needsDecode {
+				needsDecode = !utf8.Valid(b[s.i+1 : i])
+			}
+			s.i = i + 1
+			return needsDecode, true
+		case c == '\\':
+			needsDecode = true
+			if i+1 == len(b) {
+				s.i = i + 1
+				return false, s.failAt("unterminated string")
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+5 >= len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					s.i = i
+					return false, s.failAt("malformed \\u escape")
+				}
+				i += 6
+			default:
+				s.i = i
+				return false, s.failAt("unknown escape")
+			}
+		case c < 0x20:
+			s.i = i
+			return false, s.failAt("control character in a string")
+		default: // c >= 0x80
+			ascii = false
+			i++
+		}
+	}
+}
+
+func (s *jsonScan) literal(word string) bool {
+	if len(s.body)-s.i < len(word) || string(s.body[s.i:s.i+len(word)]) != word {
+		return s.failAt("unexpected character")
+	}
+	s.i += len(word)
+	return true
+}
+
+func (s *jsonScan) skipSpace() {
+	for s.i < len(s.body) {
+		switch s.body[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScan) failAt(reason string) bool {
+	s.fail = reason
+	return false
+}
+
+// scanNumber reads the JSON number at b[i:] and returns where it ends; ok is false, with end
+// at the offending byte, when there is none. Grammar (RFC 8259, section 6):
+// [ "-" ] ( "0" / 1-9 *DIGIT ) [ "." 1*DIGIT ] [ ( "e" / "E" ) [ "-" / "+" ] 1*DIGIT ]
+func scanNumber(b []byte, i int) (end int, ok bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return i, false
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i+1)
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// decodeKey returns the characters of a key (quotes included) that has escapes or bytes that
+// are not UTF-8, as encoding/json decodes them. It allocates, but such keys are rare; it copies
+// the key first so that no part of the body is handed to json.Unmarshal, which would make the
+// compiler move a scan's state to the heap.
+func decodeKey(key []byte) []byte {
+	var s string
+	if json.Unmarshal(append([]byte(nil), key...), &s) != nil {
+		return nil
+	}
+	return []byte(s)
+}
+
+// jsonStringBytes returns the characters of raw, a JSON string: a subslice of raw when it has
+// no escapes and is UTF-8, else a decoded copy (encoding/json's decoding, invalid UTF-8 turned
+// into U+FFFD). ok is false when raw is not a JSON string.
+func jsonStringBytes(raw []byte) (chars []byte, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	plain, ascii := true, true
+	for _, c := range inner {
+		if c == '"' || c == '\\' || c < 0x20 {
+			plain = false
+			break
+		}
+		if c >= 0x80 {
+			ascii = false
+		}
+	}
+	if plain && (ascii || utf8.Valid(inner)) {
+		return inner, true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+// jsonString is jsonStringBytes as a string of its own (the body's bytes may not outlive the
+// request; an Event does).
+func jsonString(raw []byte) (string, bool) {
+	chars, ok := jsonStringBytes(raw)
+	return string(chars), ok
+}
+
+// jsonScalarText returns the text of a JSON string (its characters, as jsonStringBytes) or of a
+// JSON number (its literal); ok is false for any other value.
+func jsonScalarText(raw []byte) (text []byte, ok bool) {
+	if len(raw) == 0 {
+		return nil, false
+	}
+	if raw[0] == '"' {
+		return jsonStringBytes(raw)
+	}
+	if end, ok := scanNumber(raw, 0); ok && end == len(raw) {
+		return raw, true
+	}
+	return nil, false
+}

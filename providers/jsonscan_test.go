@@ -1,0 +1,494 @@
+package providers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// scanFields against what encoding/json makes of the same bodies: the tables below state the
+// expected results, and FuzzScanFields checks them against json.Valid and json.Unmarshal on
+// arbitrary input.
+
+func TestScanFields(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		paths []string
+		want  map[string]string // raw value by path; a path not listed is absent
+	}{
+		{
+			name:  "documented example",
+			body:  string(aghanimExample(t, "player_update.json")),
+			paths: []string{"event_type", "event_id", "event_time", "event_data.player_id", "idempotency_key"},
+			want: map[string]string{
+				"event_type":           `"player.update"`,
+				"event_id":             `"whevt_eCacGbJVbvToOgzjXUgOCitkQE"`,
+				"event_time":           `1725548450`,
+				"event_data.player_id": `"2D2R-OP3C"`,
+				"idempotency_key":      `null`,
+			},
+		},
+		{
+			name:  "pretty-printed, with line breaks",
+			body:  string(aghanimExample(t, "testing.json")),
+			paths: []string{"event_type", "event_time", "event_data.player_id"},
+			want:  map[string]string{"event_type": `"player.verify"`, "event_data.player_id": `"testplayer"`},
+		},
+		{
+			name:  "values of every kind, whitespace around them not included",
+			body:  " {\"s\" : \"x\" ,\t\"n\":-1.5e+3 , \"t\":true,\"f\":false,\"z\":null,\"a\":[1,{\"b\":2}],\"o\":{ }\r\n}\n",
+			paths: []string{"s", "n", "t", "f", "z", "a", "o"},
+			want: map[string]string{
+				"s": `"x"`, "n": `-1.5e+3`, "t": `true`, "f": `false`, "z": `null`, "a": `[1,{"b":2}]`, "o": `{ }`,
+			},
+		},
+		{
+			name:  "absent fields",
+			body:  `{"a":{"b":1}}`,
+			paths: []string{"b", "a.c", "x.b", "a.b.c"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "a nested path through a value that is not an object",
+			body:  `{"a":[{"b":1}],"c":"d","e":null}`,
+			paths: []string{"a.b", "c.d", "e.f"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "a field inside an array is not a field of the object",
+			body:  `{"a":[{"event_type":"x"}],"b":{"c":["event_type"]}}`,
+			paths: []string{"event_type", "b.event_type", "c"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "nested field of the same name as a top-level one",
+			body:  `{"data":{"event":"inner"},"event":"outer"}`,
+			paths: []string{"event", "data.event"},
+			want:  map[string]string{"event": `"outer"`, "data.event": `"inner"`},
+		},
+		{
+			name:  "a path and its parent",
+			body:  `{"a":{"b":1}}`,
+			paths: []string{"a", "a.b"},
+			want:  map[string]string{"a": `{"b":1}`, "a.b": `1`},
+		},
+		{
+			name:  "three levels",
+			body:  `{"a":{"b":{"c":[true]}}}`,
+			paths: []string{"a.b.c"},
+			want:  map[string]string{"a.b.c": `[true]`},
+		},
+		{
+			name:  "repeated key: the last wins",
+			body:  `{"event_type":"first","event_type":"last"}`,
+			paths: []string{"event_type"},
+			want:  map[string]string{"event_type": `"last"`},
+		},
+		{
+			name:  "repeated parent: the last replaces the whole object",
+			body:  `{"event_data":{"player_id":"p1","x":1},"event_data":{"x":2}}`,
+			paths: []string{"event_data.player_id", "event_data.x"},
+			want:  map[string]string{"event_data.x": `2`},
+		},
+		{
+			name:  "repeated parent that is no object the second time",
+			body:  `{"event_data":{"player_id":"p1"},"event_data":null}`,
+			paths: []string{"event_data.player_id"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "keys are case-sensitive",
+			body:  `{"Event_Type":"a","EVENT_TYPE":"b","event_Data":{"player_id":"p"}}`,
+			paths: []string{"event_type", "event_data.player_id"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "escaped keys are unescaped",
+			body:  `{"event_\u0074ype":"x","event_data":{"player\u005fid":"p"},"\u00e9":1,"a\/b":2}`,
+			paths: []string{"event_type", "event_data.player_id", "é", "a/b"},
+			want:  map[string]string{"event_type": `"x"`, "event_data.player_id": `"p"`, "é": `1`, "a/b": `2`},
+		},
+		{
+			name:  "escaped and plain spellings of one key: the last wins",
+			body:  `{"event_type":"plain","event_\u0074ype":"escaped"}`,
+			paths: []string{"event_type"},
+			want:  map[string]string{"event_type": `"escaped"`},
+		},
+		{
+			name:  "a key with bytes that are not UTF-8 matches as encoding/json decodes it",
+			body:  "{\"\xff\":1,\"\xfe\":2}",
+			paths: []string{"\uFFFD"},
+			want:  map[string]string{"\uFFFD": `2`},
+		},
+		{
+			name:  "a key with a dot is not a path",
+			body:  `{"a.b":1,"a":{"b.c":2}}`,
+			paths: []string{"a.b", "a.b.c"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "empty key",
+			body:  `{"":{"":3}}`,
+			paths: []string{"", "."},
+			want:  map[string]string{"": `{"":3}`, ".": `3`},
+		},
+		{
+			name:  "string values keep their escapes",
+			body:  `{"a":"x\"y\\z\u00e9\n"}`,
+			paths: []string{"a"},
+			want:  map[string]string{"a": `"x\"y\\z\u00e9\n"`},
+		},
+		{
+			name: "no paths",
+			body: `{"a":1}`,
+			want: map[string]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := scanFields([]byte(tt.body), tt.paths...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range tt.paths {
+				want, present := tt.want[p]
+				if present && string(got[i]) != want || !present && got[i] != nil {
+					t.Errorf("%q = %#q, want %#q (present: %v)", p, got[i], want, present)
+				}
+			}
+			for i := len(tt.paths); i < len(got); i++ {
+				if got[i] != nil {
+					t.Errorf("value %d past the paths: %q", i, got[i])
+				}
+			}
+		})
+	}
+}
+
+// scanErrorMessage is the form of every scanFields error: a fixed reason and an offset, no part
+// of the body.
+var scanErrorMessage = regexp.MustCompile(`^body is not a JSON object: [a-z ,\\-]+( at byte [0-9]+)?: body cannot be mapped to an event$`)
+
+func TestScanFieldsSyntax(t *testing.T) {
+	tests := []struct {
+		body  string
+		valid bool
+	}{
+		{`{}`, true},
+		{" \t\r\n{ \t\r\n} \t\r\n", true},
+		{`{"a":[]}`, true},
+		{`{"a":[[],{},[{}]]}`, true},
+		{`{"a":""}`, true},
+		{`{"a":"\"\\\/\b\f\n\r\t\u0000\uABCD\uabcd\ud800"}`, true},
+		{"{\"a\":\"\u00e9\U0001F389\x7f\"}", true},
+		{"{\"a\":\"\xff\xfe\xc3\"}", true}, // not UTF-8: json.Valid accepts it, as does scanFields
+		{`{"a":0,"b":-0,"c":0.5,"d":-12.34e+56,"e":1E-2,"f":1e400,"g":123456789012345678901234567890}`, true},
+		{`{"a":true,"b":false,"c":null}`, true},
+
+		{``, false},
+		{` `, false},
+		{`null`, false},
+		{`[]`, false},
+		{`[{"a":1}]`, false},
+		{`"{}"`, false},
+		{`1`, false},
+		{`true`, false},
+		{"\ufeff{}", false}, // a byte order mark
+		{`{`, false},
+		{`}`, false},
+		{`{"a"`, false},
+		{`{"a":`, false},
+		{`{"a":1`, false},
+		{`{"a":1,`, false},
+		{`{"a":1,}`, false},
+		{`{,}`, false},
+		{`{"a" 1}`, false},
+		{`{"a"::1}`, false},
+		{`{a:1}`, false},
+		{`{'a':1}`, false},
+		{`{1:1}`, false},
+		{`{"a":1 "b":2}`, false},
+		{`{"a":[1,]}`, false},
+		{`{"a":[,1]}`, false},
+		{`{"a":[1 2]}`, false},
+		{`{"a":[}`, false},
+		{`{"a":{]}`, false},
+		{`{"a":]`, false},
+		{`{}}`, false},
+		{`{}{}`, false},
+		{`{} {}`, false},
+		{`{}x`, false},
+		{`{}]`, false},
+		{"{}\x00", false},
+		{"{}\v", false},
+		{"{\v}", false},
+		{"{\u00a0}", false},
+		{`{"a":"x}`, false},
+		{`{"a":"x\"}`, false},
+		{`{"a":"\x"}`, false},
+		{`{"a":"\'"}`, false},
+		{`{"a":"\u12"}`, false},
+		{`{"a":"\u12g4"}`, false},
+		{`{"a":"\U1234"}`, false},
+		{`{"a":"\`, false},
+		{`{"a":"\u`, false},
+		{"{\"a\":\"\x00\"}", false},
+		{"{\"a\":\"\t\"}", false},
+		{"{\"a\":\"\n\"}", false},
+		{"{\"a\x1f\":1}", false},
+		{`{"a":01}`, false},
+		{`{"a":-01}`, false},
+		{`{"a":00}`, false},
+		{`{"a":+1}`, false},
+		{`{"a":-}`, false},
+		{`{"a":1.}`, false},
+		{`{"a":.5}`, false},
+		{`{"a":1.e5}`, false},
+		{`{"a":1e}`, false},
+		{`{"a":1e+}`, false},
+		{`{"a":1ee5}`, false},
+		{`{"a":0x10}`, false},
+		{`{"a":NaN}`, false},
+		{`{"a":Infinity}`, false},
+		{`{"a":-Infinity}`, false},
+		{`{"a":tru}`, false},
+		{`{"a":True}`, false},
+		{`{"a":nul}`, false},
+		{`{"a":nulll}`, false},
+		{`{"a":falsey}`, false},
+		{`{"a":undefined}`, false},
+		{`{"a":1}/*comment*/`, false},
+	}
+	for _, tt := range tests {
+		_, err := scanFields([]byte(tt.body), "a")
+		if (err == nil) != tt.valid {
+			t.Errorf("scanFields(%q): error %v, want valid=%v", tt.body, err, tt.valid)
+		}
+		if err != nil && (!errors.Is(err, ErrUnmappable) || !scanErrorMessage.MatchString(err.Error())) {
+			t.Errorf("scanFields(%q): error %q", tt.body, err)
+		}
+		if encodingJSON := json.Valid([]byte(tt.body)) && topLevelObject([]byte(tt.body)); encodingJSON != tt.valid {
+			t.Errorf("%q: encoding/json says valid=%v", tt.body, encodingJSON)
+		}
+	}
+}
+
+// Nesting is limited as encoding/json limits it: 10000 arrays and objects, the top-level
+// object included.
+func TestScanFieldsDepth(t *testing.T) {
+	nested := func(depth int, open, close string) []byte {
+		return []byte(`{"a":` + strings.Repeat(open, depth-1) + "1" + strings.Repeat(close, depth-1) + "}")
+	}
+	for _, tt := range []struct {
+		name        string
+		open, close string
+	}{
+		{"arrays", "[", "]"},
+		{"objects", `{"a":`, "}"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, depth := range []int{jsonMaxDepth, jsonMaxDepth + 1, 3 * jsonMaxDepth} {
+				body := nested(depth, tt.open, tt.close)
+				_, err := scanFields(body, "a", "a.a")
+				if want := depth <= jsonMaxDepth; (err == nil) != want || json.Valid(body) != want {
+					t.Errorf("depth %d: error %v, json.Valid %v; want valid=%v", depth, err, json.Valid(body), want)
+				}
+			}
+		})
+	}
+}
+
+// A scan allocates nothing and copies nothing: the values are subslices of the body.
+func TestScanFieldsAllocations(t *testing.T) {
+	body := aghanimPadded(t)
+	allocs := testing.AllocsPerRun(100, func() {
+		f, err := scanFields(body, "event_type", "event_id", "event_time", "event_data.player_id")
+		if err != nil || f[3] == nil {
+			t.Fatal(err)
+		}
+		if _, ok := jsonStringBytes(f[0]); !ok {
+			t.Fatal("event_type is not a string")
+		}
+		if _, ok := unixSeconds(f[2]); !ok {
+			t.Fatal("event_time is not a time")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per scan, want 0", allocs)
+	}
+}
+
+func TestJSONStringBytes(t *testing.T) {
+	tests := []struct {
+		raw    string
+		want   string
+		wantOK bool
+	}{
+		{`"abc"`, "abc", true},
+		{`""`, "", true},
+		{`"café"`, "café", true},
+		{`"a\/b"`, "a/b", true},
+		{`"\u00e9\n"`, "é\n", true},
+		{"\"\xff\"", "\uFFFD", true}, // as encoding/json decodes it
+		{`"\ud800"`, "\uFFFD", true},
+		{`"unterminated`, "", false},
+		{`"`, "", false},
+		{`"a"b"`, "", false},
+		{"\"a\tb\"", "", false},
+		{`12`, "", false},
+		{`null`, "", false},
+		{` "a"`, "", false},
+		{``, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := jsonStringBytes([]byte(tt.raw))
+		if string(got) != tt.want || ok != tt.wantOK {
+			t.Errorf("jsonStringBytes(%q) = %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func FuzzScanFields(f *testing.F) {
+	for _, name := range []string{"player_update.json", "player_verify.json", "store_get.json", "payment_succeeded.json", "testing.json"} {
+		f.Add(aghanimExample(f, name))
+	}
+	for _, name := range []string{"domain_flagged_disposable.json", "domain_flagged_relay.json", "domain_flagged_spam.json"} {
+		f.Add(userCheckExample(f, name))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// Every top-level key and every key of a top-level object, as encoding/json decodes
+		// them (a key with a dot cannot be named), and a few that are usually absent.
+		paths := []string{"event_type", "event_data.player_id", "a", "a.b"}
+		var doc map[string]any
+		valid := json.Valid(body) && topLevelObject(body)
+		if valid {
+			if err := decodeWithNumbers(body, &doc); err != nil {
+				t.Fatalf("valid, yet json.Unmarshal fails: %v", err)
+			}
+			paths = append(paths, fuzzPaths(doc)...)
+		}
+		for len(paths) > 0 {
+			batch := paths[:min(len(paths), maxScanPaths)]
+			paths = paths[len(batch):]
+			got, err := scanFields(body, batch...)
+			if (err == nil) != valid {
+				t.Fatalf("scanFields: error %v; json.Valid and an object at the top: %v", err, valid)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrUnmappable) || !scanErrorMessage.MatchString(err.Error()) {
+					t.Fatalf("error %q", err)
+				}
+				return
+			}
+			for i, p := range batch {
+				want, present := lookupPath(doc, p)
+				if present != (got[i] != nil) {
+					t.Fatalf("%q: got %q, want present=%v", p, got[i], present)
+				}
+				if !present {
+					continue
+				}
+				if !json.Valid(got[i]) || len(bytes.TrimSpace(got[i])) != len(got[i]) {
+					t.Fatalf("%q: value %q is not one JSON value without space around it", p, got[i])
+				}
+				var v any
+				if err := decodeWithNumbers(got[i], &v); err != nil || !reflect.DeepEqual(v, want) {
+					t.Fatalf("%q: value %q decodes to %#v (%v), encoding/json has %#v", p, got[i], v, err, want)
+				}
+			}
+		}
+	})
+}
+
+// topLevelObject reports whether the first byte after whitespace opens an object.
+func topLevelObject(body []byte) bool {
+	b := bytes.TrimLeft(body, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}
+
+// decodeWithNumbers decodes as json.Unmarshal does, but keeps numbers as their literal
+// (json.Unmarshal into a float64 fails on a valid 1e400).
+func decodeWithNumbers(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// fuzzPaths lists doc's keys and the keys of its objects, in order.
+func fuzzPaths(doc map[string]any) []string {
+	var paths []string
+	for k, v := range doc {
+		if strings.Contains(k, ".") {
+			continue
+		}
+		paths = append(paths, k)
+		if obj, ok := v.(map[string]any); ok {
+			for n := range obj {
+				if !strings.Contains(n, ".") {
+					paths = append(paths, k+"."+n)
+				}
+			}
+		}
+	}
+	sort.Strings(paths)
+	return paths
+}
+
+// lookupPath is the value encoding/json decoded for path.
+func lookupPath(doc map[string]any, path string) (any, bool) {
+	var v any = doc
+	for key := range strings.SplitSeq(path, ".") {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = obj[key]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// aghanimPadded is the documented player.update example padded to 1 KiB with a filler field,
+// the last one, as cmd/loadgen pads its bodies.
+func aghanimPadded(t testing.TB) []byte {
+	t.Helper()
+	body := aghanimExample(t, "player_update.json")
+	body = bytes.TrimSuffix(body, []byte("}"))
+	pad := 1024 - len(body) - len(`,"filler":""}`)
+	body = append(body, `,"filler":"`...)
+	body = append(body, strings.Repeat("x", pad)...)
+	return append(body, `"}`...)
+}
+
+func BenchmarkAghanimMap(b *testing.B) {
+	req := Request{Header: http.Header{}, Body: aghanimPadded(b)}
+	if len(req.Body) != 1024 {
+		b.Fatalf("body of %d bytes", len(req.Body))
+	}
+	b.SetBytes(int64(len(req.Body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Aghanim.Map(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserCheckMap(b *testing.B) {
+	req := Request{Header: http.Header{}, Body: userCheckExample(b, "domain_flagged_disposable.json")}
+	b.SetBytes(int64(len(req.Body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := UserCheck.Map(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
