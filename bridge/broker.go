@@ -183,15 +183,33 @@ func (b *Broker) ensureStream(ctx context.Context, s StreamConfig) error {
 	return nil
 }
 
-// Ready reports whether NATS is connected and the stream answers.
+// Ready reports whether NATS is connected and the stream can take a publish: it answers, has a
+// leader and a majority of its replicas online. A clustered stream answers its info even without
+// quorum: from a leader that has not yet noticed its followers are gone, and, once JetStream's
+// lost-quorum interval has passed, from a replica that has no leader.
 func (b *Broker) Ready(ctx context.Context) error {
 	if !b.Conn.IsConnected() {
 		return errors.New("NATS is not connected")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := b.JS.Stream(ctx, b.stream); err != nil {
+	s, err := b.JS.Stream(ctx, b.stream)
+	if err != nil {
 		return fmt.Errorf("stream %s: %w", b.stream, err)
+	}
+	if c := s.CachedInfo().Cluster; c != nil {
+		if c.Leader == "" {
+			return fmt.Errorf("stream %s: no leader (no quorum)", b.stream)
+		}
+		online := 1 // the leader
+		for _, r := range c.Replicas {
+			if !r.Offline {
+				online++
+			}
+		}
+		if replicas := 1 + len(c.Replicas); online <= replicas/2 {
+			return fmt.Errorf("stream %s: %d of %d replicas online (no quorum)", b.stream, online, replicas)
+		}
 	}
 	return nil
 }

@@ -134,27 +134,26 @@ func storedIDs(t *testing.T, nc *nats.Conn, stream string) map[string]int {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var info *jetstream.StreamInfo
-	var s jetstream.Stream
-	// Right after a fault the stream may need a moment to have a leader again.
+	var cons jetstream.Consumer
+	// Right after a fault the stream (or the cluster's meta leader) may need a moment.
 	for {
+		var s jetstream.Stream
 		if s, err = js.Stream(ctx, stream); err == nil {
 			if info, err = s.Info(ctx); err == nil {
-				break
+				if cons, err = s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{}); err == nil {
+					break
+				}
 			}
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("stream %s: %v", stream, err)
+			t.Fatalf("reading stream %s: %v", stream, err)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatalf("ordered consumer: %v", err)
 	}
 	ids := map[string]int{}
 	var read uint64
 	for read < info.State.Msgs {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(int(min(info.State.Msgs-read, 1000)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			t.Fatalf("fetch after %d of %d messages: %v", read, info.State.Msgs, err)
 		}
