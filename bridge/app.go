@@ -169,6 +169,9 @@ func (a *App) shutdown() error {
 
 // isTerminal reports whether w is a character device (colours only there).
 func isTerminal(w io.Writer) bool {
+	if lw, ok := w.(*LogWriter); ok {
+		w = lw.out
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

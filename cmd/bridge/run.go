@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"time"
 
 	"github.com/webhookbridge/bridge/bridge"
 )
@@ -68,7 +69,9 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 			return err
 		}
 	}
-	log := bridge.NewLogger(cfg.Log, stderr)
+	logOut := bridge.NewLogWriter(stderr, 100*time.Millisecond)
+	defer logOut.Close()
+	log := bridge.NewLogger(cfg.Log, logOut)
 	if *configPath == "" {
 		log.Warn().Msg("DEMO MODE: every secret is \"demo-secret\"; do not expose this to the internet. Use -config FILE in production.")
 	}
