@@ -42,6 +42,8 @@ YAML
 "$work/bridge" -config "$work/embedded.yaml" 2>"$work/bridge-embedded.log" & bridge=$!; pids+=($bridge)
 wait_port 8080
 load -verify-stream nats://127.0.0.1:4222 > "$work/embedded.txt"
+# The same bridge at a steady 2,000 req/s: latency when not saturated.
+load -rate 2000 -verify-stream nats://127.0.0.1:4222 > "$work/embedded-2000.txt"
 rss_embedded=$(peak_rss_mb "$bridge")
 kill -TERM "$bridge"; wait "$bridge" || true
 
@@ -82,6 +84,7 @@ row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 
   echo "|---|---|---|---|---|---|"
   row "baseline (204, does nothing)" "$work/baseline.txt" "1.00×" ""
   row "bridge, embedded nats-server" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "peak RSS ${rss_embedded} MB; $(stored "$work/embedded.txt")"
+  row "bridge, embedded, steady 2,000 req/s" "$work/embedded-2000.txt" "—" "latency when not saturated; $(stored "$work/embedded-2000.txt")"
   row "bridge, external nats-server" "$work/external.txt" "$(ratio "$(rate "$work/external.txt")")" "peak RSS ${rss_external} MB; $(stored "$work/external.txt")"
   row "raw JetStream publish (no HTTP)" "$work/raw.txt" "$(ratio "$(rate "$work/raw.txt")")" "PublishMsgAsync, each waits for its own ack"
   echo
@@ -94,7 +97,7 @@ row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 
   echo '```'
   echo
   echo "Raw reports:"
-  for f in baseline embedded external raw; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
+  for f in baseline embedded embedded-2000 external raw; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
 } > "$work/report.md"
 if [ -f "$OUT" ] && grep -q '^## Profiles' "$OUT"; then
   # Keep the hand-written profile notes below the generated part.
