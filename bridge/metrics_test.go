@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"github.com/webhookbridge/bridge/bridge"
 	"io"
 	"net/http"
 	"strings"
@@ -35,5 +36,36 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+func TestClientIPAndRequestID(t *testing.T) {
+	tests := []struct {
+		name    string
+		trusted []string
+		wantIP  string
+	}{
+		{"no trusted proxies: the TCP peer", nil, `"remote_ip":"127.0.0.1"`},
+		{"loopback trusted: X-Forwarded-For", []string{"127.0.0.0/8"}, `"remote_ip":"203.0.113.7"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startBridge(t, func(c *bridge.Config) { c.HTTP.TrustedProxies = tc.trusted })
+			hdr := userCheckHeaders(testSecret, domainFlagged)
+			hdr.Set("X-Forwarded-For", "203.0.113.7")
+			hdr.Set("X-Request-Id", "provider-req-42")
+			resp, _ := h.post("usercheck", hdr, domainFlagged)
+			if got := resp.Header.Get("X-Request-Id"); got != "provider-req-42" {
+				t.Errorf("X-Request-Id answered %q, want the request's own", got)
+			}
+			resp, _ = h.post("usercheck", http.Header{}, domainFlagged)
+			generated := resp.Header.Get("X-Request-Id")
+			logs := h.logs.String()
+			for _, want := range []string{tc.wantIP, `"request_id":"provider-req-42"`, `"request_id":"` + generated + `"`} {
+				if generated == "" || !strings.Contains(logs, want) {
+					t.Errorf("logs lack %s (generated id %q)", want, generated)
+				}
+			}
+		})
 	}
 }
