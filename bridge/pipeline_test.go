@@ -1,6 +1,9 @@
 package bridge_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"github.com/webhookbridge/bridge/cloudevents"
 	"net/http"
@@ -184,6 +187,36 @@ func TestHeaderDerivedAttributesAreSanitised(t *testing.T) {
 			}
 			if got, _ := cloudevents.PercentDecode(m.Header.Get("ce-datacontenttype")); got != tc.wantCT {
 				t.Errorf("datacontenttype %q, want %q", got, tc.wantCT)
+			}
+		})
+	}
+}
+
+// An event id that cannot serve in ce-id and Nats-Msg-Id (control characters, spaces, too long)
+// is replaced by the body's SHA-256, which is as stable across retries; for every provider.
+func TestUnusableEventIDFallsBackToBodyHash(t *testing.T) {
+	h := startBridge(t, nil)
+	tests := []struct {
+		name string
+		id   string
+	}{
+		{"line break", "whevt_1\r\nNats-Msg-Id: x"},
+		{"space", "whevt 1"},
+		{"too long", strings.Repeat("a", 201)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			idJSON, _ := json.Marshal(tc.id)
+			body := []byte(`{"event_id":` + string(idJSON) + `,"event_type":"order.paid"}`)
+			if resp, _ := h.post("aghanim", aghanimHeaders(testSecret, 1, body), body); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			msgs := h.messages()
+			sum := sha256.Sum256(body)
+			want := hex.EncodeToString(sum[:])
+			m := msgs[len(msgs)-1]
+			if m.Header.Get("ce-id") != want || m.Header.Get("Nats-Msg-Id") != "aghanim:"+want {
+				t.Errorf("ce-id %q Nats-Msg-Id %q, want the body hash %s", m.Header.Get("ce-id"), m.Header.Get("Nats-Msg-Id"), want)
 			}
 		})
 	}

@@ -51,7 +51,7 @@ var Aghanim = &Provider{
 		}
 		ev := Event{
 			Type:    eventType,
-			ID:      aghanimEventID(stringOrNumber(f[1])),
+			ID:      stringOrNumber(f[1]), // the bridge falls back to the body hash for an unusable id
 			Subject: stringOrNumber(f[3]),
 		}
 		// The "Testing" request has no event_time: the bridge then uses the time of receipt, as
@@ -78,18 +78,3 @@ var Aghanim = &Provider{
 
 // maxRFC3339Seconds is 9999-12-31T23:59:59Z, the last second an RFC 3339 timestamp can write.
 const maxRFC3339Seconds = 253402300799
-
-// aghanimEventID returns event_id when it can serve as the CloudEvent id and in Nats-Msg-Id:
-// Aghanim's ids are short tokens ("whevt_…"); anything else (control characters, spaces, a
-// kilobyte of text) falls back to the body's hash, which is as stable across retries.
-func aghanimEventID(id string) string {
-	if len(id) > 200 {
-		return ""
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] <= ' ' || id[i] >= 0x7F {
-			return ""
-		}
-	}
-	return id
-}

@@ -342,16 +342,6 @@ func TestAghanimMap(t *testing.T) {
 			want: Event{Type: "batch.ready", ID: "whevt_1"},
 		},
 		{
-			name: "event_id with a line break: body hash instead",
-			body: []byte(`{"event_id":"whevt_1\r\nNats-Msg-Id: x","event_type":"order.paid"}`),
-			want: Event{Type: "order.paid"},
-		},
-		{
-			name: "event_id too long: body hash instead",
-			body: []byte(`{"event_id":"` + strings.Repeat("a", 201) + `","event_type":"order.paid"}`),
-			want: Event{Type: "order.paid"},
-		},
-		{
 			name: "no event_id: body hash",
 			body: []byte(`{"event_type":"order.paid"}`),
 			want: Event{Type: "order.paid"},
@@ -533,10 +523,7 @@ func FuzzAghanimMap(f *testing.F) {
 		if !ev.Time.IsZero() && (ev.Time.Location() != time.UTC || ev.Time.Year() < 1970 || ev.Time.Year() > 9999) {
 			t.Fatalf("time %v cannot be an RFC 3339 UTC timestamp", ev.Time)
 		}
-		for i := 0; i < len(ev.ID); i++ {
-			if ev.ID[i] <= ' ' || ev.ID[i] >= 0x7F {
-				t.Fatalf("id %q is not a header-safe token", ev.ID)
-			}
-		}
+		// That the id is header-safe is the bridge's guarantee for every provider
+		// (bridge.FuzzEventID), not this mapping's.
 	})
 }
