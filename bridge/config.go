@@ -85,11 +85,14 @@ type EndpointConfig struct {
 	// ReplyEvents nil means the provider's default; an empty list means none.
 	ReplyEvents  *[]string     `yaml:"reply_events"`
 	ReplyTimeout time.Duration `yaml:"reply_timeout"`
+	// AllowUnsigned accepts requests without any proof (ZignSec SMS webhooks are unsigned);
+	// they are published with the CloudEvents extension unsigned=true.
+	AllowUnsigned bool `yaml:"allow_unsigned"`
 }
 
 // Credentials returns the endpoint's proofs in the providers' terms.
 func (e EndpointConfig) Credentials() providers.Credentials {
-	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens}
+	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens, AllowUnsigned: e.AllowUnsigned}
 }
 
 // Defaults for everything the YAML may leave out.

@@ -53,6 +53,10 @@ func newEvent(in eventInput) *event.Event {
 			e.SetExtension("tracestate", in.tracestate)
 		}
 	}
+	if in.verified.Unsigned() {
+		// Consumers can tell an event no proof vouched for (endpoint allow_unsigned).
+		e.SetExtension("unsigned", true)
+	}
 	ct := req.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"

@@ -67,6 +67,8 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		return s.answer(c, rec, ep.Provider.Rejection)
 	}
 
+	rec.unsigned = verified.Unsigned()
+
 	// Map: an authentic body that cannot be mapped is published as unmapped, not dropped.
 	mapped, err := verified.Map()
 	if err != nil {
@@ -220,6 +222,7 @@ type record struct {
 	eventID   string
 	eventType string
 	duplicate bool
+	unsigned  bool
 	err       error
 }
 
@@ -294,6 +297,9 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	}
 	if rec.duplicate {
 		e.Bool("duplicate", true)
+	}
+	if rec.unsigned {
+		e.Bool("unsigned", true)
 	}
 	if rec.err != nil {
 		e.AnErr("error", rec.err)

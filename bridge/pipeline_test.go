@@ -221,3 +221,46 @@ func TestUnusableEventIDFallsBackToBodyHash(t *testing.T) {
 		})
 	}
 }
+
+func TestAllowUnsigned(t *testing.T) {
+	h := startBridge(t, func(c *bridge.Config) {
+		c.Endpoints = append(c.Endpoints, bridge.EndpointConfig{ID: "sms", Provider: "zignsec", Secrets: []string{testSecret}, AllowUnsigned: true})
+	})
+	sms := []byte(`{"id":"8a9f1c2e","status":"Delivered"}`)
+	tests := []struct {
+		name         string
+		endpoint     string
+		signWith     string // "": no signature header
+		status       int
+		wantUnsigned string
+	}{
+		{"unsigned accepted where allowed", "sms", "", 200, "true"},
+		{"signed still accepted, not marked", "sms", testSecret, 200, ""},
+		{"a wrong signature is still refused", "sms", "wrong", 401, ""},
+		{"unsigned refused elsewhere", "zignsec", "", 401, ""},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(strings.Replace(string(sms), "8a9f1c2e", fmt.Sprintf("8a9f1c2e-%d", i), 1))
+			hdr := http.Header{"Content-Type": {"application/json"}}
+			if tc.signWith != "" {
+				hdr.Set("X-ZignSec-Hmac-SHA256", hexHMAC256(tc.signWith, string(body))) // legacy: hex over the body
+			}
+			before := len(h.messages())
+			resp, _ := h.post(tc.endpoint, hdr, body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			msgs := h.messages()
+			if tc.status != 200 {
+				if len(msgs) != before {
+					t.Fatal("a refused request was published")
+				}
+				return
+			}
+			if got := msgs[len(msgs)-1].Header.Get("ce-unsigned"); got != tc.wantUnsigned {
+				t.Errorf("ce-unsigned %q, want %q", got, tc.wantUnsigned)
+			}
+		})
+	}
+}

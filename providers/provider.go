@@ -44,6 +44,9 @@ type Credentials struct {
 	Secrets      []string
 	BasicAuth    *BasicAuth
 	BearerTokens []string
+	// AllowUnsigned accepts requests that carry no proof at all (ZignSec's SMS webhooks are
+	// not signed); a proof that is present must still be right.
+	AllowUnsigned bool
 }
 
 // Answer is an HTTP answer in the provider's own terms.
@@ -100,15 +103,30 @@ type Provider struct {
 type Verified struct {
 	provider *Provider
 	req      Request
+	unsigned bool
 }
 
 // Verify authenticates req with creds and returns it as Verified only on success.
+// With creds.AllowUnsigned, a request with no proof at all passes too, marked Unsigned.
 func (p *Provider) Verify(req Request, creds Credentials) (Verified, error) {
-	if err := p.Authenticate(req, creds); err != nil {
-		return Verified{}, fmt.Errorf("%s: %w", p.Name, err)
+	err := p.Authenticate(req, creds)
+	switch {
+	case err == nil:
+		return Verified{provider: p, req: req}, nil
+	case creds.AllowUnsigned && errors.Is(err, ErrMissingProof) && !presentedProof(err):
+		return Verified{provider: p, req: req, unsigned: true}, nil
 	}
-	return Verified{provider: p, req: req}, nil
+	return Verified{}, fmt.Errorf("%s: %w", p.Name, err)
 }
+
+// presentedProof reports whether an authentication error also says a proof was presented and
+// failed (CentrePoint joins one error per scheme): such a request is never "unsigned".
+func presentedProof(err error) bool {
+	return errors.Is(err, ErrBadSignature) || errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrMalformedProof)
+}
+
+// Unsigned reports whether the request was accepted without any proof (AllowUnsigned).
+func (v Verified) Unsigned() bool { return v.unsigned }
 
 // Request returns the authenticated request.
 func (v Verified) Request() Request { return v.req }
