@@ -131,9 +131,6 @@ func (v Verified) Unsigned() bool { return v.unsigned }
 // Request returns the authenticated request.
 func (v Verified) Request() Request { return v.req }
 
-// Provider returns the provider that verified the request.
-func (v Verified) Provider() *Provider { return v.provider }
-
 // Valid reports whether v was produced by Verify.
 func (v Verified) Valid() bool { return v.provider != nil }
 
