@@ -58,8 +58,16 @@ func TestClientIPAndRequestID(t *testing.T) {
 			if got := resp.Header.Get("X-Request-Id"); got != "provider-req-42" {
 				t.Errorf("X-Request-Id answered %q, want the request's own", got)
 			}
+			cp := userCheckHeaders(testSecret, domainFlagged)
+			cp.Set("request-id", "centrepoint-req-7") // CentrePoint's own request id header
+			if resp, _ = h.post("usercheck", cp, domainFlagged); resp.Header.Get("X-Request-Id") != "centrepoint-req-7" {
+				t.Errorf("request-id not kept: %q", resp.Header.Get("X-Request-Id"))
+			}
 			resp, _ = h.post("usercheck", http.Header{}, domainFlagged)
 			generated := resp.Header.Get("X-Request-Id")
+			if again, _ := h.post("usercheck", http.Header{}, domainFlagged); again.Header.Get("X-Request-Id") == generated {
+				t.Errorf("generated request id %q repeated", generated)
+			}
 			logs := h.logs.String()
 			for _, want := range []string{tc.wantIP, `"request_id":"provider-req-42"`, `"request_id":"` + generated + `"`} {
 				if generated == "" || !strings.Contains(logs, want) {

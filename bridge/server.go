@@ -2,12 +2,15 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
@@ -53,7 +56,7 @@ func NewServer(cfg *Config, deps ServerDeps) http.Handler {
 	e.HideBanner = true
 	e.HidePort = true
 	e.IPExtractor = ipExtractor(cfg.HTTP.TrustedProxies)
-	e.Use(middleware.RequestID())
+	e.Use(requestID(newRequestIDs()))
 	e.Any("/webhooks/:endpoint", s.handleWebhook)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.handleReady)
@@ -80,4 +83,38 @@ func ipExtractor(trusted []string) echo.IPExtractor {
 		}
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// requestIDs makes request ids unique across replicas and restarts without reading the random
+// source per request: a random prefix per process and a counter.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
+}
+
+func (r *requestIDs) next() string { return r.prefix + strconv.FormatUint(r.n.Add(1), 10) }
+
+// requestID keeps the caller's request id (X-Request-Id, or CentrePoint's request-id) or makes
+// one, and returns it in X-Request-Id; the request log line carries it.
+func requestID(ids *requestIDs) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header
+			id := h.Get(echo.HeaderXRequestID)
+			if id == "" {
+				id = h.Get("Request-Id")
+			}
+			if !printableASCII(id, 128) {
+				id = ids.next()
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			return next(c)
+		}
+	}
 }
