@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,32 +90,7 @@ type rawPublish struct {
 }
 
 func (p *rawPublish) run(ctx context.Context) *loadResult {
-	sending := ctx
-	var cancel context.CancelFunc = func() {}
-	if p.cfg.duration > 0 {
-		sending, cancel = context.WithTimeout(ctx, p.cfg.duration)
-	}
-	defer cancel()
-	workers := make([]*worker, p.cfg.connections)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range workers {
-		w := &worker{latency: newHistogram()}
-		workers[i] = w
-		wg.Go(func() { p.work1(ctx, sending, w) })
-	}
-	wg.Wait()
-	res := &loadResult{elapsed: time.Since(start), latency: newHistogram(), interrupted: ctx.Err() != nil}
-	for _, w := range workers {
-		res.requests += w.requests
-		res.events += w.events
-		res.answers.add(w.answers)
-		res.latency.Merge(w.latency)
-		if res.firstError == "" {
-			res.firstError = w.firstError
-		}
-	}
-	return res
+	return runWorkers(ctx, p.cfg, p.work1)
 }
 
 func (p *rawPublish) work1(ctx, sending context.Context, w *worker) {

@@ -102,20 +102,26 @@ func prepareLoad(ctx context.Context, cfg *config) (*httpLoad, error) {
 // flight when the time is up are waited for; an interrupt aborts them.
 func (l *httpLoad) run(ctx context.Context) *loadResult {
 	defer l.client.CloseIdleConnections()
+	return runWorkers(ctx, l.cfg, l.work1)
+}
+
+// runWorkers runs one worker per connection until the duration or count is reached or ctx ends,
+// and merges what they recorded.
+func runWorkers(ctx context.Context, cfg *config, work func(ctx, sending context.Context, w *worker)) *loadResult {
 	sending := ctx
 	var cancel context.CancelFunc = func() {}
-	if l.cfg.duration > 0 {
-		sending, cancel = context.WithTimeout(ctx, l.cfg.duration)
+	if cfg.duration > 0 {
+		sending, cancel = context.WithTimeout(ctx, cfg.duration)
 	}
 	defer cancel()
 
-	workers := make([]*worker, l.cfg.connections)
+	workers := make([]*worker, cfg.connections)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range workers {
 		w := &worker{latency: newHistogram()}
 		workers[i] = w
-		wg.Go(func() { l.work1(ctx, sending, w) })
+		wg.Go(func() { work(ctx, sending, w) })
 	}
 	wg.Wait()
 	res := &loadResult{elapsed: time.Since(start), latency: newHistogram(), interrupted: ctx.Err() != nil}
