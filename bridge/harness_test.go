@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/internal/testio"
 )
 
 // harness is a running bridge against a real nats-server, with a client to read the stream.
@@ -28,7 +28,7 @@ type harness struct {
 	cfg  *bridge.Config
 	base string // http://127.0.0.1:port
 	js   jetstream.JetStream
-	logs *logBuffer
+	logs *testio.Buffer
 }
 
 // testSecret is every endpoint's secret in these tests.
@@ -62,7 +62,7 @@ func startBridge(t *testing.T, modify func(*bridge.Config)) *harness {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logs := &logBuffer{}
+	logs := &testio.Buffer{}
 	app, err := bridge.Start(context.Background(), cfg, zerolog.New(logs))
 	if err != nil {
 		t.Fatalf("start bridge: %v", err)
@@ -149,22 +149,4 @@ func userCheckHeaders(secret string, body []byte) http.Header {
 		"Content-Type":          {"application/json"},
 		"X-Usercheck-Signature": {hexHMAC256(secret, string(body))},
 	}
-}
-
-// logBuffer collects the bridge's log lines from its goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

@@ -1,30 +1,17 @@
 package bridge_test
 
 import (
-	"bytes"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/webhookbridge/bridge/bridge"
+	"github.com/webhookbridge/bridge/internal/testio"
 )
 
-// syncBuffer is a bytes.Buffer safe for the flusher goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestLogWriterFlushesOnIntervalAndClose(t *testing.T) {
-	var out syncBuffer
+	var out testio.Buffer
 	w := bridge.NewLogWriter(&out, 20*time.Millisecond)
 	w.Write([]byte("first\n"))
 	if out.String() != "" {

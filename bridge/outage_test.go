@@ -17,6 +17,7 @@ import (
 
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/internal/testio"
 )
 
 // waitReady polls /readyz until it answers want or the deadline passes.
@@ -167,7 +168,7 @@ func TestEmbeddedServer(t *testing.T) {
 func TestSmallMaxPayloadLowersBodyLimit(t *testing.T) {
 	ns := natstest.WithOptions(t, func(o *server.Options) { o.MaxPayload = 128 << 10 })
 	cfg := testConfig(ns.URL())
-	logs := &logBuffer{}
+	logs := &testio.Buffer{}
 	app, err := bridge.Start(context.Background(), cfg, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/webhookbridge/bridge/cloudevents"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/internal/testio"
 )
 
 // testTimeout bounds one run of the program in a test.
@@ -125,27 +125,9 @@ func ce(t *testing.T, subject, id string, modify func(*event.Event)) *nats.Msg {
 	return msg
 }
 
-// syncBuffer is a bytes.Buffer safe for the program's goroutines and the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // lines are the complete lines written so far.
-func (s *syncBuffer) lines() []string {
-	out := s.String()
+func lines(b *testio.Buffer) []string {
+	out := b.String()
 	if i := strings.LastIndexByte(out, '\n'); i >= 0 {
 		return strings.Split(out[:i], "\n")
 	}
@@ -154,7 +136,7 @@ func (s *syncBuffer) lines() []string {
 
 // program is one copy of the program running in the background.
 type program struct {
-	stdout, stderr *syncBuffer
+	stdout, stderr *testio.Buffer
 	cancel         context.CancelFunc
 	done           chan error
 }
@@ -163,7 +145,7 @@ type program struct {
 func start(t *testing.T, url string, args ...string) *program {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	p := &program{stdout: &syncBuffer{}, stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	p := &program{stdout: &testio.Buffer{}, stderr: &testio.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() { p.done <- run(ctx, append([]string{"-nats", url}, args...), p.stdout, p.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -188,18 +170,18 @@ func (p *program) wait(t *testing.T) []string {
 	case <-time.After(testTimeout + 5*time.Second):
 		t.Fatalf("run did not return\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
 	}
-	return p.stdout.lines()
+	return lines(p.stdout)
 }
 
 // waitLines waits until the program has printed n lines.
 func (p *program) waitLines(t *testing.T, n int) []string {
 	t.Helper()
 	for deadline := time.Now().Add(testTimeout); ; time.Sleep(20 * time.Millisecond) {
-		if lines := p.stdout.lines(); len(lines) >= n {
-			return lines
+		if got := lines(p.stdout); len(got) >= n {
+			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d lines printed, want %d\nstdout:\n%s\nstderr:\n%s", len(p.stdout.lines()), n, p.stdout, p.stderr)
+			t.Fatalf("%d lines printed, want %d\nstdout:\n%s\nstderr:\n%s", len(lines(p.stdout)), n, p.stdout, p.stderr)
 		}
 	}
 }

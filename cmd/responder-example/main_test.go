@@ -17,6 +17,7 @@ import (
 
 	"github.com/webhookbridge/bridge/cloudevents"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/internal/testio"
 )
 
 // aghanimBody is an Aghanim webhook body in the documented shape (PROVIDERS.md).
@@ -45,8 +46,8 @@ func asked(t *testing.T, subject, eventType, eventID, playerID string) *nats.Msg
 
 // responderRun is the program running against a nats-server in a test.
 type responderRun struct {
-	nc   *nats.Conn  // a client of the same server
-	out  *syncBuffer // the program's output
+	nc   *nats.Conn     // a client of the same server
+	out  *testio.Buffer // the program's output
 	stop func() error
 }
 
@@ -55,7 +56,7 @@ type responderRun struct {
 func startResponder(t *testing.T, args ...string) *responderRun {
 	t.Helper()
 	ns := natstest.Start(t)
-	out := &syncBuffer{}
+	out := &testio.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"-nats", ns.URL()}, args...), out, out) }()
@@ -235,22 +236,4 @@ func replyData(m *nats.Msg) []byte {
 		return nil
 	}
 	return m.Data
-}
-
-// syncBuffer collects the program's output from its goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
