@@ -61,7 +61,7 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
 		log.Warn().Int64("max_payload", broker.MaxPayload()).Int64("max_body_bytes", maxBody).
 			Msg("NATS max_payload is smaller than http.max_body_bytes allows: body limit lowered")
 	}
-	metrics := NewMetrics(broker.Conn.IsConnected)
+	metrics := NewMetrics(broker)
 	handler := NewServer(cfg, ServerDeps{
 		Publisher:    NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,

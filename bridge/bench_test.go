@@ -39,7 +39,7 @@ func benchmarkPipeline(b *testing.B, log zerolog.Logger) {
 	handler := bridge.NewServer(cfg, bridge.ServerDeps{
 		Publisher:    bridge.NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,
-		Metrics:      bridge.NewMetrics(broker.Conn.IsConnected),
+		Metrics:      bridge.NewMetrics(broker),
 		Log:          log,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 	})

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -18,33 +20,80 @@ import (
 
 // Broker is the bridge's NATS side: a connection, its JetStream context and, in embedded mode,
 // the in-process server it runs.
+//
+// What the rest of the bridge asks of the link (is it connected? is the stream ready?) is kept
+// here, outside the connection: nats.go holds its connection lock while it writes to the socket,
+// so on a half-open link every call that takes that lock (IsConnected, a publish, a request) can
+// wait for as long as the write does. Connection events and a stream check running on its own
+// goroutine keep the answers current; Ready and Connected only read them.
 type Broker struct {
 	Conn     *nats.Conn
 	JS       jetstream.JetStream
 	Embedded *server.Server // nil against a remote server
-	stream   string
+
+	stream    StreamConfig
+	log       zerolog.Logger
+	connected atomic.Bool
+	readiness atomic.Pointer[readiness]
+	recreated atomic.Uint64
+	checkNow  chan struct{}
+	stop      chan struct{}
+	watching  sync.WaitGroup
 }
+
+// readiness is the outcome of the latest stream check.
+type readiness struct {
+	err error
+	at  time.Time
+}
+
+// How the stream is watched: checked every streamCheckInterval, each check given
+// streamCheckTimeout; a result older than readinessStale means the checks themselves are stuck
+// (the link is stalled), which is not ready either.
+const (
+	streamCheckInterval = time.Second
+	streamCheckTimeout  = 2 * time.Second
+	readinessStale      = streamCheckInterval + streamCheckTimeout + time.Second
+)
 
 // StartBroker connects to NATS as cfg says: an embedded nats-server with JetStream when
 // nats.url is empty, else the remote server or cluster.
 func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker, error) {
-	b := &Broker{stream: cfg.Stream.Name}
+	b := &Broker{
+		stream:   cfg.Stream,
+		log:      log,
+		checkNow: make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+	}
 	opts := []nats.Option{
 		nats.Name("webhook-bridge"),
-		// Never buffer a publish in memory while disconnected: the request must get its 503 now,
-		// not a PubAck that may never come (CONTRACT §1.4).
+		// Never buffer a publish in memory while disconnected: the request must get its retry
+		// answer now, not a PubAck that may never come.
 		nats.ReconnectBufSize(-1),
 		nats.MaxReconnects(-1),
 		nats.CustomReconnectDelay(reconnectBackoff),
 		nats.RetryOnFailedConnect(false),
+		// A dead link (a partition, a crashed host, a lost NAT entry: nothing closes, packets
+		// vanish) is noticed after two unanswered pings, and a write to it gives up after
+		// flusherTimeout instead of holding the connection lock until the kernel does; either
+		// way the client drops the link and reconnects on its own (docs/operations.md#outages).
+		nats.PingInterval(cfg.NATS.PingInterval),
+		nats.MaxPingsOutstanding(2),
+		nats.FlusherTimeout(flusherTimeout(cfg.NATS.PublishTimeout)),
+		nats.ReconnectOnFlusherError(),
+		nats.Timeout(2 * time.Second),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			b.connected.Store(false)
 			if !nc.IsClosed() && !nc.IsDraining() {
 				log.Warn().Err(err).Msg("NATS disconnected")
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.connected.Store(true)
+			b.CheckStream()
 			log.Info().Str("server", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
 		}),
+		nats.ClosedHandler(func(*nats.Conn) { b.connected.Store(false) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn().Err(err).Msg("NATS error")
 		}),
@@ -71,6 +120,7 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 		return nil, fmt.Errorf("connect to NATS: %w", err)
 	}
 	b.Conn = nc
+	b.connected.Store(true)
 	js, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(16384),
 		jetstream.WithPublishAsyncTimeout(cfg.NATS.PublishTimeout),
@@ -80,11 +130,20 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
 	b.JS = js
-	if err := b.ensureStream(ctx, cfg.Stream); err != nil {
+	if err := b.ensureStream(ctx); err != nil {
 		b.Close()
 		return nil, err
 	}
+	b.checkStream()
+	b.watching.Add(1)
+	go b.watchStream()
 	return b, nil
+}
+
+// flusherTimeout bounds one write to the socket: well inside publish_timeout, so a stalled
+// link is dropped while the requests waiting on it can still be answered in time.
+func flusherTimeout(publishTimeout time.Duration) time.Duration {
+	return max(min(publishTimeout/2, time.Second), 50*time.Millisecond)
 }
 
 // reconnectBackoff waits longer after each failed attempt, up to 5 s, with jitter.
@@ -166,9 +225,10 @@ func remoteAuth(c NATSConfig) ([]nats.Option, error) {
 }
 
 // ensureStream creates or updates the stream; it never deletes one.
-func (b *Broker) ensureStream(ctx context.Context, s StreamConfig) error {
+func (b *Broker) ensureStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	s := b.stream
 	_, err := b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       s.Name,
 		Subjects:   []string{s.SubjectPrefix + ".>"},
@@ -183,23 +243,87 @@ func (b *Broker) ensureStream(ctx context.Context, s StreamConfig) error {
 	return nil
 }
 
-// Ready reports whether NATS is connected and the stream can take a publish: it answers, has a
-// leader and a majority of its replicas online. A clustered stream answers its info even without
-// quorum: from a leader that has not yet noticed its followers are gone, and, once JetStream's
-// lost-quorum interval has passed, from a replica that has no leader.
-func (b *Broker) Ready(ctx context.Context) error {
-	if !b.Conn.IsConnected() {
+// Connected reports the connection's state as its events last told it; it never waits.
+func (b *Broker) Connected() bool { return b.connected.Load() }
+
+// StreamsRecreated counts the times the stream was found missing and created again.
+func (b *Broker) StreamsRecreated() uint64 { return b.recreated.Load() }
+
+// Ready reports whether NATS is connected and the latest stream check, at most a few seconds
+// old, found the stream able to take a publish. It never waits on the connection.
+func (b *Broker) Ready(context.Context) error {
+	if !b.connected.Load() {
 		return errors.New("NATS is not connected")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	r := b.readiness.Load()
+	if r == nil {
+		return errors.New("stream not checked yet")
+	}
+	if age := time.Since(r.at); age > readinessStale {
+		return fmt.Errorf("stream %s: no answer for %s (NATS link stalled?)", b.stream.Name, age.Round(time.Second))
+	}
+	return r.err
+}
+
+// CheckStream asks the watcher for a stream check now (after a reconnect, or when a publish
+// found no stream); it does not wait for it.
+func (b *Broker) CheckStream() {
+	select {
+	case b.checkNow <- struct{}{}:
+	default:
+	}
+}
+
+// watchStream checks the stream every streamCheckInterval, and when asked, until Close.
+func (b *Broker) watchStream() {
+	defer b.watching.Done()
+	tick := time.NewTicker(streamCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-tick.C:
+		case <-b.checkNow:
+		}
+		b.checkStream()
+	}
+}
+
+// checkStream records whether the stream can take a publish. A stream that is gone (deleted by
+// an operator under a running bridge) is created again with the configured settings: until that
+// succeeds, publishes find no stream and get the retry answer, never a 2xx.
+func (b *Broker) checkStream() {
+	ctx, cancel := context.WithTimeout(context.Background(), streamCheckTimeout)
 	defer cancel()
-	s, err := b.JS.Stream(ctx, b.stream)
+	err := b.streamReady(ctx)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		b.log.Error().Str("stream", b.stream.Name).Msg("stream not found (deleted?): creating it again")
+		if cerr := b.ensureStream(ctx); cerr != nil {
+			b.log.Error().Err(cerr).Str("stream", b.stream.Name).Msg("could not create the stream again")
+			err = fmt.Errorf("stream %s missing, recreating: %w", b.stream.Name, cerr)
+		} else {
+			b.recreated.Add(1)
+			b.log.Error().Str("stream", b.stream.Name).Msg("stream created again; events published before it was deleted are gone from NATS")
+			err = b.streamReady(ctx)
+		}
+	}
+	b.readiness.Store(&readiness{err: err, at: time.Now()})
+}
+
+// streamReady asks whether the stream can take a publish: it answers, has a leader and a majority
+// of its replicas online. A clustered stream answers its info even without quorum: from a leader
+// that has not yet noticed its followers are gone, and, once JetStream's lost-quorum interval has
+// passed, from a replica that has no leader.
+func (b *Broker) streamReady(ctx context.Context) error {
+	name := b.stream.Name
+	s, err := b.JS.Stream(ctx, name)
 	if err != nil {
-		return fmt.Errorf("stream %s: %w", b.stream, err)
+		return fmt.Errorf("stream %s: %w", name, err)
 	}
 	if c := s.CachedInfo().Cluster; c != nil {
 		if c.Leader == "" {
-			return fmt.Errorf("stream %s: no leader (no quorum)", b.stream)
+			return fmt.Errorf("stream %s: no leader (no quorum)", name)
 		}
 		online := 1 // the leader
 		for _, r := range c.Replicas {
@@ -208,7 +332,7 @@ func (b *Broker) Ready(ctx context.Context) error {
 			}
 		}
 		if replicas := 1 + len(c.Replicas); online <= replicas/2 {
-			return fmt.Errorf("stream %s: %d of %d replicas online (no quorum)", b.stream, online, replicas)
+			return fmt.Errorf("stream %s: %d of %d replicas online (no quorum)", name, online, replicas)
 		}
 	}
 	return nil
@@ -219,9 +343,15 @@ func (b *Broker) MaxPayload() int64 { return b.Conn.MaxPayload() }
 
 // Close drains the connection (publishes in flight complete) and shuts the embedded server down.
 func (b *Broker) Close() {
+	select {
+	case <-b.stop:
+	default:
+		close(b.stop)
+	}
+	b.watching.Wait()
 	if b.Conn != nil {
 		closed := make(chan struct{})
-		b.Conn.SetClosedHandler(func(*nats.Conn) { close(closed) })
+		b.Conn.SetClosedHandler(func(*nats.Conn) { b.connected.Store(false); close(closed) })
 		if err := b.Conn.Drain(); err != nil {
 			b.Conn.Close()
 		} else {

@@ -51,6 +51,9 @@ type NATSConfig struct {
 	Token          string         `yaml:"token"`
 	TLS            TLSFiles       `yaml:"tls"`
 	PublishTimeout time.Duration  `yaml:"publish_timeout"`
+	// PingInterval is how often the client pings the server; a link with two pings unanswered
+	// is dead and the client reconnects.
+	PingInterval time.Duration `yaml:"ping_interval"`
 }
 
 // EmbeddedConfig is the in-process nats-server.
@@ -100,6 +103,7 @@ const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultPublishTimeout = 5 * time.Second
 	DefaultReplyTimeout   = 3 * time.Second
+	DefaultPingInterval   = 2 * time.Second
 	// payloadHeadroom is what a message may need beyond its body for headers (CONTRACT §2).
 	payloadHeadroom = 64 << 10
 )
@@ -119,6 +123,9 @@ func (c *Config) applyDefaults() {
 	def(&c.NATS.Embedded.StoreDir, "./data")
 	if c.NATS.PublishTimeout == 0 {
 		c.NATS.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.NATS.PingInterval == 0 {
+		c.NATS.PingInterval = DefaultPingInterval
 	}
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "console")
@@ -187,6 +194,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NATS.PublishTimeout < 0 {
 		bad("nats.publish_timeout", "must be positive")
+	}
+	if c.NATS.PingInterval < 0 {
+		bad("nats.ping_interval", "must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -17,8 +17,15 @@ type Metrics struct {
 	inFlight   prometheus.Gauge
 }
 
-// NewMetrics registers the bridge's metrics; connected reports the NATS connection state.
-func NewMetrics(connected func() bool) *Metrics {
+// LinkState is what the metrics report of the NATS side; *Broker has it, read without waiting
+// on the connection.
+type LinkState interface {
+	Connected() bool
+	StreamsRecreated() uint64
+}
+
+// NewMetrics registers the bridge's metrics; link reports the NATS side's state.
+func NewMetrics(link LinkState) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,12 +55,15 @@ func NewMetrics(connected func() bool) *Metrics {
 	connectedGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bridge_nats_connected", Help: "1 while the NATS connection is up.",
 	}, func() float64 {
-		if connected() {
+		if link.Connected() {
 			return 1
 		}
 		return 0
 	})
+	recreated := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "bridge_stream_recreated_total", Help: "Times the stream was found missing (deleted under the running bridge) and created again.",
+	}, func() float64 { return float64(link.StreamsRecreated()) })
 	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight,
-		connectedGauge, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		connectedGauge, recreated, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

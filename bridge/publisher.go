@@ -11,7 +11,7 @@ import (
 )
 
 // ErrUnavailable means NATS did not take the event (disconnected, no PubAck in time, no
-// responder): the provider is answered 503 and retries.
+// responder): the provider gets its retry answer and sends the event again.
 var ErrUnavailable = errors.New("NATS unavailable")
 
 // Reasons a question got no answer; both are ErrUnavailable.
@@ -22,48 +22,72 @@ var (
 
 // Publisher puts events in the stream and waits for each one's own PubAck. Publishes are
 // asynchronous, so concurrent requests share round trips instead of queueing behind each other.
+//
+// One deadline, publish_timeout, covers the whole publish: handing the message to the client as
+// well as waiting for its PubAck. Handing it over takes the connection's lock, which nats.go holds
+// while it writes to the socket; on a half-open link that write waits until the flusher timeout
+// ends it. So the hand-over runs on its own goroutine and the request waits for it only until the
+// deadline: an answer always leaves in time, and a publish that goes out later is at worst a
+// message stored after its retry answer, which the provider's retry then meets as a duplicate.
 type Publisher struct {
-	conn    *nats.Conn
+	broker  *Broker
 	js      jetstream.JetStream
 	timeout time.Duration
 }
 
 // NewPublisher publishes through b with the given PubAck timeout.
 func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
-	return &Publisher{conn: b.Conn, js: b.JS, timeout: timeout}
+	return &Publisher{broker: b, js: b.JS, timeout: timeout}
 }
 
 // Publish stores msg with Nats-Msg-Id = msgID and returns its PubAck (Duplicate set when the
 // stream already had that id). Any failure wraps ErrUnavailable.
 func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*jetstream.PubAck, error) {
-	if !p.conn.IsConnected() {
+	if !p.broker.Connected() {
 		return nil, fmt.Errorf("publish %s: not connected: %w", msg.Subject, ErrUnavailable)
 	}
-	fut, err := p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	fut, err := withDeadline(ctx, func() (jetstream.PubAckFuture, error) {
+		return p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
+	})
 	if err != nil {
-		return nil, fmt.Errorf("publish %s: %v: %w", msg.Subject, err, ErrUnavailable)
+		return nil, p.failed(msg.Subject, err)
 	}
-	timer := time.NewTimer(p.timeout)
-	defer timer.Stop()
 	select {
 	case ack := <-fut.Ok():
 		return ack, nil
 	case err := <-fut.Err():
-		return nil, fmt.Errorf("publish %s: %v: %w", msg.Subject, err, ErrUnavailable)
-	case <-timer.C:
-		return nil, fmt.Errorf("publish %s: no PubAck within %s: %w", msg.Subject, p.timeout, ErrUnavailable)
+		return nil, p.failed(msg.Subject, err)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("publish %s: %v: %w", msg.Subject, ctx.Err(), ErrUnavailable)
+		return nil, p.failed(msg.Subject, ctx.Err())
 	}
+}
+
+// failed wraps a publish error in ErrUnavailable. No stream answering the subject means the
+// stream is gone: the broker is asked to check it (and create it again) at once.
+func (p *Publisher) failed(subject string, err error) error {
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		p.broker.CheckStream()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("publish %s: no PubAck within %s: %w", subject, p.timeout, ErrUnavailable)
+	}
+	return fmt.Errorf("publish %s: %v: %w", subject, err, ErrUnavailable)
 }
 
 // Ask sends msg as a core NATS request on subject and returns the reply. No responder (seen at
 // once) or no reply within timeout wraps ErrUnavailable.
 func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, timeout time.Duration) (*nats.Msg, error) {
+	if !p.broker.Connected() {
+		return nil, fmt.Errorf("ask %s: not connected: %w", subject, ErrUnavailable)
+	}
 	q := &nats.Msg{Subject: subject, Header: msg.Header, Data: msg.Data}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	reply, err := p.conn.RequestMsgWithContext(ctx, q)
+	reply, err := withDeadline(ctx, func() (*nats.Msg, error) {
+		return p.broker.Conn.RequestMsgWithContext(ctx, q)
+	})
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		return nil, fmt.Errorf("ask %s: %w", subject, ErrNoResponders)
@@ -73,4 +97,25 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 		return nil, fmt.Errorf("ask %s: %v: %w", subject, err, ErrUnavailable)
 	}
 	return reply, nil
+}
+
+// withDeadline runs call on its own goroutine and waits for it until ctx ends. A call that
+// returns later is left to finish on its own; its result is dropped.
+func withDeadline[T any](ctx context.Context, call func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := call()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
