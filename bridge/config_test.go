@@ -56,6 +56,7 @@ func TestParseConfig(t *testing.T) {
 		{"default stream", cfg.Stream.Name, "WEBHOOKS"},
 		{"default reply prefix", cfg.Stream.ReplyPrefix, "webhooks-reply"},
 		{"default duplicate window", cfg.Stream.DuplicateWindow, 24 * time.Hour},
+		{"default ping interval", cfg.NATS.PingInterval, 2 * time.Second},
 		{"aghanim default reply events", strings.Join(*cfg.Endpoints[0].ReplyEvents, ","), "player.verify,player.lookup,store.get"},
 		{"default reply timeout", cfg.Endpoints[0].ReplyTimeout, 3 * time.Second},
 		{"configured reply events", strings.Join(*cfg.Endpoints[2].ReplyEvents, ","), "domain.flagged.spam"},
@@ -91,6 +92,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			[]string{"htp", "unknown field"}},
 		{"every problem at once", "log: {level: loud}\nstream: {replicas: 7}\nendpoints: []", nil,
 			[]string{"log.level", "stream.replicas", "endpoints"}},
+		{"negative ping interval", "nats: {ping_interval: -1s}\nendpoints: [{id: a, provider: aghanim, secrets: [x]}]", nil,
+			[]string{"nats.ping_interval"}},
 		{"duplicate window over max age", "stream: {max_age: 1h, duplicate_window: 2h}\nendpoints: [{id: a, provider: aghanim, secrets: [x]}]", nil,
 			[]string{"stream.duplicate_window"}},
 	}

@@ -36,6 +36,9 @@ type load struct {
 	events  map[string]*eventRecord // by Nats-Msg-Id
 	counts  tally
 	last2xx time.Time // when the latest request answered 2xx was sent
+	// streamDeleted: events whose 2xx'd attempt was sent before it were deleted with the
+	// stream by the test, so check does not look for them.
+	streamDeleted time.Time
 }
 
 type loadOptions struct {
@@ -51,17 +54,19 @@ type loadOptions struct {
 type eventRecord struct {
 	answers []int // statuses; 0 is a transport error
 	got2xx  bool
+	okSent  time.Time // when the attempt answered 2xx was sent
 }
 
 // tally counts answers over all attempts.
 type tally struct {
 	sent, ok, unavailable, other, transport int
-	noRetryAfter                            int // 503s without Retry-After
+	noRetryAfter                            int           // 503s without Retry-After
+	slowest                                 time.Duration // the longest wait for an answer (or a transport error)
 }
 
 func (c tally) String() string {
-	return fmt.Sprintf("%d requests: %d 2xx, %d 503, %d other status, %d transport errors",
-		c.sent, c.ok, c.unavailable, c.other, c.transport)
+	return fmt.Sprintf("%d requests: %d 2xx, %d 503, %d other status, %d transport errors; slowest answer %s",
+		c.sent, c.ok, c.unavailable, c.other, c.transport, c.slowest.Round(time.Millisecond))
 }
 
 // startLoad starts the workers; Stop ends them.
@@ -164,8 +169,10 @@ func (l *load) post(target, msgID string, body []byte) bool {
 		resp.Body.Close()
 		status, retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
 	}
+	took := time.Since(sent)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.counts.slowest = max(l.counts.slowest, took)
 	rec := l.events[msgID]
 	if rec == nil {
 		rec = &eventRecord{}
@@ -179,6 +186,7 @@ func (l *load) post(target, msgID string, body []byte) bool {
 	case status >= 200 && status < 300:
 		l.counts.ok++
 		rec.got2xx = true
+		rec.okSent = sent
 		if sent.After(l.last2xx) {
 			l.last2xx = sent
 		}
@@ -211,7 +219,16 @@ func (c tally) minus(earlier tally) tally {
 		other:        c.other - earlier.other,
 		transport:    c.transport - earlier.transport,
 		noRetryAfter: c.noRetryAfter - earlier.noRetryAfter,
+		slowest:      c.slowest,
 	}
+}
+
+// streamDeletedAt tells check that the stream was deleted at t: events answered 2xx for an
+// attempt sent before t are gone with it.
+func (l *load) streamDeletedAt(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.streamDeleted = t
 }
 
 // snapshot returns the counts so far.
@@ -269,7 +286,7 @@ func (l *load) check(nc *nats.Conn, stream string) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var acked, neverAcked, missing, storedWithout2xx, retried int
+	var acked, neverAcked, missing, storedWithout2xx, retried, deleted int
 	var problems []string
 	perAttempt := 1 // answers per attempt
 	if l.opts.fanOut {
@@ -281,6 +298,11 @@ func (l *load) check(nc *nats.Conn, stream string) {
 			retried++
 		}
 		switch {
+		case rec.got2xx && rec.okSent.Before(l.streamDeleted):
+			acked++
+			if n == 0 {
+				deleted++ // stored, then deleted with the stream by the test
+			}
 		case rec.got2xx:
 			acked++
 			if n == 0 {
@@ -309,6 +331,9 @@ func (l *load) check(nc *nats.Conn, stream string) {
 		l.counts, len(l.events), retried, acked, neverAcked, storedWithout2xx, sum(stored))
 	if others > 0 {
 		l.t.Logf("(and %d messages from earlier in the test)", others)
+	}
+	if deleted > 0 {
+		l.t.Logf("(%d events answered 2xx before the stream was deleted are gone with it)", deleted)
 	}
 	if l.counts.noRetryAfter > 0 {
 		l.t.Errorf("%d answers 503 without Retry-After", l.counts.noRetryAfter)
