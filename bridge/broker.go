@@ -84,6 +84,9 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 		nats.Timeout(2 * time.Second),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			b.connected.Store(false)
+			// What was checked over the old connection says nothing about the next one (it may
+			// reach a node whose stream has no quorum): not ready until a check says otherwise.
+			b.readiness.Store(&readiness{err: errors.New("reconnected: stream not checked yet"), at: time.Now()})
 			if !nc.IsClosed() && !nc.IsDraining() {
 				log.Warn().Err(err).Msg("NATS disconnected")
 			}
