@@ -61,6 +61,12 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
 		log.Warn().Int64("max_payload", broker.MaxPayload()).Int64("max_body_bytes", maxBody).
 			Msg("NATS max_payload is smaller than http.max_body_bytes allows: body limit lowered")
 	}
+	for _, ep := range cfg.Endpoints {
+		if ep.AllowUnsigned && len(ep.AllowFrom) == 0 {
+			log.Warn().Str("endpoint", ep.ID).
+				Msg("allow_unsigned without allow_from: requests with no proof at all are accepted from any address")
+		}
+	}
 	metrics := NewMetrics(broker)
 	handler := NewServer(cfg, ServerDeps{
 		Publisher:    NewPublisher(broker, cfg.NATS.PublishTimeout),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"reflect"
 	"regexp"
@@ -91,6 +92,8 @@ type EndpointConfig struct {
 	// AllowUnsigned accepts requests without any proof (ZignSec SMS webhooks are unsigned);
 	// they are published with the CloudEvents extension unsigned=true.
 	AllowUnsigned bool `yaml:"allow_unsigned"`
+	// AllowFrom lists the client addresses (IPs or CIDRs) the endpoint accepts; empty: any.
+	AllowFrom []string `yaml:"allow_from"`
 }
 
 // Credentials returns the endpoint's proofs in the providers' terms.
@@ -177,8 +180,8 @@ func (c *Config) Validate() error {
 		bad("http.tls", "cert_file and key_file must be set together")
 	}
 	for i, cidr := range c.HTTP.TrustedProxies {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%q is not a CIDR", cidr)
+		if _, err := parsePrefix(cidr); err != nil {
+			bad(fmt.Sprintf("http.trusted_proxies[%d]", i), "%v", err)
 		}
 	}
 	if c.NATS.URL == "" {
@@ -248,6 +251,11 @@ func (c *Config) Validate() error {
 		}
 		if ep.ReplyTimeout < 0 {
 			bad(field+".reply_timeout", "must be positive")
+		}
+		for j, a := range ep.AllowFrom {
+			if _, err := parsePrefix(a); err != nil {
+				bad(fmt.Sprintf("%s.allow_from[%d]", field, j), "%v", err)
+			}
 		}
 		if ep.ReplyEvents != nil {
 			for j, t := range *ep.ReplyEvents {
@@ -443,4 +451,26 @@ func parseHostPort(s string) (string, int, error) {
 		port = -1
 	}
 	return host, port, nil
+}
+
+// parsePrefix reads an IP address or a CIDR ("203.0.113.7", "2001:db8::/32") as a prefix; an
+// address is a prefix of its full length. IPv4-mapped IPv6 addresses are read as IPv4.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

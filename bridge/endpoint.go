@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ type Endpoint struct {
 	replyPrefix   string // "<reply prefix>.<id>."
 	replyEvents   map[string]bool
 	ReplyTimeout  time.Duration
+	allowFrom     []netip.Prefix // empty: any client
 }
 
 func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
@@ -31,6 +33,11 @@ func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
 		replyPrefix:   s.ReplyPrefix + "." + c.ID + ".",
 		replyEvents:   map[string]bool{},
 		ReplyTimeout:  c.ReplyTimeout,
+	}
+	for _, a := range c.AllowFrom {
+		if p, err := parsePrefix(a); err == nil { // Validate has rejected the others
+			ep.allowFrom = append(ep.allowFrom, p)
+		}
 	}
 	if c.ReplyEvents != nil {
 		for _, t := range *c.ReplyEvents {
@@ -51,3 +58,23 @@ func (e *Endpoint) ReplySubject(eventType string) string {
 
 // Asks reports whether events of the given type need a synchronous answer.
 func (e *Endpoint) Asks(eventType string) bool { return e.replyEvents[strings.ToLower(eventType)] }
+
+// Allows reports whether a request from the client address ip may use the endpoint: any address
+// when allow_from is empty, else only one inside a listed address or CIDR. An address that does
+// not parse is refused.
+func (e *Endpoint) Allows(ip string) bool {
+	if len(e.allowFrom) == 0 {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range e.allowFrom {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

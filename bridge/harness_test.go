@@ -55,7 +55,14 @@ func testConfig(url string) *bridge.Config {
 func startBridge(t *testing.T, modify func(*bridge.Config)) *harness {
 	t.Helper()
 	ns := natstest.Start(t)
-	cfg := testConfig(ns.URL())
+	return startBridgeAgainst(t, ns, ns.URL(), modify)
+}
+
+// startBridgeAgainst starts a bridge that reaches the nats-server ns at url (its own URL, or a
+// proxy's in front of it).
+func startBridgeAgainst(t *testing.T, ns *natstest.Server, url string, modify func(*bridge.Config)) *harness {
+	t.Helper()
+	cfg := testConfig(url)
 	if modify != nil {
 		modify(cfg)
 	}

@@ -19,9 +19,6 @@ import (
 	"github.com/webhookbridge/bridge/providers"
 )
 
-// retryAfterSeconds is what a provider is asked to wait when NATS cannot take an event.
-const retryAfterSeconds = "5"
-
 // errTooLarge is a body over the limit.
 var errTooLarge = errors.New("body too large")
 
@@ -40,6 +37,10 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if c.Request().Method != http.MethodPost {
 		c.Response().Header().Set("Allow", http.MethodPost)
 		return s.fail(c, rec, http.StatusMethodNotAllowed, "method", "only POST is allowed")
+	}
+	// Before anything is read: a sender outside the endpoint's allow_from costs nothing more.
+	if !ep.Allows(c.RealIP()) {
+		return s.fail(c, rec, http.StatusForbidden, "ip_not_allowed", "client address not allowed")
 	}
 
 	// Read.
@@ -101,7 +102,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	ack, err := s.publisher.Publish(c.Request().Context(), msg, ep.ID+":"+ev.ID())
 	if err != nil {
 		rec.err = err
-		return s.unavailable(c, rec, "nats_unavailable")
+		return s.unavailable(c, rec, ep, "nats_unavailable")
 	}
 	s.metrics.publish.WithLabelValues(ep.ID).Observe(s.now().Sub(published).Seconds())
 	if ack.Duplicate {
@@ -124,15 +125,15 @@ func (s *Server) ask(c echo.Context, rec *record, ep *Endpoint, eventType string
 	case errors.Is(err, ErrNoResponders):
 		s.metrics.replies.WithLabelValues(ep.ID, "no_responders").Inc()
 		rec.err = err
-		return s.unavailable(c, rec, "no_responders")
+		return s.unavailable(c, rec, ep, "no_responders")
 	case errors.Is(err, ErrNoReply):
 		s.metrics.replies.WithLabelValues(ep.ID, "timeout").Inc()
 		rec.err = err
-		return s.unavailable(c, rec, "reply_timeout")
+		return s.unavailable(c, rec, ep, "reply_timeout")
 	case err != nil:
 		s.metrics.replies.WithLabelValues(ep.ID, "error").Inc()
 		rec.err = err
-		return s.unavailable(c, rec, "reply_error")
+		return s.unavailable(c, rec, ep, "reply_error")
 	}
 	answer := replyAnswer(reply)
 	outcome := "answered"
@@ -223,6 +224,7 @@ type record struct {
 	eventType string
 	duplicate bool
 	unsigned  bool
+	retry     bool // answered the provider's retry answer: the event was not stored
 	err       error
 }
 
@@ -260,10 +262,12 @@ func (s *Server) fail(c echo.Context, rec *record, status int, reason, message s
 	return s.answer(c, rec, providers.Answer{Status: status, ContentType: "application/json", Body: body})
 }
 
-// unavailable answers 503 with Retry-After, so the provider keeps the event and retries.
-func (s *Server) unavailable(c echo.Context, rec *record, reason string) error {
-	c.Response().Header().Set("Retry-After", retryAfterSeconds)
-	return s.fail(c, rec, http.StatusServiceUnavailable, reason, "temporarily unavailable, retry later")
+// unavailable gives the provider its retry answer (503, or what its documentation retries on,
+// with Retry-After), so it keeps the event and sends it again.
+func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason string) error {
+	rec.reason = reason
+	rec.retry = true
+	return s.answer(c, rec, ep.Provider.RetryAnswer())
 }
 
 // logRequest writes the one log line of a request: never secrets, signatures or bodies.
@@ -271,7 +275,7 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	s.metrics.requests.WithLabelValues(metricEndpoint(s, rec.endpoint), strconv.Itoa(rec.status)).Inc()
 	var e *zerolog.Event
 	switch {
-	case rec.status >= 500:
+	case rec.status >= 500 || rec.retry:
 		e = s.log.Error()
 	case rec.status >= 400 || rec.reason == "unmapped":
 		e = s.log.Warn()
@@ -300,6 +304,9 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	}
 	if rec.unsigned {
 		e.Bool("unsigned", true)
+	}
+	if rec.retry {
+		e.Bool("retry", true)
 	}
 	if rec.err != nil {
 		e.AnErr("error", rec.err)

@@ -67,12 +67,18 @@ func askAghanim(h *harness, body []byte) (*http.Response, []byte, time.Duration)
 // repliesMetric scrapes GET /metrics for bridge_replies_total{endpoint, outcome} (0 if absent).
 func repliesMetric(t *testing.T, h *harness, endpoint, outcome string) float64 {
 	t.Helper()
+	return metricSample(t, h, fmt.Sprintf(`bridge_replies_total{endpoint=%q,outcome=%q}`, endpoint, outcome))
+}
+
+// metricSample reads one sample (name with its labels, as /metrics writes it); 0 when absent.
+func metricSample(t *testing.T, h *harness, sample string) float64 {
+	t.Helper()
 	resp, err := http.Get(h.base + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}
 	defer resp.Body.Close()
-	prefix := fmt.Sprintf(`bridge_replies_total{endpoint=%q,outcome=%q} `, endpoint, outcome)
+	prefix := sample + " "
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {

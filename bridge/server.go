@@ -78,8 +78,8 @@ func ipExtractor(trusted []string) echo.IPExtractor {
 	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 	for _, cidr := range trusted {
-		if _, n, err := net.ParseCIDR(cidr); err == nil {
-			opts = append(opts, echo.TrustIPRange(n))
+		if p, err := parsePrefix(cidr); err == nil { // Validate has rejected the others
+			opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
 		}
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)

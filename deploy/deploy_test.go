@@ -63,7 +63,7 @@ func TestDockerCompose(t *testing.T) {
 	if err := yaml.Unmarshal(data, &c); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	for _, name := range []string{"nats-1", "nats-2", "nats-3", "bridge-1", "bridge-2", "consumer"} {
+	for _, name := range []string{"nats-1", "nats-2", "nats-3", "bridge-1", "bridge-2", "consumer", "responder"} {
 		s, ok := c.Services[name]
 		if !ok {
 			t.Errorf("service %s missing", name)
@@ -100,7 +100,34 @@ func TestDockerCompose(t *testing.T) {
 		if cfg.Stream.Replicas != 3 || strings.Count(cfg.NATS.URL, ",") != 2 {
 			t.Errorf("%s: replicas %d, nats.url %q: want R3 on three seeds", name, cfg.Stream.Replicas, cfg.NATS.URL)
 		}
+		checkResponderAnswers(t, c.Services["responder"].Entrypoint, c.Services["responder"].Command, cfg)
 	}
+}
+
+// checkResponderAnswers: the compose responder listens where the bridge asks its questions — the
+// same reply prefix, an endpoint of the bridge's that asks questions — so player.verify gets an
+// answer instead of the retry answer.
+func checkResponderAnswers(t *testing.T, entrypoint, command []string, cfg *bridge.Config) {
+	t.Helper()
+	if len(entrypoint) != 1 || !strings.HasSuffix(entrypoint[0], "/responder-example") {
+		t.Errorf("responder entrypoint %v, want the responder example", entrypoint)
+	}
+	flags := map[string]string{"-reply-prefix": "webhooks-reply", "-endpoint": "aghanim"} // its defaults
+	for i := 0; i+1 < len(command); i += 2 {
+		flags[command[i]] = command[i+1]
+	}
+	if flags["-reply-prefix"] != cfg.Stream.ReplyPrefix {
+		t.Errorf("responder -reply-prefix %q, bridge's stream.reply_prefix %q", flags["-reply-prefix"], cfg.Stream.ReplyPrefix)
+	}
+	if strings.Count(flags["-nats"], ",") != 2 {
+		t.Errorf("responder -nats %q: want the three NATS nodes", flags["-nats"])
+	}
+	for _, ep := range cfg.Endpoints {
+		if ep.ID == flags["-endpoint"] && ep.Provider == "aghanim" && (ep.ReplyEvents == nil || len(*ep.ReplyEvents) > 0) {
+			return
+		}
+	}
+	t.Errorf("responder -endpoint %q is not an Aghanim endpoint of the bridge that asks questions", flags["-endpoint"])
 }
 
 // TestDockerfile checks that the Dockerfile builds commands that exist and runs as non-root.

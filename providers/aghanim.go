@@ -21,6 +21,7 @@ var Aghanim = &Provider{
 	TypePrefix: "com.aghanim",
 	Success:    jsonAnswer(http.StatusOK, `{"status":"ok"}`),
 	Rejection:  jsonAnswer(http.StatusForbidden, `{"status":"error","message":"Invalid signature"}`),
+	Retry:      retryLater(http.StatusServiceUnavailable),
 	// These events are questions: the game expects data in the answer (PROVIDERS.md).
 	DefaultReplyEvents: []string{"player.verify", "player.lookup", "store.get"},
 	CheckCredentials:   needSecret,

@@ -32,8 +32,11 @@ var AltDentifier = &Provider{
 	TypePrefix: "com.altdentifier",
 	// "Please return a 200 or 204"; the example server returns 204. 403 is the one 4xx that does
 	// not make AltDentifier retry.
-	Success:          emptyAnswer(http.StatusNoContent),
-	Rejection:        emptyAnswer(http.StatusForbidden),
+	Success:   emptyAnswer(http.StatusNoContent),
+	Rejection: emptyAnswer(http.StatusForbidden),
+	// "Please return a 4xx (Excluding 403) when your application could not handle the webhook
+	// properly": AltDentifier resends only on such a code (up to 8 tries), not on a 5xx.
+	Retry:            retryLater(http.StatusTooManyRequests),
 	CheckCredentials: needSecret,
 
 	Authenticate: func(req Request, creds Credentials) error {

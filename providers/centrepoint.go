@@ -32,6 +32,7 @@ var CentrePoint = &Provider{
 	TypePrefix:       "com.actigraph.centrepoint",
 	Success:          emptyAnswer(http.StatusOK),
 	Rejection:        emptyAnswer(http.StatusUnauthorized),
+	Retry:            retryLater(http.StatusServiceUnavailable),
 	CheckCredentials: checkCentrePointCredentials,
 
 	// "Validating Webhooks": on creation and on every change of URL or authentication, CentrePoint
@@ -57,7 +58,10 @@ var CentrePoint = &Provider{
 		hmacOn := len(creds.Secrets) > 0
 		authorizationOn := creds.BasicAuth != nil || len(creds.BearerTokens) > 0
 		if !hmacOn && !authorizationOn {
-			return fmt.Errorf("no authentication scheme configured: %w", ErrBadCredentials)
+			// An endpoint without authentication (allow_unsigned): no proof can be checked, so
+			// none counts as presented; refusing a request for carrying one would add no safety,
+			// since the same request without the header is accepted.
+			return fmt.Errorf("no authentication scheme configured: %w", ErrMissingProof)
 		}
 		var failures []error
 		if hmacOn {
@@ -223,7 +227,12 @@ func centrePointProofHeaders(hmacOn, authorizationOn bool) string {
 // checkCentrePointCredentials requires at least one scheme, each one configured completely.
 func checkCentrePointCredentials(creds Credentials) error {
 	if len(creds.Secrets) == 0 && creds.BasicAuth == nil && len(creds.BearerTokens) == 0 {
-		return errors.New("secrets, basic_auth, bearer_tokens: at least one authentication scheme is required")
+		// "Authentication is not required by CentrePoint but is an option": without any scheme
+		// the endpoint must say so with allow_unsigned (and should limit senders by address).
+		if creds.AllowUnsigned {
+			return nil
+		}
+		return errors.New("secrets, basic_auth, bearer_tokens: at least one authentication scheme is required (or allow_unsigned: true)")
 	}
 	var problems []error
 	if len(creds.Secrets) > 0 {

@@ -165,8 +165,9 @@ func TestCentrePointAuthenticate(t *testing.T) {
 		{name: "all: wrong signature, no Authorization", creds: all, signature: []string{centrePointSignature("another-secret", body)}, wantErr: []error{ErrBadSignature}},
 		{name: "all: nothing presented", creds: all, wantErr: []error{ErrMissingProof}},
 
-		// No scheme configured: nothing passes (CheckCredentials refuses this at start-up).
-		{name: "no scheme configured", creds: Credentials{}, signature: []string{sig}, authorization: []string{bearer}, wantErr: []error{ErrBadCredentials}},
+		// No scheme configured: nothing can be checked, so nothing passes Authenticate; only an
+		// endpoint with allow_unsigned (TestCentrePointWithoutAuthentication) takes such requests.
+		{name: "no scheme configured", creds: Credentials{}, signature: []string{sig}, authorization: []string{bearer}, wantErr: []error{ErrMissingProof}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -389,6 +390,7 @@ func TestCentrePointCheckCredentials(t *testing.T) {
 		{"bearer only", Credentials{BearerTokens: []string{"t"}}, nil},
 		{"every scheme", Credentials{Secrets: []string{"s"}, BasicAuth: &BasicAuth{Username: "u", Password: "p"}, BearerTokens: []string{"t"}}, nil},
 		{"no scheme", Credentials{}, []string{"at least one"}},
+		{"no scheme, allow_unsigned", Credentials{AllowUnsigned: true}, nil},
 		{"empty secret", Credentials{Secrets: []string{""}}, []string{"secrets[0]"}},
 		{"empty username", Credentials{BasicAuth: &BasicAuth{Password: "p"}}, []string{"basic_auth.username"}},
 		{"username with a colon", Credentials{BasicAuth: &BasicAuth{Username: "a:b", Password: "p"}}, []string{"basic_auth.username"}},
@@ -521,4 +523,30 @@ func FuzzCentrePointMap(f *testing.F) {
 			t.Fatalf("Map: %+v, want id %q and no time", ev, delivery)
 		}
 	})
+}
+
+// TestCentrePointWithoutAuthentication: "Authentication is not required by CentrePoint but is an
+// option". An endpoint with allow_unsigned and no scheme takes every request as unsigned, with or
+// without proof headers (there is nothing to check them against); without allow_unsigned none.
+func TestCentrePointWithoutAuthentication(t *testing.T) {
+	body := []byte(`{"subjectId":42}`)
+	cases := []struct {
+		name   string
+		header http.Header
+	}{
+		{"no proof", http.Header{}},
+		{"a signature header", http.Header{"X-Actigraph-Signature": {"bm90IGNoZWNrZWQ="}}},
+		{"an Authorization header", http.Header{"Authorization": {"Bearer whatever"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := CentrePoint.Verify(Request{Header: tc.header, Body: body}, Credentials{AllowUnsigned: true})
+			if err != nil || !v.Unsigned() {
+				t.Fatalf("allow_unsigned, no scheme: err %v, unsigned %v; want accepted as unsigned", err, v.Unsigned())
+			}
+			if _, err := CentrePoint.Verify(Request{Header: tc.header, Body: body}, Credentials{}); err == nil {
+				t.Fatal("no scheme and no allow_unsigned: accepted")
+			}
+		})
+	}
 }

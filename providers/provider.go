@@ -77,6 +77,10 @@ type Provider struct {
 	TypePrefix string // e.g. "com.aghanim"; CloudEvents type = TypePrefix + "." + Event.Type
 	Success    Answer
 	Rejection  Answer
+	// Retry is the answer that makes the provider keep an event the bridge could not store and
+	// send it again later (NATS down or slow, no responder to a question). Most providers retry
+	// on 503; some retry only on other codes. Zero means 503 with Retry-After.
+	Retry Answer
 	// DefaultReplyEvents are event types (Event.Type) that need a synchronous answer unless the
 	// endpoint's configuration says otherwise.
 	DefaultReplyEvents []string
@@ -92,11 +96,18 @@ type Provider struct {
 	Handshake func(req Request) (Answer, bool)
 	// Sign returns the headers the provider would send with body, signed with the first of
 	// creds' proofs, for `bridge sign`/`bridge send` and the load tool.
-	Sign func(creds Credentials, body []byte, now time.Time) (http.Header, error)
+	Sign SignFunc
+	// SignAs names the provider's other documented signing forms, for `bridge sign -scheme`
+	// (e.g. ZignSec's "legacy" body MAC); Sign is the form used when none is named.
+	SignAs map[string]SignFunc
 	// CheckCredentials reports what is wrong with an endpoint's credentials for this provider
 	// (e.g. no secret at all); nil when they are usable.
 	CheckCredentials func(creds Credentials) error
 }
+
+// SignFunc returns the headers a provider would send with body, signed with the first of creds'
+// proofs.
+type SignFunc func(creds Credentials, body []byte, now time.Time) (http.Header, error)
 
 // Verified is a request whose authenticity has been proven. Only Provider.Verify makes one, so
 // code that accepts a Verified cannot be handed an unauthenticated request.
@@ -179,6 +190,24 @@ func All() []*Provider { return append([]*Provider(nil), registry...) }
 // jsonAnswer is a JSON answer with a fixed body.
 func jsonAnswer(status int, body string) Answer {
 	return Answer{Status: status, ContentType: "application/json", Body: []byte(body)}
+}
+
+// RetryAfterSeconds is what a provider is asked to wait before it retries.
+const RetryAfterSeconds = "5"
+
+// retryLater is a retry answer with the given status and Retry-After.
+func retryLater(status int) Answer {
+	a := jsonAnswer(status, `{"error":"temporarily unavailable, retry later"}`)
+	a.Header = http.Header{"Retry-After": {RetryAfterSeconds}}
+	return a
+}
+
+// RetryAnswer is the provider's Retry, or 503 with Retry-After when it declares none.
+func (p *Provider) RetryAnswer() Answer {
+	if p.Retry.Status == 0 {
+		return retryLater(http.StatusServiceUnavailable)
+	}
+	return p.Retry
 }
 
 // emptyAnswer is an answer without a body.

@@ -24,6 +24,7 @@ type signFlags struct {
 	password string
 	token    string
 	file     string
+	scheme   string
 	headers  headerList
 }
 
@@ -39,6 +40,7 @@ func (f *signFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.password, "password", "", "CentrePoint Basic password")
 	fs.StringVar(&f.token, "token", "", "CentrePoint bearer token")
 	fs.StringVar(&f.file, "file", "-", "JSON body file (- for stdin)")
+	fs.StringVar(&f.scheme, "scheme", "", "another documented signing form of the provider (zignsec: legacy)")
 	fs.Var(&f.headers, "H", "extra header \"Name: value\", replacing a signed one of the same name (repeatable)")
 }
 
@@ -71,7 +73,18 @@ func (f *signFlags) signed(stdin io.Reader) ([]byte, http.Header, error) {
 	if err := p.CheckCredentials(creds); err != nil {
 		return nil, nil, fmt.Errorf("%s needs a credential (-secret, -user/-password or -token): %w", p.Name, err)
 	}
-	h, err := p.Sign(creds, body, time.Now())
+	sign := p.Sign
+	if f.scheme != "" {
+		if sign = p.SignAs[f.scheme]; sign == nil {
+			known := make([]string, 0, len(p.SignAs))
+			for name := range p.SignAs {
+				known = append(known, name)
+			}
+			sort.Strings(known)
+			return nil, nil, fmt.Errorf("-scheme %q: %s knows %s", f.scheme, p.Name, orNone(known))
+		}
+	}
+	h, err := sign(creds, body, time.Now())
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %w", err)
 	}
@@ -174,3 +187,11 @@ func sortedNames(h http.Header) []string {
 
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// orNone lists names, or says there are none.
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "no other scheme"
+	}
+	return strings.Join(names, ", ")
+}
