@@ -3,18 +3,22 @@ package providers
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// ZignSec (electronic identification, SMS). Documentation: "Webhooks" (seeds/002) and the fuller
-// public docs (PROVIDERS.md). Two generations share one header:
-//   - legacy (v2 eIDs): HMAC-SHA256(secret, raw body), base64 in the seed's C# sample, lower-case
-//     hex in production receivers: either is accepted;
+// ZignSec (electronic identification, SMS). Documentation: the "Webhooks" page of ZignSec's
+// public documentation (docs.zignsec.com). Two generations share one header:
+//   - legacy (v2 eIDs): HMAC-SHA256(secret, raw body), base64 in the documentation's C# sample,
+//     lower-case hex in production receivers: either is accepted;
 //   - session/workflow API: "t=<timestamp>,v1=<hex>[,v1=<hex>…]" with the hex
 //     HMAC-SHA256(secret, "{t}.{raw body}").
 //
@@ -27,8 +31,10 @@ var ZignSec = &Provider{
 	Name:       "zignsec",
 	TypePrefix: "com.zignsec",
 	// "Any 2xx acknowledges"; nothing is said about the body.
-	Success:          emptyAnswer(http.StatusOK),
-	Rejection:        emptyAnswer(http.StatusUnauthorized),
+	Success:   emptyAnswer(http.StatusOK),
+	Rejection: emptyAnswer(http.StatusUnauthorized),
+	// "If a webhook for any reason is not received correctly, ZignSec will retry": any non-2xx.
+	Retry:            retryLater(http.StatusServiceUnavailable),
 	CheckCredentials: needSecret,
 
 	Authenticate: func(req Request, creds Credentials) error {
@@ -63,36 +69,30 @@ var ZignSec = &Provider{
 	},
 
 	Map: func(req Request) (Event, error) {
-		// Keys are matched case-insensitively (encoding/json does), as ZignSec's .NET services
-		// have been seen to capitalise them.
-		var body struct {
-			Event             string          `json:"event"`
-			ID                json.RawMessage `json:"id"`
-			WorkflowSessionID json.RawMessage `json:"workflow_session_id"`
-			Identity          json.RawMessage `json:"identity"`
-			BankIDSE          json.RawMessage `json:"BankIDSE"`
-			Method            json.RawMessage `json:"method"`
-			Status            json.RawMessage `json:"status"`
+		read := zignSecJSONFields
+		if zignSecIsXML(req) {
+			read = zignSecXMLFields
 		}
-		if err := decodeFields(req.Body, &body); err != nil {
+		f, err := read(req.Body)
+		if err != nil {
 			return Event{}, err
 		}
 		// The id names a session (or an SMS) that sends many events, and an SMS status change
 		// reuses it with a new status: it is the subject, never the event id, so the bridge
 		// uses the hash of the body and each distinct body is its own event.
-		id := stringOrNumber(body.ID)
+		id := f.id
 		switch {
-		case strings.TrimSpace(body.Event) != "":
+		case strings.TrimSpace(f.event) != "":
 			// Session/workflow API: session_created, workflow_session_created, session_updated,
 			// workflow_session_state_updated, seen capitalised as Session_Created.
 			if id == "" {
-				id = stringOrNumber(body.WorkflowSessionID)
+				id = f.workflowSessionID
 			}
-			return Event{Type: strings.ToLower(strings.TrimSpace(body.Event)), Subject: id}, nil
-		case zignSecHas(body.Identity) || zignSecHas(body.BankIDSE) || zignSecHas(body.Method):
+			return Event{Type: strings.ToLower(strings.TrimSpace(f.event)), Subject: id}, nil
+		case f.identity || f.bankIDSE || f.method:
 			// Legacy v2 eID: the body is the collect result of a finished identification.
 			return Event{Type: "identification.completed", Subject: id}, nil
-		case zignSecHas(body.Status) && id != "":
+		case f.status && id != "":
 			// SMS API: "a webhook each time the SMS delivery status changes", carrying the
 			// message's id and its status. The documentation shows no example, so any body with
 			// an id and a status but no identification fields is taken as one; the status itself
@@ -101,6 +101,19 @@ var ZignSec = &Provider{
 		}
 		return Event{}, fmt.Errorf("no event, identification result or SMS status: %w", ErrUnmappable)
 	},
+
+	// The legacy form, as the C# sample in ZignSec's webhook documentation computes it:
+	// base64 HMAC-SHA256 of the raw body, no timestamp.
+	SignAs: map[string]SignFunc{"legacy": func(creds Credentials, body []byte, _ time.Time) (http.Header, error) {
+		secret, err := firstSecret(creds)
+		if err != nil {
+			return nil, err
+		}
+		h := http.Header{}
+		h.Set("Content-Type", "application/json")
+		h.Set(zignSecSignatureHeader, base64.StdEncoding.EncodeToString(macOf(sha256.New, secret, body)))
+		return h, nil
+	}},
 
 	Sign: func(creds Credentials, body []byte, now time.Time) (http.Header, error) {
 		secret, err := firstSecret(creds)
@@ -148,8 +161,237 @@ func parseZignSecSignature(value string) (ts string, sigs [][]byte, err error) {
 	return ts, sigs, nil
 }
 
-// zignSecHas reports whether a field is present and not null.
+// zignSecFields are the few fields the mapping reads, whatever the body's format.
+type zignSecFields struct {
+	event, id, workflowSessionID string // "" when absent or null; ids as string or number text
+	// Present and not null: the value itself does not matter.
+	identity, bankIDSE, method, status bool
+}
+
+// zignSecFieldNames are the fields' names, as JSON keys and as XML element names. Both are
+// matched case-insensitively (encoding/json does), as ZignSec's .NET services have been seen to
+// capitalise them.
+var zignSecFieldNames = []string{"event", "id", "workflow_session_id", "identity", "BankIDSE", "method", "status"}
+
+// zignSecJSONFields reads the fields from a JSON object.
+func zignSecJSONFields(body []byte) (zignSecFields, error) {
+	var raw struct {
+		Event             string          `json:"event"`
+		ID                json.RawMessage `json:"id"`
+		WorkflowSessionID json.RawMessage `json:"workflow_session_id"`
+		Identity          json.RawMessage `json:"identity"`
+		BankIDSE          json.RawMessage `json:"BankIDSE"`
+		Method            json.RawMessage `json:"method"`
+		Status            json.RawMessage `json:"status"`
+	}
+	if err := decodeFields(body, &raw); err != nil {
+		return zignSecFields{}, err
+	}
+	return zignSecFields{
+		event:             raw.Event,
+		id:                stringOrNumber(raw.ID),
+		workflowSessionID: stringOrNumber(raw.WorkflowSessionID),
+		identity:          zignSecHas(raw.Identity),
+		bankIDSE:          zignSecHas(raw.BankIDSE),
+		method:            zignSecHas(raw.Method),
+		status:            zignSecHas(raw.Status),
+	}, nil
+}
+
+// zignSecHas reports whether a JSON field is present and not null.
 func zignSecHas(raw json.RawMessage) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
+}
+
+// ZignSec's "Webhooks" documentation says the event data "can be stored in JSON or XML formats":
+// a body is read as XML when its Content-Type says so or when it starts with "<", whatever its
+// label, with the same fields and the same rules, the fields being the root element's direct
+// children.
+//
+// XML has no null. .NET's serialisers write one as an omitted element, an empty element or an
+// element with xsi:nil="true", and an empty element cannot be told from an empty string: all
+// three are taken as absent. An element counts as present when it has child elements, text other
+// than white space, or attributes other than namespace declarations and xsi:*. Text is trimmed of
+// the white space that indentation adds. Namespaces are ignored: a field is known by its local
+// name, as DataContractSerializer puts every element in its own default namespace.
+const (
+	xmlSpace     = " \t\r\n"
+	xsiNamespace = "http://www.w3.org/2001/XMLSchema-instance"
+	// zignSecMaxXMLDepth bounds the decoder's stack of open elements, as encoding/json and
+	// xml.Unmarshal bound nesting (10000 levels), so a deep document costs no more than a
+	// deep JSON one.
+	zignSecMaxXMLDepth = 10000
+)
+
+// utf8BOM starts bodies that .NET writes with Encoding.UTF8.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// zignSecIsXML reports whether a body is to be read as XML: its Content-Type is application/xml
+// or text/xml (with any parameters), or its first byte other than white space (and a UTF-8 byte
+// order mark) is "<".
+func zignSecIsXML(req Request) bool {
+	mediaType, _, _ := strings.Cut(req.Header.Get("Content-Type"), ";")
+	switch strings.ToLower(strings.TrimSpace(mediaType)) {
+	case "application/xml", "text/xml":
+		return true
+	}
+	rest := bytes.TrimLeft(bytes.TrimPrefix(req.Body, utf8BOM), xmlSpace)
+	return len(rest) > 0 && rest[0] == '<'
+}
+
+// zignSecXMLElement is one direct child of the root element as far as it has been read.
+type zignSecXMLElement struct {
+	field    string // its name in zignSecFieldNames; "" for any other element
+	text     []byte // character data directly inside it (only kept for a field)
+	children bool
+	attrs    bool // attributes other than namespace declarations and xsi:*
+	null     bool // xsi:nil="true"
+}
+
+// scalar is the element's text, as a JSON string or number would be read: "" when null or when
+// the element has children (a JSON object or array is no id).
+func (e *zignSecXMLElement) scalar() string {
+	if e.null || e.children {
+		return ""
+	}
+	return strings.Trim(string(e.text), xmlSpace)
+}
+
+// present reports whether the element is present and not null.
+func (e *zignSecXMLElement) present() bool {
+	return !e.null && (e.children || e.attrs || len(bytes.Trim(e.text, xmlSpace)) > 0)
+}
+
+// zignSecXMLFields reads the fields from an XML document, token by token without recursion: only
+// the root's direct children are looked at, but the whole document must be well-formed (as
+// json.Unmarshal demands of a JSON body), with a single root element. A repeated field takes its
+// last value, as a repeated JSON key does.
+func zignSecXMLFields(body []byte) (zignSecFields, error) {
+	d := xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, utf8BOM)))
+	d.CharsetReader = zignSecCharsetReader
+	var (
+		f        zignSecFields
+		depth    int // open elements: 1 inside the root, 2 inside one of its children
+		haveRoot bool
+		child    zignSecXMLElement
+	)
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return zignSecFields{}, zignSecXMLError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth > zignSecMaxXMLDepth:
+				return zignSecFields{}, fmt.Errorf("XML nested deeper than %d elements: %w", zignSecMaxXMLDepth, ErrUnmappable)
+			case depth == 1 && haveRoot:
+				return zignSecFields{}, fmt.Errorf("XML with more than one root element: %w", ErrUnmappable)
+			case depth == 1:
+				haveRoot = true
+			case depth == 2:
+				child = zignSecXMLChild(t)
+			case depth == 3:
+				child.children = true
+			}
+		case xml.EndElement:
+			if depth == 2 && child.field != "" {
+				if err := f.setXML(&child); err != nil {
+					return zignSecFields{}, err
+				}
+			}
+			depth--
+		case xml.CharData:
+			switch {
+			case depth == 0 && len(bytes.Trim(t, xmlSpace)) > 0:
+				return zignSecFields{}, fmt.Errorf("XML with text outside the root element: %w", ErrUnmappable)
+			case depth == 2 && child.field != "":
+				child.text = append(child.text, t...)
+			}
+		}
+	}
+	if !haveRoot {
+		return zignSecFields{}, fmt.Errorf("XML without a root element: %w", ErrUnmappable)
+	}
+	return f, nil
+}
+
+// zignSecXMLChild starts reading a direct child of the root element.
+func zignSecXMLChild(start xml.StartElement) zignSecXMLElement {
+	var e zignSecXMLElement
+	for _, name := range zignSecFieldNames {
+		if strings.EqualFold(start.Name.Local, name) {
+			e.field = name
+			break
+		}
+	}
+	for _, a := range start.Attr {
+		switch {
+		case a.Name.Space == "xmlns" || a.Name.Space == "" && a.Name.Local == "xmlns":
+			// A namespace declaration carries no data.
+		case a.Name.Space == xsiNamespace || a.Name.Space == "xsi":
+			// The prefix is accepted undeclared too: the decoder leaves it as the space.
+			if a.Name.Local == "nil" {
+				v := strings.Trim(a.Value, xmlSpace)
+				e.null = v == "true" || v == "1"
+			}
+		default:
+			e.attrs = true
+		}
+	}
+	return e
+}
+
+// setXML records a field's element once it is closed.
+func (f *zignSecFields) setXML(e *zignSecXMLElement) error {
+	switch e.field {
+	case "event":
+		if e.children && !e.null {
+			// As in JSON, where an event that is not a string fails the whole body.
+			return fmt.Errorf("XML event with child elements: %w", ErrUnmappable)
+		}
+		f.event = e.scalar()
+	case "id":
+		f.id = e.scalar()
+	case "workflow_session_id":
+		f.workflowSessionID = e.scalar()
+	case "identity":
+		f.identity = e.present()
+	case "BankIDSE":
+		f.bankIDSE = e.present()
+	case "method":
+		f.method = e.present()
+	case "status":
+		f.status = e.present()
+	}
+	return nil
+}
+
+// zignSecCharsetReader lets the decoder read a body whose declaration names an encoding other
+// than UTF-8. US-ASCII is UTF-8. "utf-16" is let through as it is: .NET writes that declaration
+// whenever it serialises through a StringWriter, whatever the encoding of the bytes it then
+// sends, and a body that really is UTF-16 then fails as invalid UTF-8. Any other encoding makes
+// the body unmappable.
+func zignSecCharsetReader(label string, input io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(label)) {
+	case "utf8", "us-ascii", "ascii", "utf-16", "utf16", "unicode":
+		return input, nil
+	}
+	return nil, fmt.Errorf("encoding %q not supported", label)
+}
+
+// zignSecXMLError wraps a decoder error. A syntax error is reported by its line only: its
+// message can quote the body (an entity's name, say), and bodies carry personal data that must
+// not reach the logs.
+func zignSecXMLError(err error) error {
+	var syntax *xml.SyntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Errorf("XML not well-formed at line %d: %w", syntax.Line, ErrUnmappable)
+	}
+	return fmt.Errorf("XML: %v: %w", err, ErrUnmappable)
 }

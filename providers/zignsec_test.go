@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// ZignSec's documentation (seeds/002, PROVIDERS.md): X-ZignSec-Hmac-SHA256 carries either
-// HMAC-SHA256(secret, raw body) — base64 in the seed's C# sample, hex in production receivers —
+// ZignSec's "Webhooks" documentation (docs.zignsec.com): X-ZignSec-Hmac-SHA256 carries either
+// HMAC-SHA256(secret, raw body) — base64 in its C# sample, hex in production receivers —
 // or, for the session/workflow API, "t=<timestamp>,v1=<hex>" with the hex
 // HMAC-SHA256(secret, "{t}.{raw body}").
 
@@ -33,7 +33,7 @@ func zignSecMAC(secret string, parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// zignSecLegacyBase64 is the legacy header as the seed's C# sample writes it:
+// zignSecLegacyBase64 is the legacy header as the documentation's C# sample writes it:
 // Convert.ToBase64String(new HMACSHA256(secret).ComputeHash(body)).
 func zignSecLegacyBase64(secret string, body []byte) string {
 	return base64.StdEncoding.EncodeToString(zignSecMAC(secret, string(body)))
@@ -74,7 +74,7 @@ func TestZignSecAuthenticate(t *testing.T) {
 		wantErr error // nil: authentic
 	}{
 		// Legacy v2 eID webhooks.
-		{name: "legacy: base64 (the seed's sample)", body: legacyBody, header: []string{zignSecLegacyBase64(zignSecTestSecret, legacyBody)}, creds: one},
+		{name: "legacy: base64 (the documented sample)", body: legacyBody, header: []string{zignSecLegacyBase64(zignSecTestSecret, legacyBody)}, creds: one},
 		{name: "legacy: base64 without padding", body: legacyBody, header: []string{strings.TrimRight(zignSecLegacyBase64(zignSecTestSecret, legacyBody), "=")}, creds: one},
 		{name: "legacy: lower-case hex", body: legacyBody, header: []string{zignSecLegacyHex(zignSecTestSecret, legacyBody)}, creds: one},
 		{name: "legacy: upper-case hex", body: legacyBody, header: []string{strings.ToUpper(zignSecLegacyHex(zignSecTestSecret, legacyBody))}, creds: one},
@@ -141,7 +141,7 @@ func TestZignSecMap(t *testing.T) {
 		wantType string // "": unmappable
 		subject  string
 	}{
-		{"legacy identification result (seed example)", providerPayload(t, "zignsec", "identification_result.json"), "identification.completed", identification},
+		{"legacy identification result (documented example)", providerPayload(t, "zignsec", "identification_result.json"), "identification.completed", identification},
 		{"session_created", providerPayload(t, "zignsec", "session_created.json"), "session_created", session},
 		{"Session_Created, capitalised", providerPayload(t, "zignsec", "session_created_capitalised.json"), "session_created", session},
 		{"session_updated", providerPayload(t, "zignsec", "session_updated.json"), "session_updated", session},
@@ -162,7 +162,6 @@ func TestZignSecMap(t *testing.T) {
 		{"event not a string", []byte(`{"event":7,"id":"x"}`), "", ""},
 		{"empty object", []byte(`{}`), "", ""},
 		{"JSON array", []byte(`[{"event":"session_created"}]`), "", ""},
-		{"XML", []byte(`<webhook><event>session_created</event></webhook>`), "", ""},
 		{"empty body", nil, "", ""},
 	}
 	for _, tc := range cases {
@@ -184,6 +183,169 @@ func TestZignSecMap(t *testing.T) {
 				t.Fatalf("Map = %+v, want %+v", ev, want)
 			}
 		})
+	}
+}
+
+// zignSecXMLPayload reads one of the XML twins of the JSON payloads: the same webhooks as ZignSec
+// says it can also send them ("event data can be stored in JSON or XML formats"), written the way
+// .NET's serialisers write XML (declaration, indentation, xsi:nil, a default namespace).
+func zignSecXMLPayload(t testing.TB, name string) []byte {
+	t.Helper()
+	return providerPayload(t, "zignsec", name+".xml")
+}
+
+func TestZignSecMapXML(t *testing.T) {
+	const (
+		identification = "61d300c2-cff8-4dc1-9abc-6d59f8876d32"
+		session        = "8b2d1c3e-7f4a-4c21-9d0e-2a6b5f1c9e77"
+		workflow       = "3f9a0b1c-5d6e-4f70-8a9b-c0d1e2f3a4b5"
+		sms            = "5a1f7c2e-9b3d-4e8f-a0c6-d2b4e6f8a1c3"
+		sessionBody    = `<webhook><event>session_created</event><id>` + session + `</id></webhook>`
+	)
+	cases := []struct {
+		name        string
+		contentType string
+		body        []byte
+		wantType    string // "": unmappable
+		subject     string
+	}{
+		// The documented payloads as XML.
+		{"identification result (documented example)", "application/xml", zignSecXMLPayload(t, "identification_result"), "identification.completed", identification},
+		{"session_created", "application/xml", zignSecXMLPayload(t, "session_created"), "session_created", session},
+		{"capitalised elements, default namespace, utf-16 declaration", "application/xml", zignSecXMLPayload(t, "session_created_capitalised"), "session_created", session},
+		{"id nil: workflow_session_id; result/status is no direct child", "application/xml", zignSecXMLPayload(t, "workflow_session_state_updated"), "workflow_session_state_updated", workflow},
+		{"SMS status change", "application/xml", zignSecXMLPayload(t, "sms_status"), "sms.status_changed", sms},
+
+		// How a body is known to be XML.
+		{"Content-Type text/xml", "text/xml", []byte(sessionBody), "session_created", session},
+		{"Content-Type with charset", "application/xml; charset=utf-8", []byte(sessionBody), "session_created", session},
+		{"Content-Type upper case", "Text/XML", []byte(sessionBody), "session_created", session},
+		{"white space then < under application/json", "application/json", []byte(" \r\n\t" + sessionBody), "session_created", session},
+		{"no Content-Type, starts with <", "", []byte(sessionBody), "session_created", session},
+		{"UTF-8 byte order mark then <", "application/json", []byte("\xef\xbb\xbf" + sessionBody), "session_created", session},
+		{"JSON under application/xml is malformed XML", "application/xml", []byte(`{"event":"session_created","id":"x"}`), "", ""},
+		{"+xml is not XML unless it starts with <", "application/soap+xml", []byte(`{"event":"session_created","id":"x"}`), "session_created", "x"},
+
+		// Names and values.
+		{"capitalised <Event> and <ID>", "application/xml", []byte(`<Root><Event>Session_Updated</Event><ID>` + session + `</ID></Root>`), "session_updated", session},
+		{"prefixed elements: the local name counts", "application/xml", []byte(`<z:w xmlns:z="urn:z"><z:event>session_updated</z:event><z:id>a</z:id></z:w>`), "session_updated", "a"},
+		{"indented text is trimmed", "application/xml", []byte("<w>\n  <event>\n    session_updated\n  </event>\n  <id>\n    a\n  </id>\n</w>"), "session_updated", "a"},
+		{"CDATA and entities", "application/xml", []byte(`<w><event><![CDATA[session_updated]]></event><id>a&amp;b</id></w>`), "session_updated", "a&b"},
+		{"numeric id", "application/xml", []byte(`<w><event>session_updated</event><id>4711</id></w>`), "session_updated", "4711"},
+		{"event with id and workflow_session_id: id", "application/xml", []byte(`<w><workflow_session_id>b</workflow_session_id><event>Workflow_Session_Created</event><id>a</id></w>`), "workflow_session_created", "a"},
+		{"empty id: workflow_session_id", "application/xml", []byte(`<w><event>session_updated</event><id/><workflow_session_id>b</workflow_session_id></w>`), "session_updated", "b"},
+		{"id with child elements is no id", "application/xml", []byte(`<w><event>session_updated</event><id><v>a</v></id></w>`), "session_updated", ""},
+		{"repeated element: the last wins", "application/xml", []byte(`<w><event>session_created</event><id>a</id><Id>b</Id></w>`), "session_created", "b"},
+		{"fields only as direct children of the root", "application/xml", []byte(`<w><data><event>session_created</event><id>a</id></data></w>`), "", ""},
+		{"fields as the root's attributes are not read", "application/xml", []byte(`<w event="session_created" id="a"/>`), "", ""},
+		{"comments, processing instructions and a doctype", "application/xml", []byte(`<?xml version="1.0"?><!DOCTYPE w><!-- c --><w><?pi x?><event>session_created<!-- c --></event></w><!-- c -->`), "session_created", ""},
+
+		// Presence: an empty element and xsi:nil are null.
+		{"identity with children", "application/xml", []byte(`<r><identity><FirstName>LARS</FirstName></identity><id>x</id></r>`), "identification.completed", "x"},
+		{"identity with attributes only", "application/xml", []byte(`<r><identity PersonalNumber="191212121212"/><id>x</id></r>`), "identification.completed", "x"},
+		{"method alone", "application/xml", []byte(`<r><method>sbid-another</method><id>x</id></r>`), "identification.completed", "x"},
+		{"BankIDSE alone", "application/xml", []byte(`<r><bankidse><signature>PD94</signature></bankidse></r>`), "identification.completed", ""},
+		{"identity and status: identification", "application/xml", []byte(`<r><identity><a>1</a></identity><status>Finished</status><id>x</id></r>`), "identification.completed", "x"},
+		{"empty identity, method, BankIDSE", "application/xml", []byte(`<r><identity/><method></method><BankIDSE>  </BankIDSE><id>x</id></r>`), "", ""},
+		{"identity nil with a namespace declaration only", "application/xml", []byte(`<r xmlns:i="` + xsiNamespace + `"><identity i:nil="true" xmlns="urn:x"/><id>x</id></r>`), "", ""},
+		{"xsi:nil wins over content", "application/xml", []byte(`<r xmlns:xsi="` + xsiNamespace + `"><method xsi:nil="1">sbid</method><id>x</id></r>`), "", ""},
+		{"xsi:nil false is no null", "application/xml", []byte(`<r xmlns:xsi="` + xsiNamespace + `"><method xsi:nil="false">sbid</method><id>x</id></r>`), "identification.completed", "x"},
+		{"undeclared xsi prefix", "application/xml", []byte(`<r><event xsi:nil="true">session_created</event><Status>Sent</Status><id>x</id></r>`), "sms.status_changed", "x"},
+		{"status empty", "application/xml", []byte(`<r><id>x</id><status/></r>`), "", ""},
+		{"status without id", "application/xml", []byte(`<r><status>Delivered</status></r>`), "", ""},
+		{"status with children", "application/xml", []byte(`<r><id>x</id><status><code>2</code></status></r>`), "sms.status_changed", "x"},
+		{"empty event and nothing else", "application/xml", []byte(`<r><event> </event><id>x</id></r>`), "", ""},
+
+		// Unmappable.
+		{"no known fields", "application/xml", []byte(`<?xml version="1.0"?><order><number>4711</number><state>paid</state></order>`), "", ""},
+		{"empty root", "application/xml", []byte(`<r/>`), "", ""},
+		{"event with child elements (not a string, as in JSON)", "application/xml", []byte(`<r><event><name>session_created</name></event><id>x</id></r>`), "", ""},
+		{"malformed: mismatched end tag", "application/xml", []byte(`<r><event>session_created</evnt></r>`), "", ""},
+		{"malformed: unclosed root", "application/xml", []byte(`<r><event>session_created</event>`), "", ""},
+		{"malformed: unknown entity", "application/xml", []byte(`<r><event>session_created&nbsp;</event></r>`), "", ""},
+		{"malformed: invalid UTF-8", "application/xml", []byte("<r><event>session_created</event><x>\xff</x></r>"), "", ""},
+		{"malformed: two root elements", "application/xml", []byte(`<r><event>session_created</event></r><r/>`), "", ""},
+		{"malformed: text after the root", "application/xml", []byte(`<r><event>session_created</event></r>trailing`), "", ""},
+		{"malformed: only <", "", []byte(`<`), "", ""},
+		{"unsupported encoding", "application/xml", []byte(`<?xml version="1.0" encoding="ebcdic"?><r><event>session_created</event></r>`), "", ""},
+		{"only a declaration", "application/xml", []byte(`<?xml version="1.0"?>`), "", ""},
+		{"empty body under application/xml", "application/xml", nil, "", ""},
+		{"too deep", "application/xml", []byte(`<r><event>session_created</event>` + strings.Repeat("<a>", zignSecMaxXMLDepth) + strings.Repeat("</a>", zignSecMaxXMLDepth) + `</r>`), "", ""},
+		{"deep but within bounds", "application/xml", []byte(`<r><event>session_created</event>` + strings.Repeat("<a>", zignSecMaxXMLDepth-1) + strings.Repeat("</a>", zignSecMaxXMLDepth-1) + `</r>`), "session_created", ""},
+
+		// JSON is still JSON.
+		{"JSON under application/json", "application/json", providerPayload(t, "zignsec", "session_created.json"), "session_created", session},
+		{"JSON without Content-Type", "", providerPayload(t, "zignsec", "identification_result.json"), "identification.completed", identification},
+		{"JSON under text/plain", "text/plain", []byte(` {"event":"session_created","id":"x"}`), "session_created", "x"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.contentType != "" {
+				h.Set("Content-Type", tc.contentType)
+			}
+			ev, err := ZignSec.Map(Request{Header: h, Body: tc.body})
+			if tc.wantType == "" {
+				if !errors.Is(err, ErrUnmappable) {
+					t.Fatalf("Map = %+v, %v; want ErrUnmappable", ev, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			if want := (Event{Type: tc.wantType, Subject: tc.subject}); ev != want {
+				t.Fatalf("Map = %+v, want %+v", ev, want)
+			}
+		})
+	}
+}
+
+// TestZignSecMapXMLLikeJSON maps the same webhook written both ways and expects the same answer:
+// one set of rules, two formats. JSON's null is XML's missing element, empty element or xsi:nil.
+func TestZignSecMapXMLLikeJSON(t *testing.T) {
+	const nilNS = ` xmlns:i="` + xsiNamespace + `"`
+	cases := []struct {
+		name      string
+		json, xml string
+	}{
+		{"session event", `{"event":"Session_Updated","id":"a"}`, `<w><event>Session_Updated</event><id>a</id></w>`},
+		{"workflow session id as fallback", `{"event":"workflow_session_created","id":null,"workflow_session_id":"b"}`, `<w` + nilNS + `><event>workflow_session_created</event><id i:nil="true"/><workflow_session_id>b</workflow_session_id></w>`},
+		{"event without any id", `{"event":"session_updated"}`, `<w><event>session_updated</event></w>`},
+		{"numeric id", `{"event":"session_updated","id":4711}`, `<w><event>session_updated</event><id>4711</id></w>`},
+		{"identification with status", `{"identity":{"a":1},"status":"Finished","id":"x"}`, `<w><identity><a>1</a></identity><status>Finished</status><id>x</id></w>`},
+		{"identity null", `{"identity":null,"id":"x"}`, `<w` + nilNS + `><identity i:nil="true"/><id>x</id></w>`},
+		{"SMS, capitalised", `{"Id":"s","Status":"Sent"}`, `<w><Id>s</Id><Status>Sent</Status></w>`},
+		{"status null", `{"id":"x","status":null}`, `<w><id>x</id><status/></w>`},
+		{"only an id", `{"id":"x"}`, `<w><id>x</id></w>`},
+		{"nothing known", `{"order":4711}`, `<w><order>4711</order></w>`},
+		{"event not a string", `{"event":{"name":"x"},"id":"x"}`, `<w><event><name>x</name></event><id>x</id></w>`},
+		{"the last repeated key wins", `{"id":"a","ID":"b","event":"e"}`, `<w><id>a</id><ID>b</ID><event>e</event></w>`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fromJSON, jsonErr := ZignSec.Map(Request{Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(tc.json)})
+			fromXML, xmlErr := ZignSec.Map(Request{Header: http.Header{"Content-Type": {"application/xml"}}, Body: []byte(tc.xml)})
+			if fromJSON != fromXML || (jsonErr == nil) != (xmlErr == nil) {
+				t.Fatalf("JSON: %+v, %v; XML: %+v, %v", fromJSON, jsonErr, fromXML, xmlErr)
+			}
+			if xmlErr != nil && !errors.Is(xmlErr, ErrUnmappable) {
+				t.Fatalf("XML: %v does not wrap ErrUnmappable", xmlErr)
+			}
+		})
+	}
+}
+
+// TestZignSecMapXMLErrorQuotesNoBody: the error of a malformed body ends up in the logs, and the
+// body carries personal data.
+func TestZignSecMapXMLErrorQuotesNoBody(t *testing.T) {
+	body := []byte(`<r><identity><FirstName>LARS&SVENSSON;</FirstName></identity></r>`)
+	_, err := ZignSec.Map(Request{Header: http.Header{"Content-Type": {"text/xml"}}, Body: body})
+	if !errors.Is(err, ErrUnmappable) {
+		t.Fatalf("Map: %v, want ErrUnmappable", err)
+	}
+	if strings.Contains(err.Error(), "SVENSSON") || strings.Contains(err.Error(), "LARS") {
+		t.Fatalf("error %q quotes the body", err)
 	}
 }
 
@@ -321,6 +483,35 @@ func FuzzZignSecMap(f *testing.F) {
 		}
 		if ev.ID != "" || !ev.Time.IsZero() {
 			t.Fatalf("Map: %+v has an id or a time; the bridge must hash the body", ev)
+		}
+	})
+}
+
+// FuzzZignSecMapXML feeds XML-ish bodies under any Content-Type: the mapping must end in an event
+// or in ErrUnmappable, and an XML body must map the same whichever way it was recognised.
+func FuzzZignSecMapXML(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		ev, err := ZignSec.Map(Request{Header: http.Header{"Content-Type": {contentType}}, Body: body})
+		if err != nil {
+			if !errors.Is(err, ErrUnmappable) {
+				t.Fatalf("Map: error %v does not wrap ErrUnmappable", err)
+			}
+		} else {
+			if ev.Type == "" || ev.Type != strings.ToLower(ev.Type) {
+				t.Fatalf("Map: type %q is empty or not lower case", ev.Type)
+			}
+			if ev.ID != "" || !ev.Time.IsZero() {
+				t.Fatalf("Map: %+v has an id or a time; the bridge must hash the body", ev)
+			}
+		}
+		if !zignSecIsXML(Request{Header: http.Header{"Content-Type": {contentType}}, Body: body}) {
+			return
+		}
+		for _, ct := range []string{"application/xml", "text/xml; charset=utf-8"} {
+			again, againErr := ZignSec.Map(Request{Header: http.Header{"Content-Type": {ct}}, Body: body})
+			if again != ev || (againErr == nil) != (err == nil) {
+				t.Fatalf("as %q: %+v, %v; as %q: %+v, %v", contentType, ev, err, ct, again, againErr)
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"os"
@@ -102,6 +103,30 @@ func TestSignPrintsProviderHeaders(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"sign", "-provider", "nope", "-secret", "k", "-file", file}, nil, nil, &out, &bytes.Buffer{}); err == nil {
 		t.Error("unknown provider accepted")
+	}
+}
+
+// TestSignZignSecLegacy: -scheme legacy prints the MAC of ZignSec's C# sample —
+// Convert.ToBase64String(new HMACSHA256(key).ComputeHash(body)) — for the documentation's BankID
+// result.
+func TestSignZignSecLegacy(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "..", "providers", "testdata", "zignsec", "identification_result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, "bankid.json", string(body))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"sign", "-provider", "zignsec", "-scheme", "legacy", "-secret", "app-secret", "-file", file}, nil, nil, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, []byte("app-secret"))
+	m.Write(body)
+	if want := "X-Zignsec-Hmac-Sha256: " + base64.StdEncoding.EncodeToString(m.Sum(nil)); !strings.Contains(out.String(), want) {
+		t.Errorf("sign printed\n%s\nwant a line %q", out.String(), want)
+	}
+	err = run(context.Background(), []string{"sign", "-provider", "aghanim", "-scheme", "legacy", "-secret", "k", "-file", file}, nil, nil, &out, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "legacy") {
+		t.Errorf("a scheme the provider lacks: %v, want an error naming it", err)
 	}
 }
 
