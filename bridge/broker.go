@@ -31,7 +31,14 @@ type Broker struct {
 	JS       jetstream.JetStream
 	Embedded *server.Server // nil against a remote server
 
-	stream    StreamConfig
+	// stream is the stream events are published to, as the bridge creates it: the configured
+	// stream, or in store-and-forward mode the local <name>_EDGE.
+	stream jetstream.StreamConfig
+	// domain is the embedded server's JetStream domain in store-and-forward mode: every PubAck
+	// must come from it (and from the local stream), never from the hub.
+	domain string
+	edge   edgeState
+
 	log       zerolog.Logger
 	connected atomic.Bool
 	readiness atomic.Pointer[readiness]
@@ -60,7 +67,7 @@ const (
 // nats.url is empty, else the remote server or cluster.
 func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker, error) {
 	b := &Broker{
-		stream:   cfg.Stream,
+		stream:   publishStream(cfg),
 		log:      log,
 		checkNow: make(chan struct{}, 1),
 		stop:     make(chan struct{}),
@@ -108,6 +115,9 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 			return nil, err
 		}
 		b.Embedded = ns
+		if cfg.NATS.StoreAndForward() {
+			b.domain = cfg.NATS.Embedded.Domain
+		}
 		url = ns.ClientURL()
 		opts = append(opts, nats.InProcessServer(ns))
 	} else {
@@ -143,6 +153,36 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 	return b, nil
 }
 
+// publishStream is the stream the bridge publishes to and keeps in existence. In store-and-forward
+// mode it is the local stream: Limits retention and discard new, so a full store refuses the
+// publish (the provider's retry answer) instead of dropping the oldest events, which may not have
+// reached the hub yet.
+func publishStream(cfg *Config) jetstream.StreamConfig {
+	s := cfg.Stream
+	if cfg.NATS.StoreAndForward() {
+		e := cfg.NATS.Embedded.Edge
+		return jetstream.StreamConfig{
+			Name:       s.EdgeStreamName(),
+			Subjects:   []string{s.SubjectPrefix + ".>"},
+			Retention:  jetstream.LimitsPolicy,
+			Discard:    jetstream.DiscardNew,
+			Storage:    jetstream.FileStorage,
+			Replicas:   1,
+			MaxAge:     e.MaxAge,
+			MaxBytes:   int64(e.MaxBytes),
+			Duplicates: e.DuplicateWindow,
+		}
+	}
+	return jetstream.StreamConfig{
+		Name:       s.Name,
+		Subjects:   []string{s.SubjectPrefix + ".>"},
+		Storage:    jetstream.FileStorage,
+		Replicas:   s.Replicas,
+		MaxAge:     s.MaxAge,
+		Duplicates: s.DuplicateWindow,
+	}
+}
+
 // flusherTimeout bounds one write to the socket: well inside publish_timeout, so a stalled
 // link is dropped while the requests waiting on it can still be answered in time.
 func flusherTimeout(publishTimeout time.Duration) time.Duration {
@@ -175,6 +215,11 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		MaxPayload: int32(min(cfg.HTTP.MaxBodyBytes+payloadHeadroom, 64<<20)),
 		NoSigs:     true,
 		NoLog:      true,
+	}
+	if cfg.NATS.StoreAndForward() {
+		if err := leafOptions(opts, cfg); err != nil {
+			return nil, err
+		}
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
@@ -231,17 +276,8 @@ func remoteAuth(c NATSConfig) ([]nats.Option, error) {
 func (b *Broker) ensureStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	s := b.stream
-	_, err := b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       s.Name,
-		Subjects:   []string{s.SubjectPrefix + ".>"},
-		Storage:    jetstream.FileStorage,
-		Replicas:   s.Replicas,
-		MaxAge:     s.MaxAge,
-		Duplicates: s.DuplicateWindow,
-	})
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", s.Name, err)
+	if _, err := b.JS.CreateOrUpdateStream(ctx, b.stream); err != nil {
+		return fmt.Errorf("stream %s: %w", b.stream.Name, err)
 	}
 	return nil
 }
@@ -300,6 +336,9 @@ func (b *Broker) checkStream() {
 	ctx, cancel := context.WithTimeout(context.Background(), streamCheckTimeout)
 	defer cancel()
 	err := b.streamReady(ctx)
+	if b.domain != "" {
+		b.edge.update(ctx, b)
+	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		b.log.Error().Str("stream", b.stream.Name).Msg("stream not found (deleted?): creating it again")
 		if cerr := b.ensureStream(ctx); cerr != nil {
@@ -324,6 +363,7 @@ func (b *Broker) streamReady(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", name, err)
 	}
+	b.edge.lastSeq.Store(s.CachedInfo().State.LastSeq)
 	if c := s.CachedInfo().Cluster; c != nil {
 		if c.Leader == "" {
 			return fmt.Errorf("stream %s: no leader (no quorum)", name)

@@ -22,7 +22,12 @@ func Check(ctx context.Context, cfg *Config, out io.Writer) error {
 	fmt.Fprintf(out, "listen:   %s (tls: %v)\n", cfg.HTTP.Listen, cfg.HTTP.TLS.CertFile != "")
 	fmt.Fprintf(out, "stream:   %s, subjects %s.>, replicas %d, max age %s, duplicate window %s\n",
 		cfg.Stream.Name, cfg.Stream.SubjectPrefix, cfg.Stream.Replicas, cfg.Stream.MaxAge, cfg.Stream.DuplicateWindow)
-	if cfg.NATS.URL == "" {
+	if cfg.NATS.StoreAndForward() {
+		e := cfg.NATS.Embedded
+		fmt.Fprintf(out, "nats:     store-and-forward: embedded leaf on %s, domain %s, local stream %s (max age %s, max bytes %d, duplicate window %s), hub %s (domain %s)\n",
+			e.Listen, e.Domain, cfg.Stream.EdgeStreamName(), e.Edge.MaxAge, e.Edge.MaxBytes, e.Edge.DuplicateWindow, e.Leaf.URL, e.Leaf.HubDomain)
+		problems = append(problems, checkStoreAndForward(ctx, cfg, out)...)
+	} else if cfg.NATS.URL == "" {
 		fmt.Fprintf(out, "nats:     embedded server on %s, store %s\n", cfg.NATS.Embedded.Listen, cfg.NATS.Embedded.StoreDir)
 		if ln, err := net.Listen("tcp", cfg.NATS.Embedded.Listen); err != nil {
 			problems = append(problems, fmt.Errorf("nats.embedded.listen: %w", err))
@@ -97,5 +102,59 @@ func checkRemote(ctx context.Context, cfg *Config, out io.Writer) []error {
 	diff("stream.replicas", have.Replicas, cfg.Stream.Replicas)
 	diff("stream.max_age", have.MaxAge, cfg.Stream.MaxAge)
 	diff("stream.duplicate_window", have.Duplicates, cfg.Stream.DuplicateWindow)
+	return problems
+}
+
+// checkStoreAndForward asks the running replica's embedded server how forwarding stands: the
+// local stream, the leaf link and, through it, whether the hub stream sources this replica.
+func checkStoreAndForward(ctx context.Context, cfg *Config, out io.Writer) []error {
+	e := cfg.NATS.Embedded
+	nc, err := nats.Connect("nats://"+e.Listen, nats.Timeout(3*time.Second))
+	if err != nil {
+		return []error{fmt.Errorf("nats.embedded.listen: this replica's embedded server does not answer on %s (is the bridge running?): %w", e.Listen, err)}
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var problems []error
+	local, err := jetstream.New(nc)
+	if err != nil {
+		return []error{fmt.Errorf("local JetStream: %w", err)}
+	}
+	edge, err := local.Stream(ctx, cfg.Stream.EdgeStreamName())
+	if err != nil {
+		problems = append(problems, fmt.Errorf("local stream %s: %w", cfg.Stream.EdgeStreamName(), err))
+	} else {
+		info := edge.CachedInfo()
+		var forwarded uint64
+		for c := range edge.ListConsumers(ctx).Info() {
+			forwarded = max(forwarded, c.Delivered.Stream)
+		}
+		fmt.Fprintf(out, "          local stream %s: %d messages, %d bytes, last sequence %d, delivered to the hub up to %d\n",
+			info.Config.Name, info.State.Msgs, info.State.Bytes, info.State.LastSeq, forwarded)
+	}
+	hub, err := HubJetStream(nc, cfg)
+	if err != nil {
+		return append(problems, err)
+	}
+	s, err := hub.Stream(ctx, cfg.Stream.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return append(problems, fmt.Errorf("hub: stream %s does not exist: run bridge hub apply", cfg.Stream.Name))
+	case err != nil:
+		return append(problems, fmt.Errorf("hub (domain %s) unreachable through the leaf link: %w", e.Leaf.HubDomain, err))
+	}
+	info := s.CachedInfo()
+	fmt.Fprintf(out, "          hub stream %s: %d messages, sources from %s\n", info.Config.Name, info.State.Msgs,
+		strings.Join(sourceDomains(info.Config.Sources, cfg.Stream.EdgeStreamName()), ", "))
+	if !slices.Contains(sourceDomains(info.Config.Sources, cfg.Stream.EdgeStreamName()), e.Domain) {
+		return append(problems, fmt.Errorf("hub: stream %s has no source for this replica (domain %s): run bridge hub apply with it", cfg.Stream.Name, e.Domain))
+	}
+	for _, src := range info.Sources {
+		if src.External != nil && src.External.APIPrefix == edgeAPIPrefix(e.Domain) {
+			fmt.Fprintf(out, "          hub's source for %s: lag %d, last active %s ago (lag reads 0 while the link is down: compare sequences)\n",
+				e.Domain, src.Lag, src.Active.Round(time.Millisecond))
+		}
+	}
 	return problems
 }

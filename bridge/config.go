@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -61,6 +62,65 @@ type NATSConfig struct {
 type EmbeddedConfig struct {
 	Listen   string `yaml:"listen"`
 	StoreDir string `yaml:"store_dir"`
+	// Domain and Leaf turn on store-and-forward: the embedded server is a leaf node of the hub
+	// with this JetStream domain, and events are stored in a local stream the hub sources.
+	Domain string      `yaml:"domain"`
+	Leaf   *LeafConfig `yaml:"leaf"`
+	Edge   EdgeConfig  `yaml:"edge"`
+}
+
+// LeafConfig is the embedded server's link to the hub.
+type LeafConfig struct {
+	URL         string `yaml:"url"`         // the hub's leafnode listener, nats-leaf://host:7422
+	Credentials string `yaml:"credentials"` // .creds file for the leaf connection
+	HubDomain   string `yaml:"hub_domain"`  // the JetStream domain the hub's servers declare
+}
+
+// EdgeConfig sizes the local stream of store-and-forward mode.
+type EdgeConfig struct {
+	MaxAge          time.Duration `yaml:"max_age"`
+	MaxBytes        ByteSize      `yaml:"max_bytes"`
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+}
+
+// StoreAndForward reports whether the embedded server is a leaf with a local stream.
+func (c NATSConfig) StoreAndForward() bool { return c.URL == "" && c.Embedded.Leaf != nil }
+
+// EdgeStreamName is the local stream's name in store-and-forward mode.
+func (s StreamConfig) EdgeStreamName() string { return s.Name + "_EDGE" }
+
+// ByteSize is a size written with a unit: B, KiB, MiB, GiB, TiB (or a plain number of bytes).
+type ByteSize int64
+
+// UnmarshalYAML reads "10GiB", "512 MiB" or "1048576".
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// ParseByteSize reads a size with an optional binary unit.
+func ParseByteSize(s string) (ByteSize, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	shift := uint(0)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, shift = strings.TrimSpace(rest), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is not a size (a number with B, KiB, MiB, GiB or TiB)", s)
+	}
+	return ByteSize(n << shift), nil
 }
 
 // LogConfig sets zerolog's level and output.
@@ -111,8 +171,8 @@ const (
 	payloadHeadroom = 64 << 10
 )
 
-// applyDefaults fills in every field the YAML left empty.
-func (c *Config) applyDefaults() {
+// ApplyDefaults fills in every field the YAML left empty.
+func (c *Config) ApplyDefaults() {
 	def := func(s *string, v string) {
 		if *s == "" {
 			*s = v
@@ -124,6 +184,19 @@ func (c *Config) applyDefaults() {
 	}
 	def(&c.NATS.Embedded.Listen, "127.0.0.1:4222")
 	def(&c.NATS.Embedded.StoreDir, "./data")
+	if l := c.NATS.Embedded.Leaf; l != nil {
+		def(&l.HubDomain, "hub")
+		e := &c.NATS.Embedded.Edge
+		if e.MaxAge == 0 {
+			e.MaxAge = 72 * time.Hour
+		}
+		if e.MaxBytes == 0 {
+			e.MaxBytes = 10 << 30
+		}
+		if e.DuplicateWindow == 0 {
+			e.DuplicateWindow = min(24*time.Hour, e.MaxAge)
+		}
+	}
 	if c.NATS.PublishTimeout == 0 {
 		c.NATS.PublishTimeout = DefaultPublishTimeout
 	}
@@ -201,6 +274,7 @@ func (c *Config) Validate() error {
 	if c.NATS.PingInterval < 0 {
 		bad("nats.ping_interval", "must be positive")
 	}
+	c.validateStoreAndForward(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -268,6 +342,42 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateStoreAndForward checks nats.embedded.domain, leaf and edge (store-and-forward mode).
+func (c *Config) validateStoreAndForward(bad func(field, format string, args ...any)) {
+	e := c.NATS.Embedded
+	switch {
+	case e.Leaf == nil && e.Domain != "":
+		bad("nats.embedded.leaf", "domain %q is set but leaf is not: store-and-forward needs both", e.Domain)
+		return
+	case e.Leaf == nil:
+		return
+	}
+	if c.NATS.URL != "" {
+		bad("nats.url", "store-and-forward (nats.embedded.leaf) runs the embedded server: leave nats.url empty")
+	}
+	if e.Domain == "" {
+		bad("nats.embedded.domain", "leaf %q needs this replica's JetStream domain (stable and unique per replica, e.g. edge-0)", e.Leaf.URL)
+	} else if !tokenPattern.MatchString(e.Domain) {
+		bad("nats.embedded.domain", "%q may hold only letters, digits, '_' and '-'", e.Domain)
+	}
+	if !tokenPattern.MatchString(e.Leaf.HubDomain) {
+		bad("nats.embedded.leaf.hub_domain", "%q may hold only letters, digits, '_' and '-'", e.Leaf.HubDomain)
+	} else if e.Leaf.HubDomain == e.Domain {
+		bad("nats.embedded.leaf.hub_domain", "%q is also this replica's domain", e.Domain)
+	}
+	if e.Leaf.URL == "" {
+		bad("nats.embedded.leaf.url", "the hub's leafnode URL is required (nats-leaf://hub:7422)")
+	} else if _, err := url.Parse(e.Leaf.URL); err != nil {
+		bad("nats.embedded.leaf.url", "%v", err)
+	}
+	if e.Edge.MaxAge < 0 || e.Edge.MaxBytes < 0 || e.Edge.DuplicateWindow < 0 {
+		bad("nats.embedded.edge", "sizes and durations must be positive")
+	}
+	if e.Edge.DuplicateWindow > e.Edge.MaxAge {
+		bad("nats.embedded.edge.duplicate_window", "%s exceeds edge.max_age %s", e.Edge.DuplicateWindow, e.Edge.MaxAge)
+	}
+}
+
 func validSubjectPrefix(s string) bool {
 	if s == "" {
 		return false
@@ -313,7 +423,7 @@ func ParseConfig(r io.Reader, getenv func(string) (string, bool)) (*Config, erro
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
-	cfg.applyDefaults()
+	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config:\n%w", err)
 	}
@@ -424,7 +534,7 @@ func DemoConfig() *Config {
 		}
 		cfg.Endpoints = append(cfg.Endpoints, ep)
 	}
-	cfg.applyDefaults()
+	cfg.ApplyDefaults()
 	return cfg
 }
 

@@ -22,6 +22,7 @@ type Metrics struct {
 type LinkState interface {
 	Connected() bool
 	StreamsRecreated() uint64
+	Edge() EdgeStatus
 }
 
 // NewMetrics registers the bridge's metrics; link reports the NATS side's state.
@@ -63,7 +64,29 @@ func NewMetrics(link LinkState) *Metrics {
 	recreated := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_stream_recreated_total", Help: "Times the stream was found missing (deleted under the running bridge) and created again.",
 	}, func() float64 { return float64(link.StreamsRecreated()) })
+	if link.Edge().Enabled {
+		gauge := func(name, help string, value func(EdgeStatus) float64) prometheus.Collector {
+			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return value(link.Edge()) })
+		}
+		m.Registry.MustRegister(
+			gauge("bridge_edge_leaf_connected", "1 while the embedded server's leaf link to the hub is up (store-and-forward).",
+				func(s EdgeStatus) float64 { return b2f(s.LeafConnected) }),
+			gauge("bridge_edge_last_sequence", "The local stream's last sequence (store-and-forward).",
+				func(s EdgeStatus) float64 { return float64(s.LastSeq) }),
+			gauge("bridge_edge_forwarded_sequence", "The highest local sequence delivered to the hub's sourcing (store-and-forward).",
+				func(s EdgeStatus) float64 { return float64(s.ForwardedSeq) }),
+			gauge("bridge_edge_backlog", "Local messages not yet delivered to the hub: last minus forwarded sequence (store-and-forward).",
+				func(s EdgeStatus) float64 { return float64(s.Backlog()) }),
+		)
+	}
 	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight,
 		connectedGauge, recreated, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

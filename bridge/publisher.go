@@ -56,6 +56,9 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	}
 	select {
 	case ack := <-fut.Ok():
+		if err := p.broker.checkAckOrigin(ack.Stream, ack.Domain); err != nil {
+			return nil, fmt.Errorf("publish %s: %w: %w", msg.Subject, err, ErrUnavailable)
+		}
 		return ack, nil
 	case err := <-fut.Err():
 		return nil, p.failed(msg.Subject, err)

@@ -18,6 +18,8 @@ const usage = `usage:
   bridge sign [flags]           print the headers a provider would send with a body
   bridge send [flags]           sign a body and POST it, printing the answer
   bridge check -config FILE     validate a configuration against NATS and print what it serves
+  bridge hub apply -config FILE -replicas N
+                                create or update the hub stream (store-and-forward mode)
 Run "bridge <command> -h" for a command's flags.`
 
 // run is the whole program; main only wires it to the process.
@@ -30,6 +32,8 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 			return runSend(ctx, args[1:], stdin, stdout, stderr)
 		case "check":
 			return runCheck(ctx, args[1:], getenv, stdout, stderr)
+		case "hub":
+			return runHub(ctx, args[1:], getenv, stdout, stderr)
 		case "help":
 			fmt.Fprintln(stdout, usage)
 			return nil

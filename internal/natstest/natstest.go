@@ -122,6 +122,11 @@ type Cluster struct {
 // (so streams can be created); it is shut down when the test ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return startCluster(t, n, nil)
+}
+
+func startCluster(t testing.TB, n int, modify func(*server.Options)) *Cluster {
+	t.Helper()
 	clientPorts := make([]int, n)
 	clusterPorts := make([]int, n)
 	routes := make([]*url.URL, n)
@@ -142,6 +147,9 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			NoSigs:     true,
 			NoLog:      true,
 		}}
+		if modify != nil {
+			modify(&s.opts)
+		}
 		s.start()
 		t.Cleanup(s.Stop)
 		c.Nodes = append(c.Nodes, s)
@@ -212,4 +220,47 @@ func (c *Cluster) Connect(t testing.TB) *nats.Conn {
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// HubDomain is the JetStream domain of the hubs StartHub and StartHubCluster run.
+const HubDomain = "hub"
+
+// StartHub runs a single nats-server as a store-and-forward hub: JetStream in domain "hub" and
+// a leafnode listener on a random loopback port, for bridges' embedded servers to join.
+func StartHub(t testing.TB) *Server {
+	t.Helper()
+	return WithOptions(t, func(o *server.Options) {
+		o.ServerName = "hub"
+		o.JetStreamDomain = HubDomain
+		o.LeafNode.Host = "127.0.0.1"
+		o.LeafNode.Port = freePort(t)
+	})
+}
+
+// StartHubCluster is StartCluster with every node a hub (domain "hub", a leafnode listener).
+func StartHubCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return startCluster(t, n, func(o *server.Options) {
+		o.JetStreamDomain = HubDomain
+		o.LeafNode.Host = "127.0.0.1"
+		o.LeafNode.Port = freePort(t)
+	})
+}
+
+// LeafURL is the server's leafnode URL (empty without a leafnode listener); it stays the same
+// across restarts.
+func (s *Server) LeafURL() string {
+	if s.opts.LeafNode.Port == 0 {
+		return ""
+	}
+	return fmt.Sprintf("nats-leaf://127.0.0.1:%d", s.opts.LeafNode.Port)
+}
+
+// LeafURLs is every node's leafnode URL, comma-separated.
+func (c *Cluster) LeafURLs() string {
+	urls := make([]string, len(c.Nodes))
+	for i, s := range c.Nodes {
+		urls[i] = s.LeafURL()
+	}
+	return strings.Join(urls, ",")
 }
