@@ -41,7 +41,7 @@ func signedForEveryProvider(secret string) []signedRequest {
 		{"aghanim", aghanimHeaders(secret, time.Now().Unix(), ag), ag, http.StatusServiceUnavailable},
 		{"zignsec", http.Header{"Content-Type": {"application/json"}, "X-Zignsec-Hmac-Sha256": {hex.EncodeToString(zigMAC.Sum(nil))}}, zig, http.StatusServiceUnavailable},
 		{"centrepoint", http.Header{"Content-Type": {"application/json"}, "X-Actigraph-Event": {"upload"},
-			"X-Actigraph-Delivery": {"0f8fad5b-d9cb-469f-a165-70867728950e"},
+			"X-Actigraph-Delivery":  {"0f8fad5b-d9cb-469f-a165-70867728950e"},
 			"X-Actigraph-Signature": {base64.StdEncoding.EncodeToString(cpMAC.Sum(nil))}}, cp, http.StatusServiceUnavailable},
 		{"usercheck", userCheckHeaders(secret, domainFlagged), domainFlagged, http.StatusServiceUnavailable},
 	}
