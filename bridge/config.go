@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -367,8 +366,8 @@ func (c *Config) validateStoreAndForward(bad func(field, format string, args ...
 	}
 	if e.Leaf.URL == "" {
 		bad("nats.embedded.leaf.url", "the hub's leafnode URL is required (nats-leaf://hub:7422)")
-	} else if _, err := url.Parse(e.Leaf.URL); err != nil {
-		bad("nats.embedded.leaf.url", "%v", err)
+	} else if _, err := leafURLs(e.Leaf.URL); err != nil {
+		bad("nats.embedded.leaf.url", "%v", strings.TrimPrefix(err.Error(), "nats.embedded.leaf.url: "))
 	}
 	if e.Edge.MaxAge < 0 || e.Edge.MaxBytes < 0 || e.Edge.DuplicateWindow < 0 {
 		bad("nats.embedded.edge", "sizes and durations must be positive")

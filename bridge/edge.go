@@ -18,16 +18,16 @@ import (
 // leafOptions makes the embedded server a leaf node of the hub with this replica's domain.
 func leafOptions(opts *server.Options, cfg *Config) error {
 	e := cfg.NATS.Embedded
-	u, err := url.Parse(e.Leaf.URL)
+	urls, err := leafURLs(e.Leaf.URL)
 	if err != nil {
-		return fmt.Errorf("nats.embedded.leaf.url: %w", err)
+		return err
 	}
 	// Server names must differ across the leaf nodes of one hub.
 	opts.ServerName = "webhook-bridge-" + e.Domain
 	opts.JetStreamDomain = e.Domain
 	events := cfg.Stream.SubjectPrefix + ".>"
 	opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{
-		URLs:        []*url.URL{u},
+		URLs:        urls,
 		Credentials: e.Leaf.Credentials,
 		// Events cross to the hub only by sourcing. Without these, the hub would pass each
 		// replica's events on as plain messages to every other replica, whose local streams
@@ -36,6 +36,27 @@ func leafOptions(opts *server.Options, cfg *Config) error {
 		DenyExports: []string{events},
 	}}
 	return nil
+}
+
+// leafURLs reads the hub's leafnode URLs: one, or several comma-separated (the nodes of a hub
+// cluster).
+func leafURLs(list string) ([]*url.URL, error) {
+	var urls []*url.URL
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("nats.embedded.leaf.url: %q is not a URL like nats-leaf://hub:7422", s)
+		}
+		urls = append(urls, u)
+	}
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("nats.embedded.leaf.url: no URL")
+	}
+	return urls, nil
 }
 
 // edgeState is what the bridge knows of forwarding, refreshed by each stream check.

@@ -2,17 +2,14 @@ package faults
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,66 +21,10 @@ import (
 // load (CONTRACT §2): requests in flight are finished, their publishes included; every request
 // answered 2xx is in the stream, exactly once; the process exits 0.
 func TestSIGTERMUnderLoad(t *testing.T) {
-	bin := bridgeBinary(t)
 	ns := natstest.Start(t)
-	dir := t.TempDir()
-	configPath := filepath.Join(dir, "bridge.yaml")
 	// log.level info: the "bridge started" line names the listen address.
-	yaml := bytes.Replace([]byte(configYAML(ns.URL(), 1, 2*time.Second, "")), []byte("level: warn"), []byte("level: info"), 1)
-	if err := os.WriteFile(configPath, yaml, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-config", configPath)
-	cmd.Env = append(os.Environ(), "FAULTS_AGHANIM_SECRET="+secret)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1) // cmd.Wait's result, once
-	done := make(chan struct{})   // closed when the process has exited
-	logs := &tailBuffer{max: 8 << 10}
-	addr := make(chan string, 1)
-	go func() {
-		// Read every line (the pipe must not fill up) and report the listen address once.
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			logs.Write(append(line, '\n'))
-			var entry struct {
-				Message string `json:"message"`
-				Listen  string `json:"listen"`
-			}
-			if json.Unmarshal(line, &entry) == nil && entry.Message == "bridge started" {
-				addr <- entry.Listen
-			}
-		}
-		exited <- cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("bridge process output (tail):\n%s", logs)
-		}
-	})
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-exited:
-		t.Fatalf("bridge exited before serving: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("bridge did not log \"bridge started\" within 30 s")
-	}
+	p := startBridgeProcess(t, strings.Replace(configYAML(ns.URL(), 1, 2*time.Second, ""), "level: warn", "level: info", 1))
+	base, exited := p.base, p.exited
 
 	l := startLoad(t, loadOptions{name: "sigterm", targets: []string{base}, workers: 12})
 	l.waitOK(300, 20*time.Second, "steady load before SIGTERM")
@@ -92,9 +33,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	inflight := startPartialRequest(t, base[len("http://"):], "whevt_sigterm_inflight")
 	mark := l.snapshot()
 	signalled := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	p.signal(t, syscall.SIGTERM)
 	time.Sleep(300 * time.Millisecond)
 	status, err := inflight.finish()
 	if err != nil || status != http.StatusOK {
