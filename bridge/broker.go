@@ -117,6 +117,9 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 		b.Embedded = ns
 		if cfg.NATS.StoreAndForward() {
 			b.domain = cfg.NATS.Embedded.Domain
+			b.edge.hubDomain = cfg.NATS.Embedded.Leaf.HubDomain
+			b.edge.edgeStream = cfg.Stream.EdgeStreamName()
+			b.edge.hubStream = cfg.Stream.Name
 		}
 		url = ns.ClientURL()
 		opts = append(opts, nats.InProcessServer(ns))

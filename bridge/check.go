@@ -126,12 +126,8 @@ func checkStoreAndForward(ctx context.Context, cfg *Config, out io.Writer) []err
 		problems = append(problems, fmt.Errorf("local stream %s: %w", cfg.Stream.EdgeStreamName(), err))
 	} else {
 		info := edge.CachedInfo()
-		var forwarded uint64
-		for c := range edge.ListConsumers(ctx).Info() {
-			forwarded = max(forwarded, c.Delivered.Stream)
-		}
-		fmt.Fprintf(out, "          local stream %s: %d messages, %d bytes, last sequence %d, delivered to the hub up to %d\n",
-			info.Config.Name, info.State.Msgs, info.State.Bytes, info.State.LastSeq, forwarded)
+		fmt.Fprintf(out, "          local stream %s: %d messages, %d bytes (of %d), last sequence %d\n",
+			info.Config.Name, info.State.Msgs, info.State.Bytes, info.Config.MaxBytes, info.State.LastSeq)
 	}
 	hub, err := HubJetStream(nc, cfg)
 	if err != nil {
@@ -152,7 +148,7 @@ func checkStoreAndForward(ctx context.Context, cfg *Config, out io.Writer) []err
 	}
 	for _, src := range info.Sources {
 		if src.External != nil && src.External.APIPrefix == edgeAPIPrefix(e.Domain) {
-			fmt.Fprintf(out, "          hub's source for %s: lag %d, last active %s ago (lag reads 0 while the link is down: compare sequences)\n",
+			fmt.Fprintf(out, "          hub's source for %s: lag %d, last active %s ago (the hub keeps its last lag while the link is down: compare the local last sequence with bridge_edge_forwarded_sequence)\n",
 				e.Domain, src.Lag, src.Active.Round(time.Millisecond))
 		}
 	}

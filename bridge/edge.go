@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Store-and-forward mode (docs/store-and-forward.md): the embedded server is a leaf node of the
@@ -59,31 +61,50 @@ func leafURLs(list string) ([]*url.URL, error) {
 	return urls, nil
 }
 
-// edgeState is what the bridge knows of forwarding, refreshed by each stream check.
+// edgeState is what the bridge knows of forwarding, refreshed by the stream checks.
 type edgeState struct {
 	leafConnected atomic.Bool
 	lastSeq       atomic.Uint64 // the local stream's last sequence
-	forwardedSeq  atomic.Uint64 // the highest local sequence delivered to a source consumer
+	forwardedSeq  atomic.Uint64 // the local sequence the hub had sourced up to, when last asked
+	hubAsked      atomic.Int64  // when the hub last answered (Unix nanoseconds)
+	hubDomain     string
+	hubStream     string
+	edgeStream    string
 }
 
-// update reads the leaf connection and the consumers the hub's sourcing keeps on the local
-// stream. The hub's own source lag reads 0 while the link is down, so the backlog is taken
-// from sequences on this side instead: last stored minus last delivered.
+// hubQueryInterval is how often a replica asks the hub how far its source has got.
+const hubQueryInterval = 5 * time.Second
+
+// update reads the leaf connection and, every hubQueryInterval while the link is up, asks the hub
+// (through the leaf, in the hub's domain) for this replica's source. The hub reports a source's
+// lag as the messages pending when it last received from it, and keeps the last value while the
+// link is down, so the forwarded sequence is taken as the local last sequence minus that lag only
+// from an answer over a live link, and kept as it was while the link is down.
 func (e *edgeState) update(ctx context.Context, b *Broker) {
-	if b.Embedded != nil {
-		e.leafConnected.Store(b.Embedded.NumLeafNodes() > 0)
+	if b.Embedded == nil {
+		return
 	}
-	s, err := b.JS.Stream(ctx, b.stream.Name)
+	up := b.Embedded.NumLeafNodes() > 0
+	e.leafConnected.Store(up)
+	if !up || time.Since(time.Unix(0, e.hubAsked.Load())) < hubQueryInterval {
+		return
+	}
+	hub, err := jetstream.NewWithDomain(b.Conn, e.hubDomain)
 	if err != nil {
 		return
 	}
-	var delivered uint64
-	consumers := s.ListConsumers(ctx)
-	for c := range consumers.Info() {
-		delivered = max(delivered, c.Delivered.Stream)
+	last := e.lastSeq.Load()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	s, err := hub.Stream(ctx, e.hubStream)
+	if err != nil {
+		return
 	}
-	if consumers.Err() == nil && delivered > 0 {
-		e.forwardedSeq.Store(delivered)
+	for _, src := range s.CachedInfo().Sources {
+		if src.External != nil && src.External.APIPrefix == edgeAPIPrefix(b.domain) && src.Name == e.edgeStream {
+			e.forwardedSeq.Store(last - min(src.Lag, last))
+			e.hubAsked.Store(time.Now().UnixNano())
+		}
 	}
 }
 
@@ -93,6 +114,8 @@ type EdgeStatus struct {
 	LeafConnected bool
 	LastSeq       uint64
 	ForwardedSeq  uint64
+	// HubAnswered is when the hub last said how far its source had got (zero: never).
+	HubAnswered time.Time
 }
 
 // Backlog is how many local sequences have not been delivered to the hub yet.
@@ -110,6 +133,7 @@ func (b *Broker) Edge() EdgeStatus {
 		LeafConnected: b.edge.leafConnected.Load(),
 		LastSeq:       b.edge.lastSeq.Load(),
 		ForwardedSeq:  b.edge.forwardedSeq.Load(),
+		HubAnswered:   hubAnswered(b.edge.hubAsked.Load()),
 	}
 }
 
@@ -127,4 +151,11 @@ func (b *Broker) checkAckOrigin(stream, domain string) error {
 		return fmt.Errorf("PubAck from domain %q, want the local domain %q", domain, b.domain)
 	}
 	return nil
+}
+
+func hubAnswered(nanos int64) time.Time {
+	if nanos == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, nanos)
 }

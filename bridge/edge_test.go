@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +122,30 @@ func TestStoreAndForward(t *testing.T) {
 		t.Errorf("on the hub: subject %s, ce-id %q, Nats-Msg-Id %q, body %q", m.Subject, m.Header.Get("ce-id"), m.Header.Get(jetstream.MsgIDHeader), m.Data)
 	}
 
+	// Metrics show the leaf link and how far forwarding has got (sequences on this side).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := app.Broker().Edge()
+		if st.Enabled && st.LeafConnected && st.LastSeq == 1 && st.ForwardedSeq == 1 && st.Backlog() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("edge status %+v, want the leaf up and sequence 1 stored and forwarded", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"bridge_edge_leaf_connected 1", "bridge_edge_last_sequence 1", "bridge_edge_backlog 0"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
 	// The hub goes away: the bridge keeps acknowledging from its local stream, and /readyz stays
 	// 200 (it depends on local state only). When the hub is back, the backlog arrives.
 	hub.Stop()
@@ -137,6 +163,143 @@ func TestStoreAndForward(t *testing.T) {
 	for i, m := range msgs[1:] {
 		if want := fmt.Sprintf("aghanim:whevt_edge_away_%d", i); m.Header.Get(jetstream.MsgIDHeader) != want {
 			t.Errorf("hub message %d: %q, want %q (in order)", i+2, m.Header.Get(jetstream.MsgIDHeader), want)
+		}
+	}
+}
+
+func TestStoreAndForwardConfig(t *testing.T) {
+	const endpoint = "\nendpoints: [{id: a, provider: aghanim, secrets: [x]}]"
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the error; nil: valid
+	}{
+		{"valid, defaults", "nats: {embedded: {domain: edge-0, leaf: {url: \"nats-leaf://hub:7422\"}}}", nil},
+		{"valid, sizes", "nats: {embedded: {domain: edge-1, leaf: {url: \"nats-leaf://a:7422,nats-leaf://b:7422\", hub_domain: central}, edge: {max_age: 48h, max_bytes: 512MiB, duplicate_window: 12h}}}", nil},
+		{"leaf without a domain", "nats: {embedded: {leaf: {url: \"nats-leaf://hub:7422\"}}}", []string{"nats.embedded.domain"}},
+		{"domain without a leaf", "nats: {embedded: {domain: edge-0}}", []string{"nats.embedded.leaf"}},
+		{"domain not a token", "nats: {embedded: {domain: \"edge.0\", leaf: {url: \"nats-leaf://hub:7422\"}}}", []string{"nats.embedded.domain"}},
+		{"no leaf url", "nats: {embedded: {domain: edge-0, leaf: {hub_domain: hub}}}", []string{"nats.embedded.leaf.url"}},
+		{"leaf url not a URL", "nats: {embedded: {domain: edge-0, leaf: {url: \"hub\"}}}", []string{"nats.embedded.leaf.url"}},
+		{"hub domain is ours", "nats: {embedded: {domain: hub, leaf: {url: \"nats-leaf://hub:7422\"}}}", []string{"nats.embedded.leaf.hub_domain"}},
+		{"remote url too", "nats: {url: \"nats://x:4222\", embedded: {domain: edge-0, leaf: {url: \"nats-leaf://hub:7422\"}}}", []string{"nats.url"}},
+		{"window over max age", "nats: {embedded: {domain: edge-0, leaf: {url: \"nats-leaf://hub:7422\"}, edge: {max_age: 1h, duplicate_window: 2h}}}", []string{"nats.embedded.edge.duplicate_window"}},
+		{"bad size", "nats: {embedded: {domain: edge-0, leaf: {url: \"nats-leaf://hub:7422\"}, edge: {max_bytes: 10GB}}}", []string{"not a size"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := bridge.ParseConfig(strings.NewReader(tc.yaml+endpoint), env(nil))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !cfg.NATS.StoreAndForward() || cfg.NATS.Embedded.Leaf.HubDomain == "" || cfg.NATS.Embedded.Edge.MaxBytes == 0 {
+					t.Errorf("store-and-forward %v, defaults %+v", cfg.NATS.StoreAndForward(), cfg.NATS.Embedded)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bridge.ByteSize
+		ok   bool
+	}{
+		{"1048576", 1 << 20, true}, {"512B", 512, true}, {"64KiB", 64 << 10, true}, {"512 MiB", 512 << 20, true},
+		{"10GiB", 10 << 30, true}, {"2TiB", 2 << 40, true}, {"10GB", 0, false}, {"-1KiB", 0, false}, {"", 0, false},
+		{"99999999999TiB", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := bridge.ParseByteSize(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestStoreAndForwardCheck: `bridge check` on a replica reports the hub's source for it, and fails
+// naming the problem when the hub stream lacks this replica's source or the hub is unreachable.
+func TestStoreAndForwardCheck(t *testing.T) {
+	hub := natstest.StartHub(t)
+	cfg := edgeConfig(t, hub.LeafURL(), "edge-1")
+	app, _ := startEdge(t, cfg)
+	// check reaches the running replica's embedded server on its configured address.
+	checkCfg := *cfg
+	checkCfg.NATS.Embedded.Listen = app.Broker().Embedded.Addr().String()
+	check := func() (string, error) {
+		var out bytes.Buffer
+		err := bridge.Check(context.Background(), &checkCfg, &out)
+		return out.String(), err
+	}
+	waitLeaf := func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for app.Broker().Embedded.NumLeafNodes() == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitLeaf()
+
+	applyHub(t, hub, cfg, "edge-0") // another replica's source only
+	if out, err := check(); err == nil || !strings.Contains(out, "no source for this replica (domain edge-1)") {
+		t.Errorf("hub without this replica's source: err %v\n%s", err, out)
+	}
+	applyHub(t, hub, cfg, "edge-0", "edge-1")
+	if out, err := check(); err != nil || !strings.Contains(out, "hub's source for edge-1") {
+		t.Errorf("hub with this replica's source: err %v\n%s", err, out)
+	}
+	hub.Stop()
+	if out, err := check(); err == nil || !strings.Contains(out, "unreachable") {
+		t.Errorf("hub stopped: err %v\n%s", err, out)
+	}
+}
+
+// TestHubApplyIsIdempotent: a second apply changes nothing; adding a replica adds its source and
+// keeps the others, with opt_start_seq 1 and the configured duplicate window.
+func TestHubApplyIsIdempotent(t *testing.T) {
+	hub := natstest.StartHub(t)
+	cfg := edgeConfig(t, hub.LeafURL(), "edge-0")
+	cfg.ApplyDefaults()
+	js, err := bridge.HubJetStream(hub.Connect(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	steps := []struct {
+		domains []string
+		want    string
+	}{
+		{bridge.EdgeDomains(2), "created"},
+		{bridge.EdgeDomains(2), "up to date"},
+		{bridge.EdgeDomains(3), "added [edge-2]"},
+	}
+	for _, st := range steps {
+		var out bytes.Buffer
+		if err := bridge.ApplyHub(ctx, js, cfg, st.domains, &out); err != nil || !strings.Contains(out.String(), st.want) {
+			t.Fatalf("apply %v: %v %q, want %q", st.domains, err, out.String(), st.want)
+		}
+	}
+	s, err := js.Stream(ctx, "WEBHOOKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.CachedInfo().Config
+	if len(c.Subjects) != 0 || c.Duplicates != cfg.Stream.DuplicateWindow || len(c.Sources) != 3 {
+		t.Fatalf("hub stream: subjects %v, duplicate window %s, %d sources", c.Subjects, c.Duplicates, len(c.Sources))
+	}
+	for _, src := range c.Sources {
+		if src.OptStartSeq != 1 || src.Name != "WEBHOOKS_EDGE" || src.External == nil {
+			t.Errorf("source %+v: want WEBHOOKS_EDGE from sequence 1 through an external API", src)
 		}
 	}
 }

@@ -73,9 +73,9 @@ func NewMetrics(link LinkState) *Metrics {
 				func(s EdgeStatus) float64 { return b2f(s.LeafConnected) }),
 			gauge("bridge_edge_last_sequence", "The local stream's last sequence (store-and-forward).",
 				func(s EdgeStatus) float64 { return float64(s.LastSeq) }),
-			gauge("bridge_edge_forwarded_sequence", "The highest local sequence delivered to the hub's sourcing (store-and-forward).",
+			gauge("bridge_edge_forwarded_sequence", "The local sequence the hub had sourced up to when it last answered (store-and-forward).",
 				func(s EdgeStatus) float64 { return float64(s.ForwardedSeq) }),
-			gauge("bridge_edge_backlog", "Local messages not yet delivered to the hub: last minus forwarded sequence (store-and-forward).",
+			gauge("bridge_edge_backlog", "Local messages not yet on the hub: last minus forwarded sequence (store-and-forward).",
 				func(s EdgeStatus) float64 { return float64(s.Backlog()) }),
 		)
 	}
