@@ -3,10 +3,12 @@
 package deploy
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -47,6 +49,7 @@ type composeFile struct {
 		Volumes     []string          `yaml:"volumes"`
 		Ports       []string          `yaml:"ports"`
 		DependsOn   []string          `yaml:"depends_on"`
+		Profiles    []string          `yaml:"profiles"`
 	} `yaml:"services"`
 	Volumes map[string]any `yaml:"volumes"`
 }
@@ -128,6 +131,72 @@ func checkResponderAnswers(t *testing.T, entrypoint, command []string, cfg *brid
 		}
 	}
 	t.Errorf("responder -endpoint %q is not an Aghanim endpoint of the bridge that asks questions", flags["-endpoint"])
+}
+
+// TestStoreAndForwardDeployment checks the compose profile of store-and-forward mode: the hub's
+// configuration (nats-server's own parser: a JetStream domain and a leafnode listener), two
+// replicas whose configuration loads in that mode with a domain and a volume each, and hub-apply
+// writing exactly their sources.
+func TestStoreAndForwardDeployment(t *testing.T) {
+	opts, err := server.ProcessConfigFile(filepath.Join("hub.conf"))
+	if err != nil {
+		t.Fatalf("deploy/hub.conf: %v", err)
+	}
+	if !opts.JetStream || opts.JetStreamDomain == "" || opts.LeafNode.Port == 0 || opts.MaxPayload < 1<<20+64<<10 {
+		t.Errorf("hub.conf: JetStream %v, domain %q, leafnode port %d, max_payload %d", opts.JetStream, opts.JetStreamDomain, opts.LeafNode.Port, opts.MaxPayload)
+	}
+	data, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	domains := map[string]string{} // domain → service
+	volumes := map[string]string{}
+	for _, name := range []string{"hub", "edge-0", "edge-1", "hub-apply"} {
+		s, ok := c.Services[name]
+		if !ok || !slices.Contains(s.Profiles, "store-and-forward") {
+			t.Errorf("service %s missing or not in the store-and-forward profile", name)
+			continue
+		}
+		if !strings.HasPrefix(name, "edge-") {
+			continue
+		}
+		cfg, err := bridge.LoadConfig(filepath.Join("edge.yaml"), func(k string) (string, bool) { v, ok := s.Environment[k]; return v, ok })
+		if err != nil {
+			t.Fatalf("%s: deploy/edge.yaml: %v", name, err)
+		}
+		e := cfg.NATS.Embedded
+		if !cfg.NATS.StoreAndForward() || e.Leaf.HubDomain != opts.JetStreamDomain || !strings.Contains(e.Leaf.URL, "hub:"+strconv.Itoa(opts.LeafNode.Port)) {
+			t.Errorf("%s: store-and-forward %v, leaf %+v; want the hub's domain %q and leafnode port", name, cfg.NATS.StoreAndForward(), e.Leaf, opts.JetStreamDomain)
+		}
+		if other, dup := domains[e.Domain]; dup {
+			t.Errorf("%s and %s share the domain %q", name, other, e.Domain)
+		}
+		domains[e.Domain] = name
+		for _, v := range s.Volumes {
+			if src, dst, _ := strings.Cut(v, ":"); dst == e.StoreDir {
+				if other, dup := volumes[src]; dup {
+					t.Errorf("%s and %s share the store volume %s", name, other, src)
+				}
+				volumes[src] = name
+			}
+		}
+	}
+	if len(volumes) != len(domains) {
+		t.Errorf("%d replicas with a store volume of their own, want %d", len(volumes), len(domains))
+	}
+	apply := strings.Join(c.Services["hub-apply"].Command, " ")
+	if want := fmt.Sprintf("-replicas %d", len(domains)); !strings.Contains(apply, want) {
+		t.Errorf("hub-apply %q: want %s (edge-0 … edge-%d)", apply, want, len(domains)-1)
+	}
+	for d := range domains {
+		if !slices.Contains(bridge.EdgeDomains(len(domains)), d) {
+			t.Errorf("replica domain %s is not one hub apply -replicas %d sources", d, len(domains))
+		}
+	}
 }
 
 // TestDockerfile checks that the Dockerfile builds commands that exist and runs as non-root.
