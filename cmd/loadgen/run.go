@@ -52,6 +52,7 @@ type config struct {
 
 	jsonPath      string
 	verifyURL     string
+	verifyWait    time.Duration // store-and-forward: how long acknowledged events may take to reach the stream
 	stream        string
 	subjectPrefix string
 
@@ -88,6 +89,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		jsonPath     = fs.String("json", "", "also write the report as JSON to this file")
 		verifyURL    = fs.String("verify-stream", "", "NATS URL: afterwards read the stream and check every 2xx'd event is stored exactly once (\"\": skip)")
 		stream       = fs.String("stream", "WEBHOOKS", "stream to verify")
+		verifyWait   = fs.Duration("verify-wait", 0, "store-and-forward: read the stream again until every acknowledged event is there or this time has passed (the hub's copy arrives after forwarding)")
 		prefix       = fs.String("subject-prefix", "webhooks", "the bridge's stream.subject_prefix (the check reads <prefix>.<endpoint>.>)")
 		baseListen   = fs.String("baseline-listen", "", "serve the baseline handler on this address until interrupted (no load)")
 		baseline     = fs.Bool("baseline", false, "start the baseline handler in this process on a random port and load it")
@@ -106,7 +108,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{
 		url: *targetURL, endpoint: *endpoint, size: *size, connections: *c, duration: *d, count: *n,
 		rate: *rate, retry: *retry, retryWait: *retryWait, timeout: *timeout, jsonPath: *jsonPath,
-		verifyURL: *verifyURL, stream: *stream, subjectPrefix: *prefix,
+		verifyURL: *verifyURL, verifyWait: *verifyWait, stream: *stream, subjectPrefix: *prefix,
 		baselineListen: *baseListen, baseline: *baseline, rawURL: *rawURL, cpuProfile: *cpuProfile,
 		runID: newRunID(),
 	}
@@ -261,7 +263,7 @@ func loadHTTP(ctx context.Context, cfg *config, stdout io.Writer, beforeCheck fu
 	rep := newReport(cfg, res)
 	if cfg.verifyURL != "" {
 		// The stream is read even after an interrupt: what was acknowledged so far is checked.
-		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute+cfg.verifyWait)
 		defer cancel()
 		if beforeCheck != nil {
 			if err := beforeCheck(vctx); err != nil {
@@ -269,6 +271,10 @@ func loadHTTP(ctx context.Context, cfg *config, stdout io.Writer, beforeCheck fu
 			}
 		}
 		sr, err := verifyStream(vctx, cfg, l.startSeq, res.records)
+		for deadline := time.Now().Add(cfg.verifyWait); err == nil && sr.Missing > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Second)
+			sr, err = verifyStream(vctx, cfg, l.startSeq, res.records)
+		}
 		if err != nil {
 			rep.write(stdout)
 			return fmt.Errorf("-verify-stream: %w", err)
