@@ -4,26 +4,23 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"math"
+	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 )
 
-// UserCheck's documentation ("Webhooks", seeds/004): X-UserCheck-Signature is the hex
-// HMAC-SHA256 of the payload, keyed with the webhook secret. Its PHP sample signs
-// json_encode(json_decode($body, true)), so a body that is not already in that form verifies
-// only over the re-encoding.
+// UserCheck's documentation ("Webhooks — Security",
+// https://www.usercheck.com/docs/webhooks/security): X-UserCheck-Signature is the hex
+// HMAC-SHA256 of the payload, keyed with the webhook secret. Its receiver samples sign a
+// re-encoding of the decoded body: PHP json_encode(json_decode($body, true)), Node.js
+// JSON.stringify(JSON.parse(body)), Python json.dumps(json.loads(body)). A body that is in none
+// of those forms verifies only over one of the re-encodings.
 
 const userCheckTestSecret = "usercheck-webhook-secret"
 
@@ -63,11 +60,16 @@ const (
 	// What PHP 8 writes for json_encode(json_decode(userCheckPrettyBody, true)), written out by hand.
 	userCheckPrettyPHP = `{"event":"domain.flagged.spam","created_at":"2025-03-26T14:30:25+00:00",` +
 		`"data":{"domain":"a\/b.example","note":"caf\u00e9 \ud83c\udf89"}}`
-	// What JavaScript's JSON.stringify and Python's json.dumps write for the same value.
+	// What Node.js' JSON.stringify and Python's json.dumps write for the same value.
 	userCheckPrettyJS = `{"event":"domain.flagged.spam","created_at":"2025-03-26T14:30:25+00:00",` +
 		`"data":{"domain":"a/b.example","note":"café 🎉"}}`
 	userCheckPrettyPython = `{"event": "domain.flagged.spam", "created_at": "2025-03-26T14:30:25+00:00", ` +
 		`"data": {"domain": "a/b.example", "note": "caf\u00e9 \ud83c\udf89"}}`
+
+	// A pretty-printed body that nests: each language's compact form differs from it and from
+	// the others.
+	userCheckNestedBody = `{ "event": "domain.flagged.spam", "data": { "domain": "x.example", ` +
+		`"meta": { "tags": [ "a/b", { "k": "é" } ] } } }`
 )
 
 func TestUserCheckAuthenticate(t *testing.T) {
@@ -207,16 +209,151 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			},
 		},
 		{
-			name: "signature over JSON.stringify's re-encoding: not accepted",
+			name:   "Node.js fallback: pretty body signed over JSON.stringify's compact re-encoding",
+			modify: func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyJS)) },
+		},
+		{
+			name:   "Python fallback: pretty body signed over json.dumps' re-encoding",
+			modify: func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython)) },
+		},
+		{
+			name:    "Node.js fallback, wrong secret",
+			modify:  func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyJS)) },
+			secrets: []string{"not-the-secret"},
+			wantErr: ErrBadSignature,
+		},
+		{
+			name:    "Python fallback, wrong secret",
+			modify:  func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython)) },
+			secrets: []string{"not-the-secret"},
+			wantErr: ErrBadSignature,
+		},
+		{
+			name:    "Python fallback, rotation",
+			modify:  func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython)) },
+			secrets: []string{"the-new-secret", userCheckTestSecret},
+		},
+		{
+			name: "Node.js fallback, tampered body",
 			modify: func(r *Request) {
-				*r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyJS))
+				*r = userCheckRequest(userCheckTestSecret, bytes.Replace(pretty, []byte("a/b"), []byte("a/c"), 1), []byte(userCheckPrettyJS))
 			},
 			wantErr: ErrBadSignature,
 		},
 		{
-			name: "signature over Python json.dumps' re-encoding: not accepted",
+			name: "Python fallback, tampered body",
 			modify: func(r *Request) {
-				*r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython))
+				*r = userCheckRequest(userCheckTestSecret, bytes.Replace(pretty, []byte("café"), []byte("cafe"), 1), []byte(userCheckPrettyPython))
+			},
+			wantErr: ErrBadSignature,
+		},
+		{
+			name: "Node.js fallback: integer-like keys come first, in numeric order",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","2":"b","1":"a"}}`),
+					[]byte(`{"event":"domain.flagged.spam","data":{"1":"a","2":"b","domain":"x.example"}}`))
+			},
+		},
+		{
+			name: "Python fallback: integer-like keys keep their order",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","2":"b","1":"a"}}`),
+					[]byte(`{"event": "domain.flagged.spam", "data": {"domain": "x.example", "2": "b", "1": "a"}}`))
+			},
+		},
+		{
+			name: "Node.js fallback: numbers as doubles, beyond the double range as null",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","score":1.0,"n":1e5,"big":1E400}}`),
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","score":1,"n":100000,"big":null}}`))
+			},
+		},
+		{
+			name: "Python fallback: floats by repr, beyond the double range as Infinity",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","score":1.0,"n":1e5,"big":1E400}}`),
+					[]byte(`{"event": "domain.flagged.spam", "data": {"domain": "x.example", "score": 1.0, "n": 100000.0, "big": Infinity}}`))
+			},
+		},
+		{
+			name: "Python fallback: a repeated key keeps its first place and its last value",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event": "domain.flagged.relay", "data": {"domain": "x.example"}, "event": "domain.flagged.spam"}`),
+					[]byte(`{"event": "domain.flagged.spam", "data": {"domain": "x.example"}}`))
+			},
+		},
+		{
+			name: "Node.js fallback: an unpaired surrogate, which PHP refuses",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","note":"\uD800"}}`),
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","note":"\ud800"}}`))
+			},
+		},
+		{
+			name: "Python fallback: an unpaired surrogate, which PHP refuses",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","note":"\uD800"}}`),
+					[]byte(`{"event": "domain.flagged.spam", "data": {"domain": "x.example", "note": "\ud800"}}`))
+			},
+		},
+		{
+			name: "Node.js fallback: nested objects",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret, []byte(userCheckNestedBody),
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","meta":{"tags":["a/b",{"k":"é"}]}}}`))
+			},
+		},
+		{
+			name: "Python fallback: nested objects",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret, []byte(userCheckNestedBody),
+					[]byte(`{"event": "domain.flagged.spam", "data": {"domain": "x.example", "meta": {"tags": ["a/b", {"k": "\u00e9"}]}}}`))
+			},
+		},
+		{
+			name: "PHP fallback: nested objects",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret, []byte(userCheckNestedBody),
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example","meta":{"tags":["a\/b",{"k":"\u00e9"}]}}}`))
+			},
+		},
+		{
+			name: "Python fallback, body of 64 KiB",
+			modify: func(r *Request) {
+				b, py := userCheckPaddedBodyPython(64 << 10)
+				*r = userCheckRequest(userCheckTestSecret, b, py)
+			},
+		},
+		{
+			name: "no Python fallback for a body over 64 KiB",
+			modify: func(r *Request) {
+				b, py := userCheckPaddedBodyPython(64<<10 + 1)
+				*r = userCheckRequest(userCheckTestSecret, b, py)
+			},
+			wantErr: ErrBadSignature,
+		},
+		{
+			name: "invalid JSON: no fallback, though signed over what a lenient decoder would make of it",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example"},}`),
+					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example"}}`))
+			},
+			wantErr: ErrBadSignature,
+		},
+		{
+			name: "NaN is not JSON: no Python fallback",
+			modify: func(r *Request) {
+				*r = userCheckRequest(userCheckTestSecret,
+					[]byte(`{"event":"domain.flagged.spam","n":NaN}`),
+					[]byte(`{"event": "domain.flagged.spam", "n": NaN}`))
 			},
 			wantErr: ErrBadSignature,
 		},
@@ -258,6 +395,14 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// userCheckPaddedBodyPython returns the body userCheckPaddedBody does and its Python
+// re-encoding, written here by hand.
+func userCheckPaddedBodyPython(size int) (body, python []byte) {
+	body, php := userCheckPaddedBody(size)
+	pad := bytes.TrimSuffix(bytes.TrimPrefix(php, []byte(`{"event":"domain.flagged.spam","note":"`)), []byte(`"}`))
+	return body, []byte(`{"event": "domain.flagged.spam", "note": "` + string(pad) + `"}`)
 }
 
 // userCheckPaddedBody returns a pretty-printed event of exactly size bytes and its PHP
@@ -428,199 +573,14 @@ func TestUserCheckSign(t *testing.T) {
 	}
 }
 
-// phpJSONEncodeTests are inputs and what PHP 8.2 prints for
-// echo json_encode(json_decode($in, true)); with default flags and ini settings
-// (serialize_precision = -1).
-var phpJSONEncodeTests = []struct {
-	name string
-	in   string
-	want string
-}{
-	{"documented example unchanged", `{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`,
-		`{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`},
-	{"pretty-printed", userCheckPrettyBody, userCheckPrettyPHP},
-	{"whitespace around", " \t\r\n[ 1 , 2 ]\n", `[1,2]`},
-	{"slash escaped", `"a/b"`, `"a\/b"`},
-	{"escaped slash stays escaped", `"a\/b"`, `"a\/b"`},
-	{"non-ASCII as lower-case \\u", `"é"`, `"\u00e9"`},
-	{"upper-case escape in, lower-case out", `"\u00E9"`, `"\u00e9"`},
-	{"BMP beyond Latin-1", `"€ 日本"`, `"\u20ac \u65e5\u672c"`},
-	{"emoji as a surrogate pair", `"😀"`, `"\ud83d\ude00"`},
-	{"escaped surrogate pair", `"\uD83D\uDE00"`, `"\ud83d\ude00"`},
-	{"U+FFFD", "\"\uFFFD\"", `"\ufffd"`},
-	{"line and paragraph separators", "\"\u2028\u2029\"", `"\u2028\u2029"`},
-	{"short escapes", `"\"\\\b\f\n\r\t"`, `"\"\\\b\f\n\r\t"`},
-	{"control characters", `"\u0000\u0001\u001f\u000b"`, `"\u0000\u0001\u001f\u000b"`},
-	{"DEL is printable to PHP", `"\u007f"`, "\"\x7f\""},
-	{"HTML characters not escaped", `"<a href='x'>&</a>"`, `"<a href='x'>&<\/a>"`},
-	{"escaped backslash before u: no surrogate", `"\\ud800"`, `"\\ud800"`},
-	{"empty string", `""`, `""`},
-	{"empty object becomes an empty array", `{}`, `[]`},
-	{"empty array", `[]`, `[]`},
-	{"nested empty object", `{"a":{},"b":[{}]}`, `{"a":[],"b":[[]]}`},
-	{"key order kept", `{"b":1,"a":2,"c":3}`, `{"b":1,"a":2,"c":3}`},
-	{"repeated key: first place, last value", `{"a":1,"b":2,"a":3}`, `{"a":3,"b":2}`},
-	{"keys 0, 1 in order become a list", `{"0":"a","1":"b"}`, `["a","b"]`},
-	{"repeated key 0", `{"0":1,"0":2}`, `[2]`},
-	{"keys 1, 0 stay an object", `{"1":"a","0":"b"}`, `{"1":"a","0":"b"}`},
-	{"key 1 alone stays an object", `{"1":"a"}`, `{"1":"a"}`},
-	{"non-canonical numeric keys stay strings", `{"-0":1,"01":2}`, `{"-0":1,"01":2}`},
-	{"empty key", `{"":1}`, `{"":1}`},
-	{"escaped key", `{"a/b":1,"\u00e9":2}`, `{"a\/b":1,"\u00e9":2}`},
-	{"nested arrays", `[[1,[2,[3]]],[]]`, `[[1,[2,[3]]],[]]`},
-	{"literals", `[true,false,null]`, `[true,false,null]`},
-	{"top-level scalar", `"x"`, `"x"`},
-	{"top-level null", `null`, `null`},
-	{"integer", `42`, `42`},
-	{"negative integer", `-7`, `-7`},
-	{"minus zero integer is 0", `-0`, `0`},
-	{"largest int64 kept", `9223372036854775807`, `9223372036854775807`},
-	{"smallest int64 kept", `-9223372036854775808`, `-9223372036854775808`},
-	{"large int kept exactly", `9007199254740993`, `9007199254740993`},
-	{"beyond int64: a double", `9223372036854775808`, `9.223372036854776e+18`},
-	{"beyond int64, 20 digits", `12345678901234567890`, `1.2345678901234567e+19`},
-	{"1.0 loses its fraction", `1.0`, `1`},
-	{"1.50", `1.50`, `1.5`},
-	{"1e3", `1e3`, `1000`},
-	{"1E2", `1E2`, `100`},
-	{"0.1", `0.1`, `0.1`},
-	{"0.30000000000000004", `0.30000000000000004`, `0.30000000000000004`},
-	{"0.0001 in plain form", `0.0001`, `0.0001`},
-	{"0.00001 in exponent form", `0.00001`, `1.0e-5`},
-	{"1.5e-7", `1.5e-7`, `1.5e-7`},
-	{"1e15 in plain form", `1e15`, `1000000000000000`},
-	{"1e16 in plain form", `1e16`, `10000000000000000`},
-	{"1e17 in exponent form", `1e17`, `1.0e+17`},
-	{"negative exponent form", `-1.25e+30`, `-1.25e+30`},
-	{"123.456e5", `123.456e5`, `12345600`},
-	{"minus zero double", `-0.0`, `-0`},
-	{"underflow to zero", `1e-400`, `0`},
-	{"underflow to minus zero", `-1e-400`, `-0`},
-	{"smallest denormal", `5e-324`, `5.0e-324`},
-	{"largest double", `1.7976931348623157e308`, `1.7976931348623157e+308`},
-	{"infinite double replaced by a repeated key", `{"a":1e400,"a":1}`, `{"a":1}`},
-	{"infinite double in an array replaced", `{"a":[1e400],"b":2,"a":{}}`, `{"a":[],"b":2}`},
-	{"mixed", `{"n":[1,1.0,-2.5e-5,"1.0"],"s":"/"}`, `{"n":[1,1,-2.5e-5,"1.0"],"s":"\/"}`},
-}
-
-func TestPHPJSONEncode(t *testing.T) {
-	for _, tt := range phpJSONEncodeTests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := phpJSONEncode([]byte(tt.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != tt.want {
-				t.Errorf("phpJSONEncode(%s)\n got %s\nwant %s", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
-// phpJSONEncodeFailures are inputs on which PHP's json_decode or json_encode fails, so that the
-// PHP sample could not have signed anything.
-var phpJSONEncodeFailures = []struct {
-	name string
-	in   string
-}{
-	{"empty", ``},
-	{"blank", ` `},
-	{"not JSON", `event=x`},
-	{"trailing comma", `[1,]`},
-	{"two values", `1 2`},
-	{"trailing data", `{"a":1}}`},
-	{"byte order mark", "\uFEFF[1]"},
-	{"invalid UTF-8", "\"\xff\""},
-	{"unpaired high surrogate", `"\ud800"`},
-	{"high surrogate before a non-surrogate", `"\ud800\u0041"`},
-	{"unpaired low surrogate", `"\udc00"`},
-	{"surrogates in the wrong order", `"\udc00\ud800"`},
-	{"unpaired surrogate, though replaced", `{"a":"\ud800","a":1}`},
-	{"infinite double", `1e400`},
-	{"infinite negative double", `[-1e400]`},
-	{"infinite double in an object", `{"a":1e400}`},
-	{"512 nested arrays", strings.Repeat("[", 512) + strings.Repeat("]", 512)},
-	{"512 nested objects", strings.Repeat(`{"a":`, 512) + "1" + strings.Repeat("}", 512)},
-}
-
-func TestPHPJSONEncodeFails(t *testing.T) {
-	for _, tt := range phpJSONEncodeFailures {
-		t.Run(tt.name, func(t *testing.T) {
-			if got, err := phpJSONEncode([]byte(tt.in)); err == nil {
-				t.Fatalf("phpJSONEncode(%q) = %s, want an error", tt.in, got)
-			}
-		})
-	}
-}
-
-func TestPHPJSONEncodeDepth(t *testing.T) {
-	// json_decode's default depth of 512 admits 511 nested arrays or objects.
-	for _, in := range []string{
-		strings.Repeat("[", 511) + strings.Repeat("]", 511),
-		strings.Repeat(`{"a":`, 511) + "1" + strings.Repeat("}", 511),
-	} {
-		got, err := phpJSONEncode([]byte(in))
-		if err != nil || string(got) != in {
-			t.Errorf("511 levels: %.20s…, %v", got, err)
-		}
-	}
-}
-
-// TestPHPJSONEncodeMatchesPHP puts both tables through PHP itself where it is installed (the
-// tables were made with PHP 8.2's php-cli); elsewhere it is skipped.
-func TestPHPJSONEncodeMatchesPHP(t *testing.T) {
-	php, err := exec.LookPath("php")
-	if err != nil {
-		t.Skip("php is not installed")
-	}
-	const script = `while (($l = fgets(STDIN)) !== false) {
-		$v = json_decode(base64_decode(trim($l)), true);
-		$o = json_last_error() === JSON_ERROR_NONE ? json_encode($v) : false;
-		echo $o === false ? "-" : base64_encode($o), "\n";
-	}`
-	type phpCase struct{ name, in, want string } // want "-": PHP fails
-	var cases []phpCase
-	var stdin bytes.Buffer
-	for _, tt := range phpJSONEncodeTests {
-		cases = append(cases, phpCase{tt.name, tt.in, tt.want})
-	}
-	for _, tt := range phpJSONEncodeFailures {
-		cases = append(cases, phpCase{tt.name, tt.in, "-"})
-	}
-	for _, c := range cases {
-		stdin.WriteString(base64.StdEncoding.EncodeToString([]byte(c.in)) + "\n")
-	}
-	cmd := exec.CommandContext(t.Context(), php, "-r", script)
-	cmd.Stdin = &stdin
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("php: %v", err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(cases) {
-		t.Fatalf("php answered %d lines for %d inputs", len(lines), len(cases))
-	}
-	for i, c := range cases {
-		got := lines[i]
-		if got != "-" {
-			b, err := base64.StdEncoding.DecodeString(got)
-			if err != nil {
-				t.Fatalf("php: %v", err)
-			}
-			got = string(b)
-		}
-		if got != c.want {
-			t.Errorf("%s: PHP writes %q for %q, the table says %q", c.name, got, c.in, c.want)
-		}
-	}
-}
-
 func FuzzUserCheckAuthenticate(f *testing.F) {
 	for _, name := range []string{"domain_flagged_disposable.json", "domain_flagged_relay.json", "domain_flagged_spam.json"} {
 		body := userCheckExample(f, name)
 		f.Add(body, userCheckSignature(userCheckTestSecret, body))
 	}
 	f.Add([]byte(userCheckPrettyBody), userCheckSignature(userCheckTestSecret, []byte(userCheckPrettyPHP)))
+	f.Add([]byte(userCheckPrettyBody), userCheckSignature(userCheckTestSecret, []byte(userCheckPrettyJS)))
+	f.Add([]byte(userCheckPrettyBody), userCheckSignature(userCheckTestSecret, []byte(userCheckPrettyPython)))
 	f.Add([]byte(`{}`), "")
 	f.Add([]byte(`"\ud800"`), "zz")
 	f.Fuzz(func(t *testing.T, body []byte, sig string) {
@@ -632,11 +592,16 @@ func FuzzUserCheckAuthenticate(f *testing.F) {
 			t.Fatalf("error %v wraps no sentinel", err)
 		}
 
-		// Signed over the raw body, or over PHP's re-encoding where PHP could make one (and the
-		// body is small enough to try): accepted. By a key not configured: rejected.
+		// Signed over the raw body, or over a receiver sample's re-encoding where that language
+		// could make one (and the body is small enough to try): accepted. By a key not
+		// configured: rejected.
 		signed := [][]byte{body}
-		if php, err := phpJSONEncode(body); err == nil && len(body) <= userCheckMaxReencode {
-			signed = append(signed, php)
+		if len(body) <= userCheckMaxReencode {
+			for _, encode := range []func([]byte) ([]byte, error){phpJSONEncode, jsJSONEncode, pythonJSONEncode} {
+				if form, err := encode(body); err == nil {
+					signed = append(signed, form)
+				}
+			}
 		}
 		for _, s := range signed {
 			h.Set("X-UserCheck-Signature", userCheckSignature(userCheckTestSecret, s))
@@ -677,116 +642,84 @@ func FuzzUserCheckMap(f *testing.F) {
 	})
 }
 
-func FuzzPHPJSONEncode(f *testing.F) {
-	for _, tt := range phpJSONEncodeTests {
-		f.Add([]byte(tt.in))
+// userCheckDenseBody is a body of exactly size bytes that makes re-encoding as costly as JSON
+// allows per byte: short keys and values, numbers each language prints its own way, integer-like
+// keys, and characters each escapes differently.
+func userCheckDenseBody(size int) []byte {
+	const item = `{"id":12345,"score":1.5e-7,"ratio":1.0,"7":true,"name":"café/😀","tags":["a/b","\u00e9",null]}`
+	head, tail := `{"event":"domain.flagged.spam","data":{"domain":"x.example","items":[`, `]}}`
+	var b strings.Builder
+	b.WriteString(head)
+	for b.Len()+len(item)+1+len(`,""`)+len(tail) <= size {
+		if b.Len() > len(head) {
+			b.WriteByte(',')
+		}
+		b.WriteString(item)
 	}
-	for _, name := range []string{"domain_flagged_disposable.json", "domain_flagged_relay.json", "domain_flagged_spam.json"} {
-		f.Add(userCheckExample(f, name))
+	// Fill the rest with a string, so that the body is exactly size bytes.
+	pad := size - b.Len() - len(tail) - len(`,""`)
+	b.WriteString(`,"` + strings.Repeat("x", pad) + `"` + tail)
+	return []byte(b.String())
+}
+
+// userCheckManyKeysBody is an object of exactly size bytes with thousands of keys, a tenth of
+// them repeated: finding the repeats must not cost the square of their number.
+func userCheckManyKeysBody(size int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"event":"domain.flagged.spam"`)
+	for i := 0; b.Len()+16 < size; i++ {
+		k := i
+		if i%10 == 9 {
+			k = i / 2
+		}
+		fmt.Fprintf(&b, `,"k%d":%d`, k, i)
 	}
-	f.Add([]byte(`"\ud800"`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		out, err := phpJSONEncode(in)
-		if err != nil {
-			if json.Valid(in) && !phpRejects(err) {
-				t.Fatalf("valid JSON %q: %v", in, err)
+	pad := size - b.Len() - len(`,"pad":""}`)
+	b.WriteString(`,"pad":"` + strings.Repeat("x", pad) + `"}`)
+	return []byte(b.String())
+}
+
+// BenchmarkUserCheckForgedSignature64KiB measures what a request with a wrong signature costs at
+// the re-encoding cap: the raw body's MAC, one parse, the three re-encodings and their MACs.
+func BenchmarkUserCheckForgedSignature64KiB(b *testing.B) {
+	padded, _ := userCheckPaddedBody(userCheckMaxReencode)
+	bodies := []struct {
+		name string
+		body []byte
+	}{
+		{"one long string", padded},
+		{"dense", userCheckDenseBody(userCheckMaxReencode)},
+		{"many keys", userCheckManyKeysBody(userCheckMaxReencode)},
+	}
+	creds := Credentials{Secrets: []string{userCheckTestSecret}}
+	for _, bb := range bodies {
+		if len(bb.body) != userCheckMaxReencode {
+			b.Fatalf("%s: body of %d bytes", bb.name, len(bb.body))
+		}
+		for _, encode := range []func([]byte) ([]byte, error){phpJSONEncode, jsJSONEncode, pythonJSONEncode} {
+			if _, err := encode(bb.body); err != nil {
+				b.Fatalf("%s: %v", bb.name, err)
 			}
-			return
 		}
-		if !json.Valid(in) {
-			t.Fatalf("invalid JSON %q encoded as %q", in, out)
-		}
-		if !json.Valid(out) || !utf8.Valid(out) {
-			t.Fatalf("%q encoded as invalid JSON %q", in, out)
-		}
-		for i := 0; i < len(out); i++ {
-			if c := out[i]; c >= 0x80 || c == '/' || c < 0x20 {
-				t.Fatalf("%q encoded with a raw %q: %q", in, c, out)
-			} else if c == '\\' {
-				i++ // an escape's second character
+		b.Run(bb.name, func(b *testing.B) {
+			req := userCheckRequest("not-the-secret", bb.body, bb.body)
+			b.SetBytes(int64(len(bb.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := UserCheck.Authenticate(req, creds); !errors.Is(err, ErrBadSignature) {
+					b.Fatal(err)
+				}
 			}
-		}
-		var vin, vout any
-		decodeNumbers(t, in, &vin)
-		decodeNumbers(t, out, &vout)
-		if !phpEqual(vin, vout) {
-			t.Fatalf("%q encoded as %q: different values", in, out)
-		}
-		// Re-encoding changes nothing, but for PHP's own exception: the double -0 is written
-		// "-0", which decodes as the integer 0.
-		again, err := phpJSONEncode(out)
-		if err != nil || !bytes.Equal(again, out) && !bytes.Contains(out, []byte("-0")) {
-			t.Fatalf("re-encoding %q gives %q, %v", out, again, err)
-		}
-		if thrice, err := phpJSONEncode(again); err != nil || !bytes.Equal(thrice, again) {
-			t.Fatalf("re-encoding %q gives %q, %v", again, thrice, err)
+		})
+	}
+	b.Run("valid raw signature, for comparison", func(b *testing.B) {
+		req := userCheckRequest(userCheckTestSecret, padded, padded)
+		b.SetBytes(int64(len(padded)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := UserCheck.Authenticate(req, creds); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
-}
-
-// phpRejects reports whether err is one of the failures PHP has too (TestPHPJSONEncodeFails).
-func phpRejects(err error) bool {
-	for _, s := range []string{"UTF-8", "surrogate", "nested too deeply", "Inf"} {
-		if strings.Contains(err.Error(), s) {
-			return true
-		}
-	}
-	return false
-}
-
-func decodeNumbers(t *testing.T, b []byte, v *any) {
-	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("decoding %q: %v", b, err)
-	}
-}
-
-// phpEqual compares decoded JSON values as PHP sees them: a list is the object with keys "0",
-// "1", … (so {} equals []), and numbers are equal when their values are (integers exactly).
-func phpEqual(a, b any) bool {
-	if l, ok := a.([]any); ok {
-		a = listAsObject(l)
-	}
-	if l, ok := b.([]any); ok {
-		b = listAsObject(l)
-	}
-	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		if !ok || len(a) != len(b) {
-			return false
-		}
-		for k, va := range a {
-			vb, ok := b[k]
-			if !ok || !phpEqual(va, vb) {
-				return false
-			}
-		}
-		return true
-	case json.Number:
-		b, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		ia, aerr := strconv.ParseInt(a.String(), 10, 64)
-		ib, berr := strconv.ParseInt(b.String(), 10, 64)
-		if aerr == nil && berr == nil {
-			return ia == ib
-		}
-		fa, _ := strconv.ParseFloat(a.String(), 64)
-		fb, _ := strconv.ParseFloat(b.String(), 64)
-		return fa == fb && math.Signbit(fa) == math.Signbit(fb)
-	default:
-		return a == b
-	}
-}
-
-func listAsObject(l []any) map[string]any {
-	m := make(map[string]any, len(l))
-	for i, v := range l {
-		m[strconv.Itoa(i)] = v
-	}
-	return m
 }

@@ -1,0 +1,1000 @@
+package providers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"math/big"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// The re-encodings UserCheck's receiver samples sign
+// (https://www.usercheck.com/docs/webhooks/security), one table per language. Each table holds
+// what the language itself printed for the input, written out here; the tests never run PHP,
+// Node.js or Python (but for TestPHPJSONEncodeMatchesPHP, where php happens to be installed).
+
+func phpJSONEncode(body []byte) ([]byte, error) {
+	doc, err := parseJSONDoc(body)
+	if err != nil {
+		return nil, err
+	}
+	return doc.phpForm(nil)
+}
+
+func jsJSONEncode(body []byte) ([]byte, error) {
+	doc, err := parseJSONDoc(body)
+	if err != nil {
+		return nil, err
+	}
+	return doc.jsForm(nil)
+}
+
+func pythonJSONEncode(body []byte) ([]byte, error) {
+	doc, err := parseJSONDoc(body)
+	if err != nil {
+		return nil, err
+	}
+	return doc.pythonForm(nil)
+}
+
+// phpJSONEncodeTests are inputs and what PHP 8.2 prints for
+// echo json_encode(json_decode($in, true)); with default flags and ini settings
+// (serialize_precision = -1).
+var phpJSONEncodeTests = []struct {
+	name string
+	in   string
+	want string
+}{
+	{"documented example unchanged", `{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`,
+		`{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`},
+	{"pretty-printed", userCheckPrettyBody, userCheckPrettyPHP},
+	{"whitespace around", " \t\r\n[ 1 , 2 ]\n", `[1,2]`},
+	{"slash escaped", `"a/b"`, `"a\/b"`},
+	{"escaped slash stays escaped", `"a\/b"`, `"a\/b"`},
+	{"non-ASCII as lower-case \\u", `"é"`, `"\u00e9"`},
+	{"upper-case escape in, lower-case out", `"\u00E9"`, `"\u00e9"`},
+	{"BMP beyond Latin-1", `"€ 日本"`, `"\u20ac \u65e5\u672c"`},
+	{"emoji as a surrogate pair", `"😀"`, `"\ud83d\ude00"`},
+	{"escaped surrogate pair", `"\uD83D\uDE00"`, `"\ud83d\ude00"`},
+	{"U+FFFD", "\"\uFFFD\"", `"\ufffd"`},
+	{"line and paragraph separators", "\"\u2028\u2029\"", `"\u2028\u2029"`},
+	{"short escapes", `"\"\\\b\f\n\r\t"`, `"\"\\\b\f\n\r\t"`},
+	{"control characters", `"\u0000\u0001\u001f\u000b"`, `"\u0000\u0001\u001f\u000b"`},
+	{"DEL is printable to PHP", `"\u007f"`, "\"\x7f\""},
+	{"HTML characters not escaped", `"<a href='x'>&</a>"`, `"<a href='x'>&<\/a>"`},
+	{"escaped backslash before u: no surrogate", `"\\ud800"`, `"\\ud800"`},
+	{"empty string", `""`, `""`},
+	{"empty object becomes an empty array", `{}`, `[]`},
+	{"empty array", `[]`, `[]`},
+	{"nested empty object", `{"a":{},"b":[{}]}`, `{"a":[],"b":[[]]}`},
+	{"key order kept", `{"b":1,"a":2,"c":3}`, `{"b":1,"a":2,"c":3}`},
+	{"repeated key: first place, last value", `{"a":1,"b":2,"a":3}`, `{"a":3,"b":2}`},
+	{"keys 0, 1 in order become a list", `{"0":"a","1":"b"}`, `["a","b"]`},
+	{"repeated key 0", `{"0":1,"0":2}`, `[2]`},
+	{"keys 1, 0 stay an object", `{"1":"a","0":"b"}`, `{"1":"a","0":"b"}`},
+	{"key 1 alone stays an object", `{"1":"a"}`, `{"1":"a"}`},
+	{"non-canonical numeric keys stay strings", `{"-0":1,"01":2}`, `{"-0":1,"01":2}`},
+	{"empty key", `{"":1}`, `{"":1}`},
+	{"escaped key", `{"a/b":1,"\u00e9":2}`, `{"a\/b":1,"\u00e9":2}`},
+	{"nested arrays", `[[1,[2,[3]]],[]]`, `[[1,[2,[3]]],[]]`},
+	{"literals", `[true,false,null]`, `[true,false,null]`},
+	{"top-level scalar", `"x"`, `"x"`},
+	{"top-level null", `null`, `null`},
+	{"integer", `42`, `42`},
+	{"negative integer", `-7`, `-7`},
+	{"minus zero integer is 0", `-0`, `0`},
+	{"largest int64 kept", `9223372036854775807`, `9223372036854775807`},
+	{"smallest int64 kept", `-9223372036854775808`, `-9223372036854775808`},
+	{"large int kept exactly", `9007199254740993`, `9007199254740993`},
+	{"beyond int64: a double", `9223372036854775808`, `9.223372036854776e+18`},
+	{"beyond int64, 20 digits", `12345678901234567890`, `1.2345678901234567e+19`},
+	{"1.0 loses its fraction", `1.0`, `1`},
+	{"1.50", `1.50`, `1.5`},
+	{"1e3", `1e3`, `1000`},
+	{"1E2", `1E2`, `100`},
+	{"0.1", `0.1`, `0.1`},
+	{"0.30000000000000004", `0.30000000000000004`, `0.30000000000000004`},
+	{"0.0001 in plain form", `0.0001`, `0.0001`},
+	{"0.00001 in exponent form", `0.00001`, `1.0e-5`},
+	{"1.5e-7", `1.5e-7`, `1.5e-7`},
+	{"1e15 in plain form", `1e15`, `1000000000000000`},
+	{"1e16 in plain form", `1e16`, `10000000000000000`},
+	{"1e17 in exponent form", `1e17`, `1.0e+17`},
+	{"negative exponent form", `-1.25e+30`, `-1.25e+30`},
+	{"123.456e5", `123.456e5`, `12345600`},
+	{"minus zero double", `-0.0`, `-0`},
+	{"underflow to zero", `1e-400`, `0`},
+	{"underflow to minus zero", `-1e-400`, `-0`},
+	{"smallest denormal", `5e-324`, `5.0e-324`},
+	{"largest double", `1.7976931348623157e308`, `1.7976931348623157e+308`},
+	{"infinite double replaced by a repeated key", `{"a":1e400,"a":1}`, `{"a":1}`},
+	{"infinite double in an array replaced", `{"a":[1e400],"b":2,"a":{}}`, `{"a":[],"b":2}`},
+	{"mixed", `{"n":[1,1.0,-2.5e-5,"1.0"],"s":"/"}`, `{"n":[1,1,-2.5e-5,"1.0"],"s":"\/"}`},
+}
+
+func TestPHPJSONEncode(t *testing.T) {
+	for _, tt := range phpJSONEncodeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := phpJSONEncode([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("phpJSONEncode(%s)\n got %s\nwant %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// phpJSONEncodeFailures are inputs on which PHP's json_decode or json_encode fails, so that the
+// PHP sample could not have signed anything.
+var phpJSONEncodeFailures = []struct {
+	name string
+	in   string
+}{
+	{"empty", ``},
+	{"blank", ` `},
+	{"not JSON", `event=x`},
+	{"trailing comma", `[1,]`},
+	{"two values", `1 2`},
+	{"trailing data", `{"a":1}}`},
+	{"byte order mark", "\uFEFF[1]"},
+	{"invalid UTF-8", "\"\xff\""},
+	{"unpaired high surrogate", `"\ud800"`},
+	{"high surrogate before a non-surrogate", `"\ud800\u0041"`},
+	{"unpaired low surrogate", `"\udc00"`},
+	{"surrogates in the wrong order", `"\udc00\ud800"`},
+	{"unpaired surrogate, though replaced", `{"a":"\ud800","a":1}`},
+	{"infinite double", `1e400`},
+	{"infinite negative double", `[-1e400]`},
+	{"infinite double in an object", `{"a":1e400}`},
+	{"512 nested arrays", strings.Repeat("[", 512) + strings.Repeat("]", 512)},
+	{"512 nested objects", strings.Repeat(`{"a":`, 512) + "1" + strings.Repeat("}", 512)},
+}
+
+func TestPHPJSONEncodeFails(t *testing.T) {
+	for _, tt := range phpJSONEncodeFailures {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := phpJSONEncode([]byte(tt.in)); err == nil {
+				t.Fatalf("phpJSONEncode(%q) = %s, want an error", tt.in, got)
+			}
+		})
+	}
+}
+
+func TestPHPJSONEncodeDepth(t *testing.T) {
+	// json_decode's default depth of 512 admits 511 nested arrays or objects.
+	for _, in := range []string{
+		strings.Repeat("[", 511) + strings.Repeat("]", 511),
+		strings.Repeat(`{"a":`, 511) + "1" + strings.Repeat("}", 511),
+	} {
+		got, err := phpJSONEncode([]byte(in))
+		if err != nil || string(got) != in {
+			t.Errorf("511 levels: %.20s…, %v", got, err)
+		}
+	}
+}
+
+// TestPHPJSONEncodeMatchesPHP puts both tables through PHP itself where it is installed (the
+// tables were made with PHP 8.2's php-cli); elsewhere it is skipped.
+func TestPHPJSONEncodeMatchesPHP(t *testing.T) {
+	php, err := exec.LookPath("php")
+	if err != nil {
+		t.Skip("php is not installed")
+	}
+	const script = `while (($l = fgets(STDIN)) !== false) {
+		$v = json_decode(base64_decode(trim($l)), true);
+		$o = json_last_error() === JSON_ERROR_NONE ? json_encode($v) : false;
+		echo $o === false ? "-" : base64_encode($o), "\n";
+	}`
+	type phpCase struct{ name, in, want string } // want "-": PHP fails
+	var cases []phpCase
+	var stdin bytes.Buffer
+	for _, tt := range phpJSONEncodeTests {
+		cases = append(cases, phpCase{tt.name, tt.in, tt.want})
+	}
+	for _, tt := range phpJSONEncodeFailures {
+		cases = append(cases, phpCase{tt.name, tt.in, "-"})
+	}
+	for _, c := range cases {
+		stdin.WriteString(base64.StdEncoding.EncodeToString([]byte(c.in)) + "\n")
+	}
+	cmd := exec.CommandContext(t.Context(), php, "-r", script)
+	cmd.Stdin = &stdin
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("php: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(cases) {
+		t.Fatalf("php answered %d lines for %d inputs", len(lines), len(cases))
+	}
+	for i, c := range cases {
+		got := lines[i]
+		if got != "-" {
+			b, err := base64.StdEncoding.DecodeString(got)
+			if err != nil {
+				t.Fatalf("php: %v", err)
+			}
+			got = string(b)
+		}
+		if got != c.want {
+			t.Errorf("%s: PHP writes %q for %q, the table says %q", c.name, got, c.in, c.want)
+		}
+	}
+}
+
+func FuzzPHPJSONEncode(f *testing.F) {
+	for _, tt := range phpJSONEncodeTests {
+		f.Add([]byte(tt.in))
+	}
+	for _, name := range []string{"domain_flagged_disposable.json", "domain_flagged_relay.json", "domain_flagged_spam.json"} {
+		f.Add(userCheckExample(f, name))
+	}
+	f.Add([]byte(`"\ud800"`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := phpJSONEncode(in)
+		if err != nil {
+			if json.Valid(in) && !phpRejects(err) {
+				t.Fatalf("valid JSON %q: %v", in, err)
+			}
+			return
+		}
+		if !json.Valid(in) {
+			t.Fatalf("invalid JSON %q encoded as %q", in, out)
+		}
+		if !json.Valid(out) || !utf8.Valid(out) {
+			t.Fatalf("%q encoded as invalid JSON %q", in, out)
+		}
+		for i := 0; i < len(out); i++ {
+			if c := out[i]; c >= 0x80 || c == '/' || c < 0x20 {
+				t.Fatalf("%q encoded with a raw %q: %q", in, c, out)
+			} else if c == '\\' {
+				i++ // an escape's second character
+			}
+		}
+		var vin, vout any
+		decodeNumbers(t, in, &vin)
+		decodeNumbers(t, out, &vout)
+		if !phpEqual(vin, vout) {
+			t.Fatalf("%q encoded as %q: different values", in, out)
+		}
+		// Re-encoding changes nothing, but for PHP's own exception: the double -0 is written
+		// "-0", which decodes as the integer 0.
+		again, err := phpJSONEncode(out)
+		if err != nil || !bytes.Equal(again, out) && !bytes.Contains(out, []byte("-0")) {
+			t.Fatalf("re-encoding %q gives %q, %v", out, again, err)
+		}
+		if thrice, err := phpJSONEncode(again); err != nil || !bytes.Equal(thrice, again) {
+			t.Fatalf("re-encoding %q gives %q, %v", again, thrice, err)
+		}
+	})
+}
+
+// phpRejects reports whether err is one of the failures PHP has too (TestPHPJSONEncodeFails).
+func phpRejects(err error) bool {
+	for _, s := range []string{"UTF-8", "surrogate", "nested too deeply", "Inf"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeNumbers(t *testing.T, b []byte, v *any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decoding %q: %v", b, err)
+	}
+}
+
+// phpEqual compares decoded JSON values as PHP sees them: a list is the object with keys "0",
+// "1", … (so {} equals []), and numbers are equal when their values are (integers exactly).
+func phpEqual(a, b any) bool {
+	if l, ok := a.([]any); ok {
+		a = listAsObject(l)
+	}
+	if l, ok := b.([]any); ok {
+		b = listAsObject(l)
+	}
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, va := range a {
+			vb, ok := b[k]
+			if !ok || !phpEqual(va, vb) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		ia, aerr := strconv.ParseInt(a.String(), 10, 64)
+		ib, berr := strconv.ParseInt(b.String(), 10, 64)
+		if aerr == nil && berr == nil {
+			return ia == ib
+		}
+		fa, _ := strconv.ParseFloat(a.String(), 64)
+		fb, _ := strconv.ParseFloat(b.String(), 64)
+		return fa == fb && math.Signbit(fa) == math.Signbit(fb)
+	default:
+		return a == b
+	}
+}
+
+func listAsObject(l []any) map[string]any {
+	m := make(map[string]any, len(l))
+	for i, v := range l {
+		m[strconv.Itoa(i)] = v
+	}
+	return m
+}
+
+// jsJSONEncodeTests are inputs and what Node.js 20 prints for
+// JSON.stringify(JSON.parse(in)).
+var jsJSONEncodeTests = []struct {
+	name string
+	in   string
+	want string
+}{
+	{`documented example unchanged`, `{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`,
+		`{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`},
+	{`pretty-printed`, "{\n  \"event\": \"domain.flagged.spam\",\n  \"created_at\": \"2025-03-26T14:30:25+00:00\",\n  \"data\": {\"domain\": \"a/b.example\", \"note\": \"café 🎉\"}\n}\n",
+		`{"event":"domain.flagged.spam","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"a/b.example","note":"café 🎉"}}`},
+	{`whitespace around`, " \t\r\n[ 1 , 2 ]\n",
+		`[1,2]`},
+	{`slash`, `"a/b"`,
+		`"a/b"`},
+	{`escaped slash`, `"a\/b"`,
+		`"a/b"`},
+	{`non-ASCII`, `"é"`,
+		`"é"`},
+	{`upper-case escape in`, `"\u00E9"`,
+		`"é"`},
+	{`BMP beyond Latin-1`, `"€ 日本"`,
+		`"€ 日本"`},
+	{`emoji`, `"😀"`,
+		`"😀"`},
+	{`escaped surrogate pair`, `"\uD83D\uDE00"`,
+		`"😀"`},
+	{`U+FFFD`, "\"\ufffd\"",
+		"\"\ufffd\""},
+	{`line and paragraph separators`, "\"\u2028\u2029\"",
+		"\"\u2028\u2029\""},
+	{`short escapes`, `"\"\\\b\f\n\r\t"`,
+		`"\"\\\b\f\n\r\t"`},
+	{`control characters`, `"\u0000\u0001\u001f\u000b"`,
+		`"\u0000\u0001\u001f\u000b"`},
+	{`escaped DEL`, `"\u007f"`,
+		"\"\x7f\""},
+	{`raw DEL`, "\"\x7f\"",
+		"\"\x7f\""},
+	{`HTML characters`, `"<a href='x'>&</a>"`,
+		`"<a href='x'>&</a>"`},
+	{`escaped backslash before u`, `"\\ud800"`,
+		`"\\ud800"`},
+	{`unpaired high surrogate`, `"\ud800"`,
+		`"\ud800"`},
+	{`unpaired low surrogate`, `"\udc00"`,
+		`"\udc00"`},
+	{`surrogates in the wrong order`, `"\udc00\ud800"`,
+		`"\udc00\ud800"`},
+	{`high surrogate before a non-surrogate`, `"\ud800\u0041"`,
+		`"\ud800A"`},
+	{`pair then an unpaired low surrogate`, `"\ud83d\ude00\ude00"`,
+		`"😀\ude00"`},
+	{`unpaired surrogate in a key`, `{"\ud800":1}`,
+		`{"\ud800":1}`},
+	{`empty string`, `""`,
+		`""`},
+	{`empty object`, `{}`,
+		`{}`},
+	{`empty array`, `[]`,
+		`[]`},
+	{`nested empty containers`, `{"a":{},"b":[{}]}`,
+		`{"a":{},"b":[{}]}`},
+	{`key order kept`, `{"b":1,"a":2,"c":3}`,
+		`{"b":1,"a":2,"c":3}`},
+	{`repeated key: first place, last value`, `{"a":1,"b":2,"a":3}`,
+		`{"a":3,"b":2}`},
+	{`repeated key written two ways`, `{"a":1,"b":2,"\u0061":3}`,
+		`{"a":3,"b":2}`},
+	{`repeated key three times`, `{"a":1,"b":2,"a":3,"c":4,"a":5}`,
+		`{"a":5,"b":2,"c":4}`},
+	{`repeated keys in a large object`, `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k3":"x","k0":"y","k3":"z"}`,
+		`{"k0":"y","k1":1,"k2":2,"k3":"z","k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19}`},
+	{`keys 0, 1 in order`, `{"0":"a","1":"b"}`,
+		`{"0":"a","1":"b"}`},
+	{`keys 1, 0`, `{"1":"a","0":"b"}`,
+		`{"0":"b","1":"a"}`},
+	{`integer-like keys first`, `{"b":1,"2":2,"1":3,"a":4,"1":5}`,
+		`{"1":5,"2":2,"b":1,"a":4}`},
+	{`array index bounds`, `{"a":0,"4294967295":1,"4294967294":2,"10":3,"9":4,"01":5,"-0":6,"1.0":7}`,
+		`{"9":4,"10":3,"4294967294":2,"a":0,"4294967295":1,"01":5,"-0":6,"1.0":7}`},
+	{`__proto__ is a key like another`, `{"__proto__":1,"a":2}`,
+		`{"__proto__":1,"a":2}`},
+	{`empty key`, `{"":1}`,
+		`{"":1}`},
+	{`escaped key`, `{"a/b":1,"\u00e9":2}`,
+		`{"a/b":1,"é":2}`},
+	{`nested arrays`, `[[1,[2,[3]]],[]]`,
+		`[[1,[2,[3]]],[]]`},
+	{`literals`, `[true,false,null]`,
+		`[true,false,null]`},
+	{`top-level string`, `"x"`,
+		`"x"`},
+	{`top-level null`, `null`,
+		`null`},
+	{`integer`, `42`,
+		`42`},
+	{`negative integer`, `-7`,
+		`-7`},
+	{`minus zero integer`, `-0`,
+		`0`},
+	{`zero`, `0`,
+		`0`},
+	{`largest int64`, `9223372036854775807`,
+		`9223372036854776000`},
+	{`beyond 2^53`, `9007199254740993`,
+		`9007199254740992`},
+	{`beyond int64`, `9223372036854775808`,
+		`9223372036854776000`},
+	{`20 digits`, `12345678901234567890`,
+		`12345678901234567000`},
+	{`30 digits`, `123456789012345678901234567890`,
+		`1.2345678901234568e+29`},
+	{`1.0`, `1.0`,
+		`1`},
+	{`1.50`, `1.50`,
+		`1.5`},
+	{`1e3`, `1e3`,
+		`1000`},
+	{`1E2`, `1E2`,
+		`100`},
+	{`1e5`, `1e5`,
+		`100000`},
+	{`0e10`, `0e10`,
+		`0`},
+	{`0.1`, `0.1`,
+		`0.1`},
+	{`0.30000000000000004`, `0.30000000000000004`,
+		`0.30000000000000004`},
+	{`0.0001`, `0.0001`,
+		`0.0001`},
+	{`0.00001`, `0.00001`,
+		`0.00001`},
+	{`0.000001`, `0.000001`,
+		`0.000001`},
+	{`0.0000001`, `0.0000001`,
+		`1e-7`},
+	{`1.5e-7`, `1.5e-7`,
+		`1.5e-7`},
+	{`123e-20`, `123e-20`,
+		`1.23e-18`},
+	{`1e15`, `1e15`,
+		`1000000000000000`},
+	{`1e16`, `1e16`,
+		`10000000000000000`},
+	{`9999999999999998.0`, `9999999999999998.0`,
+		`9999999999999998`},
+	{`1e17`, `1e17`,
+		`100000000000000000`},
+	{`1e20`, `1e20`,
+		`100000000000000000000`},
+	{`1e21`, `1e21`,
+		`1e+21`},
+	{`1e22`, `1e22`,
+		`1e+22`},
+	{`1.2345678901234568e20`, `123456789012345680000.5`,
+		`123456789012345680000`},
+	{`-1.25e+30`, `-1.25e+30`,
+		`-1.25e+30`},
+	{`123.456e5`, `123.456e5`,
+		`12345600`},
+	{`minus zero double`, `-0.0`,
+		`0`},
+	{`underflow to zero`, `1e-400`,
+		`0`},
+	{`underflow to minus zero`, `-1e-400`,
+		`0`},
+	{`smallest denormal`, `5e-324`,
+		`5e-324`},
+	{`largest double`, `1.7976931348623157e308`,
+		`1.7976931348623157e+308`},
+	{`beyond the largest double`, `1e400`,
+		`null`},
+	{`beyond the largest double, negative`, `[-1e400]`,
+		`[null]`},
+	{`infinite double replaced by a repeated key`, `{"a":1e400,"a":1}`,
+		`{"a":1}`},
+	{`mixed`, `{"n":[1,1.0,-2.5e-5,"1.0"],"s":"/"}`,
+		`{"n":[1,1,-0.000025,"1.0"],"s":"/"}`},
+}
+
+func TestJSJSONEncode(t *testing.T) {
+	for _, tt := range jsJSONEncodeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := jsJSONEncode([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("jsJSONEncode(%s)\n got %s\nwant %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// pythonJSONEncodeTests are inputs and what CPython 3.11 prints for
+// json.dumps(json.loads(in)).
+var pythonJSONEncodeTests = []struct {
+	name string
+	in   string
+	want string
+}{
+	{`documented example unchanged`, `{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`,
+		`{"event": "domain.flagged.disposable", "created_at": "2025-03-26T14:30:25+00:00", "data": {"domain": "example.com"}}`},
+	{`pretty-printed`, "{\n  \"event\": \"domain.flagged.spam\",\n  \"created_at\": \"2025-03-26T14:30:25+00:00\",\n  \"data\": {\"domain\": \"a/b.example\", \"note\": \"café 🎉\"}\n}\n",
+		`{"event": "domain.flagged.spam", "created_at": "2025-03-26T14:30:25+00:00", "data": {"domain": "a/b.example", "note": "caf\u00e9 \ud83c\udf89"}}`},
+	{`whitespace around`, " \t\r\n[ 1 , 2 ]\n",
+		`[1, 2]`},
+	{`slash`, `"a/b"`,
+		`"a/b"`},
+	{`escaped slash`, `"a\/b"`,
+		`"a/b"`},
+	{`non-ASCII`, `"é"`,
+		`"\u00e9"`},
+	{`upper-case escape in`, `"\u00E9"`,
+		`"\u00e9"`},
+	{`BMP beyond Latin-1`, `"€ 日本"`,
+		`"\u20ac \u65e5\u672c"`},
+	{`emoji`, `"😀"`,
+		`"\ud83d\ude00"`},
+	{`escaped surrogate pair`, `"\uD83D\uDE00"`,
+		`"\ud83d\ude00"`},
+	{`U+FFFD`, "\"\ufffd\"",
+		`"\ufffd"`},
+	{`line and paragraph separators`, "\"\u2028\u2029\"",
+		`"\u2028\u2029"`},
+	{`short escapes`, `"\"\\\b\f\n\r\t"`,
+		`"\"\\\b\f\n\r\t"`},
+	{`control characters`, `"\u0000\u0001\u001f\u000b"`,
+		`"\u0000\u0001\u001f\u000b"`},
+	{`escaped DEL`, `"\u007f"`,
+		`"\u007f"`},
+	{`raw DEL`, "\"\x7f\"",
+		`"\u007f"`},
+	{`HTML characters`, `"<a href='x'>&</a>"`,
+		`"<a href='x'>&</a>"`},
+	{`escaped backslash before u`, `"\\ud800"`,
+		`"\\ud800"`},
+	{`unpaired high surrogate`, `"\ud800"`,
+		`"\ud800"`},
+	{`unpaired low surrogate`, `"\udc00"`,
+		`"\udc00"`},
+	{`surrogates in the wrong order`, `"\udc00\ud800"`,
+		`"\udc00\ud800"`},
+	{`high surrogate before a non-surrogate`, `"\ud800\u0041"`,
+		`"\ud800A"`},
+	{`pair then an unpaired low surrogate`, `"\ud83d\ude00\ude00"`,
+		`"\ud83d\ude00\ude00"`},
+	{`unpaired surrogate in a key`, `{"\ud800":1}`,
+		`{"\ud800": 1}`},
+	{`empty string`, `""`,
+		`""`},
+	{`empty object`, `{}`,
+		`{}`},
+	{`empty array`, `[]`,
+		`[]`},
+	{`nested empty containers`, `{"a":{},"b":[{}]}`,
+		`{"a": {}, "b": [{}]}`},
+	{`key order kept`, `{"b":1,"a":2,"c":3}`,
+		`{"b": 1, "a": 2, "c": 3}`},
+	{`repeated key: first place, last value`, `{"a":1,"b":2,"a":3}`,
+		`{"a": 3, "b": 2}`},
+	{`repeated key written two ways`, `{"a":1,"b":2,"\u0061":3}`,
+		`{"a": 3, "b": 2}`},
+	{`repeated key three times`, `{"a":1,"b":2,"a":3,"c":4,"a":5}`,
+		`{"a": 5, "b": 2, "c": 4}`},
+	{`repeated keys in a large object`, `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k3":"x","k0":"y","k3":"z"}`,
+		`{"k0": "y", "k1": 1, "k2": 2, "k3": "z", "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17, "k18": 18, "k19": 19}`},
+	{`keys 0, 1 in order`, `{"0":"a","1":"b"}`,
+		`{"0": "a", "1": "b"}`},
+	{`keys 1, 0`, `{"1":"a","0":"b"}`,
+		`{"1": "a", "0": "b"}`},
+	{`integer-like keys first`, `{"b":1,"2":2,"1":3,"a":4,"1":5}`,
+		`{"b": 1, "2": 2, "1": 5, "a": 4}`},
+	{`array index bounds`, `{"a":0,"4294967295":1,"4294967294":2,"10":3,"9":4,"01":5,"-0":6,"1.0":7}`,
+		`{"a": 0, "4294967295": 1, "4294967294": 2, "10": 3, "9": 4, "01": 5, "-0": 6, "1.0": 7}`},
+	{`__proto__ is a key like another`, `{"__proto__":1,"a":2}`,
+		`{"__proto__": 1, "a": 2}`},
+	{`empty key`, `{"":1}`,
+		`{"": 1}`},
+	{`escaped key`, `{"a/b":1,"\u00e9":2}`,
+		`{"a/b": 1, "\u00e9": 2}`},
+	{`nested arrays`, `[[1,[2,[3]]],[]]`,
+		`[[1, [2, [3]]], []]`},
+	{`literals`, `[true,false,null]`,
+		`[true, false, null]`},
+	{`top-level string`, `"x"`,
+		`"x"`},
+	{`top-level null`, `null`,
+		`null`},
+	{`integer`, `42`,
+		`42`},
+	{`negative integer`, `-7`,
+		`-7`},
+	{`minus zero integer`, `-0`,
+		`0`},
+	{`zero`, `0`,
+		`0`},
+	{`largest int64`, `9223372036854775807`,
+		`9223372036854775807`},
+	{`beyond 2^53`, `9007199254740993`,
+		`9007199254740993`},
+	{`beyond int64`, `9223372036854775808`,
+		`9223372036854775808`},
+	{`20 digits`, `12345678901234567890`,
+		`12345678901234567890`},
+	{`30 digits`, `123456789012345678901234567890`,
+		`123456789012345678901234567890`},
+	{`1.0`, `1.0`,
+		`1.0`},
+	{`1.50`, `1.50`,
+		`1.5`},
+	{`1e3`, `1e3`,
+		`1000.0`},
+	{`1E2`, `1E2`,
+		`100.0`},
+	{`1e5`, `1e5`,
+		`100000.0`},
+	{`0e10`, `0e10`,
+		`0.0`},
+	{`0.1`, `0.1`,
+		`0.1`},
+	{`0.30000000000000004`, `0.30000000000000004`,
+		`0.30000000000000004`},
+	{`0.0001`, `0.0001`,
+		`0.0001`},
+	{`0.00001`, `0.00001`,
+		`1e-05`},
+	{`0.000001`, `0.000001`,
+		`1e-06`},
+	{`0.0000001`, `0.0000001`,
+		`1e-07`},
+	{`1.5e-7`, `1.5e-7`,
+		`1.5e-07`},
+	{`123e-20`, `123e-20`,
+		`1.23e-18`},
+	{`1e15`, `1e15`,
+		`1000000000000000.0`},
+	{`1e16`, `1e16`,
+		`1e+16`},
+	{`9999999999999998.0`, `9999999999999998.0`,
+		`9999999999999998.0`},
+	{`1e17`, `1e17`,
+		`1e+17`},
+	{`1e20`, `1e20`,
+		`1e+20`},
+	{`1e21`, `1e21`,
+		`1e+21`},
+	{`1e22`, `1e22`,
+		`1e+22`},
+	{`1.2345678901234568e20`, `123456789012345680000.5`,
+		`1.2345678901234568e+20`},
+	{`-1.25e+30`, `-1.25e+30`,
+		`-1.25e+30`},
+	{`123.456e5`, `123.456e5`,
+		`12345600.0`},
+	{`minus zero double`, `-0.0`,
+		`-0.0`},
+	{`underflow to zero`, `1e-400`,
+		`0.0`},
+	{`underflow to minus zero`, `-1e-400`,
+		`-0.0`},
+	{`smallest denormal`, `5e-324`,
+		`5e-324`},
+	{`largest double`, `1.7976931348623157e308`,
+		`1.7976931348623157e+308`},
+	{`beyond the largest double`, `1e400`,
+		`Infinity`},
+	{`beyond the largest double, negative`, `[-1e400]`,
+		`[-Infinity]`},
+	{`infinite double replaced by a repeated key`, `{"a":1e400,"a":1}`,
+		`{"a": 1}`},
+	{`mixed`, `{"n":[1,1.0,-2.5e-5,"1.0"],"s":"/"}`,
+		`{"n": [1, 1.0, -2.5e-05, "1.0"], "s": "/"}`},
+}
+
+func TestPythonJSONEncode(t *testing.T) {
+	for _, tt := range pythonJSONEncodeTests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := pythonJSONEncode([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Errorf("pythonJSONEncode(%s)\n got %s\nwant %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// jsonDocFailures are inputs that are not JSON texts: every language refuses them (or, where
+// one is lenient, the bridge still does not guess), so no re-encoded form exists.
+var jsonDocFailures = []struct {
+	name string
+	in   string
+}{
+	{"empty", ``},
+	{"blank", ` `},
+	{"not JSON", `event=x`},
+	{"trailing comma in an array", `[1,]`},
+	{"trailing comma in an object", `{"a":1,}`},
+	{"two values", `1 2`},
+	{"trailing data", `{"a":1}}`},
+	{"unclosed object", `{"a":1`},
+	{"unclosed string", `"abc`},
+	{"missing colon", `{"a" 1}`},
+	{"key not a string", `{a:1}`},
+	{"single quotes", `'a'`},
+	// Python's json.loads reads these three; they are not JSON.
+	{"NaN", `NaN`},
+	{"Infinity", `[Infinity]`},
+	{"-Infinity", `[-Infinity]`},
+	{"leading zero", `01`},
+	{"plus sign", `+1`},
+	{"point without digits after", `1.`},
+	{"point without digits before", `.5`},
+	{"exponent without digits", `1e`},
+	{"hex number", `0x10`},
+	{"raw control character in a string", "\"a\tb\""},
+	{"raw newline in a string", "\"a\nb\""},
+	{"unknown escape", `"\x41"`},
+	{"short \\u escape", `"\u12"`},
+	{"\\u escape not hex", `"\u00g0"`},
+	{"true misspelt", `tru`},
+	{"null in capitals", `NULL`},
+	// Python's json.loads reads a body that starts with a UTF-8 byte order mark; JSON.parse
+	// and json_decode do not, and neither does the bridge.
+	{"byte order mark", "\uFEFF[1]"},
+	{"invalid UTF-8", "\"\xff\""},
+	{"UTF-8-encoded surrogate", "\"\xed\xa0\x80\""},
+	{"512 nested arrays", strings.Repeat("[", 512) + strings.Repeat("]", 512)},
+	{"512 nested objects", strings.Repeat(`{"a":`, 512) + "1" + strings.Repeat("}", 512)},
+}
+
+func TestParseJSONDocFails(t *testing.T) {
+	for _, tt := range jsonDocFailures {
+		t.Run(tt.name, func(t *testing.T) {
+			if doc, err := parseJSONDoc([]byte(tt.in)); err == nil {
+				js, _ := doc.jsForm(nil)
+				t.Fatalf("parseJSONDoc(%q) accepted it (JSON.stringify form %q)", tt.in, js)
+			}
+		})
+	}
+}
+
+// TestReencodeRefusals covers the documents one language decodes and another refuses.
+func TestReencodeRefusals(t *testing.T) {
+	digits := func(n int) string { return "-" + strings.Repeat("7", n) }
+	tests := []struct {
+		name               string
+		in                 string
+		php, js, python    bool // whether each can re-encode it
+		wantJS, wantPython string
+	}{
+		{
+			name: "unpaired surrogate: PHP's json_decode fails",
+			in:   `{"a":"\uDBFF"}`, js: true, python: true,
+			wantJS: `{"a":"\udbff"}`, wantPython: `{"a": "\udbff"}`,
+		},
+		{
+			name: "beyond the double range: PHP's json_encode fails",
+			in:   `[1e309]`, js: true, python: true,
+			wantJS: `[null]`, wantPython: `[Infinity]`,
+		},
+		{
+			name: "integer of 4300 digits: Python reads it exactly; a double cannot hold it",
+			in:   digits(4300), js: true, python: true,
+			wantJS: "null", wantPython: digits(4300),
+		},
+		{
+			name: "integer of 4301 digits: Python's int_max_str_digits refuses it",
+			in:   `{"n":` + digits(4301) + `}`, js: true,
+			wantJS: `{"n":null}`,
+		},
+		{
+			name: "511 nested arrays: within PHP's depth, and so within the bridge's",
+			in:   strings.Repeat("[", 511) + strings.Repeat("]", 511), php: true, js: true, python: true,
+			wantJS: strings.Repeat("[", 511) + strings.Repeat("]", 511), wantPython: strings.Repeat("[", 511) + strings.Repeat("]", 511),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			php, phpErr := phpJSONEncode([]byte(tt.in))
+			if (phpErr == nil) != tt.php {
+				t.Errorf("PHP form %.40q, error %v; want a form: %v", php, phpErr, tt.php)
+			}
+			js, jsErr := jsJSONEncode([]byte(tt.in))
+			if (jsErr == nil) != tt.js || tt.js && string(js) != tt.wantJS {
+				t.Errorf("JSON.stringify form %.40q, error %v; want %.40q", js, jsErr, tt.wantJS)
+			}
+			py, pyErr := pythonJSONEncode([]byte(tt.in))
+			if (pyErr == nil) != tt.python || tt.python && string(py) != tt.wantPython {
+				t.Errorf("json.dumps form %.40q, error %v; want %.40q", py, pyErr, tt.wantPython)
+			}
+		})
+	}
+}
+
+// FuzzUserCheckReencode checks the parser against encoding/json's idea of a JSON text, and the
+// Node.js and Python forms for what holds without running either language: they are JSON that
+// decodes to the value the input meant to that language, and re-encoding a form changes nothing.
+func FuzzUserCheckReencode(f *testing.F) {
+	for _, tt := range jsJSONEncodeTests {
+		f.Add([]byte(tt.in))
+	}
+	for _, tt := range jsonDocFailures {
+		f.Add([]byte(tt.in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		doc, err := parseJSONDoc(in)
+		if err != nil {
+			// encoding/json reads invalid UTF-8 as U+FFFD; the bridge refuses it.
+			if json.Valid(in) && utf8.Valid(in) && !strings.Contains(err.Error(), "nested too deeply") {
+				t.Fatalf("valid JSON %q: %v", in, err)
+			}
+			return
+		}
+		if !json.Valid(in) || !utf8.Valid(in) {
+			t.Fatalf("invalid JSON %q accepted", in)
+		}
+		var vin any
+		decodeNumbers(t, in, &vin)
+
+		js, err := doc.jsForm(nil)
+		if err != nil || !json.Valid(js) {
+			t.Fatalf("%q: JSON.stringify form %q, %v", in, js, err)
+		}
+		var vjs any
+		decodeNumbers(t, js, &vjs)
+		if !sameJSON(vin, vjs, jsSameNumber) {
+			t.Fatalf("%q: JSON.stringify form %q holds another value", in, js)
+		}
+		if again, err := jsJSONEncode(js); err != nil || !bytes.Equal(again, js) {
+			t.Fatalf("re-encoding %q gives %q, %v", js, again, err)
+		}
+
+		py, err := doc.pythonForm(nil)
+		if err != nil {
+			if !doc.longInt {
+				t.Fatalf("%q: %v", in, err)
+			}
+			return
+		}
+		for _, c := range py {
+			if c < 0x20 || c >= 0x7F {
+				t.Fatalf("%q: json.dumps form %q is not printable ASCII", in, py)
+			}
+		}
+		if hasInfiniteFloat(vin) { // written as Infinity, which is not JSON
+			if !bytes.Contains(py, []byte("Infinity")) {
+				t.Fatalf("%q: json.dumps form %q has no Infinity", in, py)
+			}
+			return
+		}
+		if !json.Valid(py) {
+			t.Fatalf("%q: json.dumps form %q is not JSON", in, py)
+		}
+		var vpy any
+		decodeNumbers(t, py, &vpy)
+		if !sameJSON(vin, vpy, pythonSameNumber) {
+			t.Fatalf("%q: json.dumps form %q holds another value", in, py)
+		}
+		if again, err := pythonJSONEncode(py); err != nil || !bytes.Equal(again, py) {
+			t.Fatalf("re-encoding %q gives %q, %v", py, again, err)
+		}
+	})
+}
+
+// sameJSON compares decoded JSON values (a repeated key already reduced to its last value by
+// encoding/json), numbers with sameNumber, which is handed what out holds in their place.
+func sameJSON(in, out any, sameNumber func(in json.Number, out any) bool) bool {
+	switch in := in.(type) {
+	case map[string]any:
+		out, ok := out.(map[string]any)
+		if !ok || len(in) != len(out) {
+			return false
+		}
+		for k, v := range in {
+			w, ok := out[k]
+			if !ok || !sameJSON(v, w, sameNumber) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		out, ok := out.([]any)
+		if !ok || len(in) != len(out) {
+			return false
+		}
+		for i := range in {
+			if !sameJSON(in[i], out[i], sameNumber) {
+				return false
+			}
+		}
+		return true
+	case json.Number:
+		return sameNumber(in, out)
+	default:
+		return in == out
+	}
+}
+
+// jsSameNumber: every number is a double to JavaScript; one beyond the range is Infinity,
+// written as null; -0 is written as 0.
+func jsSameNumber(in json.Number, out any) bool {
+	f, _ := strconv.ParseFloat(in.String(), 64)
+	if math.IsInf(f, 0) {
+		return out == nil
+	}
+	o, ok := out.(json.Number)
+	if !ok {
+		return false
+	}
+	g, err := strconv.ParseFloat(o.String(), 64)
+	return err == nil && f == g
+}
+
+// pythonSameNumber: an integer literal is an exact int, anything else a float that keeps its
+// sign (-0.0).
+func pythonSameNumber(in json.Number, out any) bool {
+	o, ok := out.(json.Number)
+	if !ok || isIntegerLiteral([]byte(in)) != isIntegerLiteral([]byte(o)) {
+		return false
+	}
+	if isIntegerLiteral([]byte(in)) {
+		a, _ := new(big.Int).SetString(in.String(), 10)
+		b, _ := new(big.Int).SetString(o.String(), 10)
+		return a != nil && b != nil && a.Cmp(b) == 0
+	}
+	f, _ := strconv.ParseFloat(in.String(), 64)
+	g, _ := strconv.ParseFloat(o.String(), 64)
+	return f == g && math.Signbit(f) == math.Signbit(g)
+}
+
+// hasInfiniteFloat reports whether v holds a number Python reads as an infinite float.
+func hasInfiniteFloat(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, w := range v {
+			if hasInfiniteFloat(w) {
+				return true
+			}
+		}
+	case []any:
+		for _, w := range v {
+			if hasInfiniteFloat(w) {
+				return true
+			}
+		}
+	case json.Number:
+		f, _ := strconv.ParseFloat(v.String(), 64)
+		return !isIntegerLiteral([]byte(v)) && math.IsInf(f, 0)
+	}
+	return false
+}
