@@ -264,3 +264,36 @@ func TestAllowUnsigned(t *testing.T) {
 		})
 	}
 }
+
+// TestCentrePointWithoutAuthentication: "Authentication is not required by CentrePoint but is an
+// option". An endpoint with allow_unsigned and no credential starts (warning at start unless
+// allow_from limits who may send), and its events are published marked ce-unsigned.
+func TestCentrePointWithoutAuthentication(t *testing.T) {
+	tests := []struct {
+		name      string
+		allowFrom []string
+		warns     bool
+	}{
+		{"from anywhere: a warning", nil, true},
+		{"limited by allow_from: no warning", []string{"127.0.0.1"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startBridge(t, func(c *bridge.Config) {
+				c.Endpoints = append(c.Endpoints, bridge.EndpointConfig{ID: "cp-open", Provider: "centrepoint", AllowUnsigned: true, AllowFrom: tc.allowFrom})
+			})
+			if got := strings.Contains(h.logs.String(), `"endpoint":"cp-open","message":"allow_unsigned without allow_from`); got != tc.warns {
+				t.Errorf("start-up warning %v, want %v:\n%s", got, tc.warns, h.logs)
+			}
+			body := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732"}`)
+			hdr := http.Header{"Content-Type": {"application/json"}, "X-Actigraph-Event": {"upload"}, "X-Actigraph-Delivery": {"5c1f0f4e-4d0f-4a7b-9d8e-1f2a3b4c5d6e"}}
+			if resp, answer := h.post("cp-open", hdr, body); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d %s", resp.StatusCode, answer)
+			}
+			msgs := h.messages()
+			if len(msgs) != 1 || msgs[0].Header.Get("ce-unsigned") != "true" || msgs[0].Subject != "webhooks.cp-open.upload.completed" {
+				t.Fatalf("published %d messages; want one on webhooks.cp-open.upload.completed marked ce-unsigned", len(msgs))
+			}
+		})
+	}
+}
