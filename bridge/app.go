@@ -15,7 +15,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Server timeouts: a slow or stalled client cannot hold a connection forever (CONTRACT §3).
+// Server timeouts: a slow or stalled client cannot hold a connection forever (docs/how-it-works.md).
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second

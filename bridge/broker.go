@@ -214,7 +214,7 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		Port:       port,
 		JetStream:  true,
 		StoreDir:   storeDir,
-		// A message is the body plus its CloudEvents headers (CONTRACT §2).
+		// A message is the body plus its CloudEvents headers (docs/configuration.md).
 		MaxPayload: int32(min(cfg.HTTP.MaxBodyBytes+payloadHeadroom, 64<<20)),
 		NoSigs:     true,
 		NoLog:      true,

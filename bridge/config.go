@@ -18,7 +18,7 @@ import (
 	"github.com/webhookbridge/bridge/providers"
 )
 
-// Config mirrors the YAML of CONTRACT §2.
+// Config mirrors the YAML of docs/configuration.md.
 type Config struct {
 	HTTP      HTTPConfig       `yaml:"http"`
 	NATS      NATSConfig       `yaml:"nats"`
@@ -166,7 +166,7 @@ const (
 	DefaultPublishTimeout = 5 * time.Second
 	DefaultReplyTimeout   = 3 * time.Second
 	DefaultPingInterval   = 2 * time.Second
-	// payloadHeadroom is what a message may need beyond its body for headers (CONTRACT §2).
+	// payloadHeadroom is what a message may need beyond its body for headers (docs/configuration.md).
 	payloadHeadroom = 64 << 10
 )
 
@@ -520,14 +520,14 @@ func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
 // DemoSecret is every credential of demo mode.
 const DemoSecret = "demo-secret"
 
-// DemoConfig is demo mode (CONTRACT §2): loopback only, an embedded server, one endpoint per
+// DemoConfig is demo mode (docs/configuration.md): loopback only, an embedded server, one endpoint per
 // provider with its name as id and every secret "demo-secret".
 func DemoConfig() *Config {
 	cfg := &Config{}
 	cfg.HTTP.Listen = "127.0.0.1:8080"
 	for _, p := range providers.All() {
 		ep := EndpointConfig{ID: p.Name, Provider: p.Name, Secrets: []string{DemoSecret}}
-		if p.Name == "centrepoint" { // Basic and bearer schemes too (CONTRACT §2)
+		if p.Name == "centrepoint" { // Basic and bearer schemes too (docs/configuration.md)
 			ep.BasicAuth = &providers.BasicAuth{Username: "demo", Password: DemoSecret}
 			ep.BearerTokens = []string{DemoSecret}
 		}
@@ -537,7 +537,7 @@ func DemoConfig() *Config {
 	return cfg
 }
 
-// EffectiveBodyLimit is the body limit given a server's max_payload (CONTRACT §2): a message must
+// EffectiveBodyLimit is the body limit given a server's max_payload (docs/configuration.md): a message must
 // fit with its headers, so a smaller max_payload lowers the limit.
 func EffectiveBodyLimit(configured, maxPayload int64) int64 {
 	if maxPayload > 0 && configured > maxPayload-payloadHeadroom {

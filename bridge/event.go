@@ -11,7 +11,7 @@ import (
 	"github.com/webhookbridge/bridge/providers"
 )
 
-// unmappedType is the event type of authentic bodies that cannot be mapped (CONTRACT §4).
+// unmappedType is the event type of authentic bodies that cannot be mapped (docs/providers/).
 const unmappedType = "unmapped"
 
 // eventInput is what the CloudEvent is built from: the endpoint, the verified request, what the
@@ -25,7 +25,7 @@ type eventInput struct {
 	tracestate  string
 }
 
-// newEvent builds the CloudEvent of CONTRACT §5. The data is the raw body, byte for byte.
+// newEvent builds the CloudEvent of docs/how-it-works.md. The data is the raw body, byte for byte.
 func newEvent(in eventInput) *event.Event {
 	req := in.verified.Request()
 	e := event.New(event.CloudEventsVersionV1)
@@ -113,7 +113,7 @@ func usableID(id string) bool {
 }
 
 // typeTokens turns the part of a CloudEvents type after the provider's prefix into subject
-// tokens (CONTRACT §6): split on dots, lower-cased, anything outside a-z0-9_- replaced by "_",
+// tokens (docs/how-it-works.md): split on dots, lower-cased, anything outside a-z0-9_- replaced by "_",
 // an empty token "_".
 func typeTokens(t string) string {
 	var b strings.Builder

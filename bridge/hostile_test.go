@@ -88,14 +88,14 @@ func TestHostileInput(t *testing.T) {
 	sig := func(body []byte) string { return signed(testSecret, body).Get("X-Aghanim-Signature") }
 
 	tests := []hostileCase{
-		// Body limit (CONTRACT §3: larger bodies 413).
+		// Body limit (docs/how-it-works.md: larger bodies 413).
 		{name: "body exactly at the limit", rawBody: atLimit, header: signed(testSecret, atLimit), status: 200, stored: atLimit},
 		{name: "body one byte over the limit", rawBody: overLimit, header: signed(testSecret, overLimit), status: 413},
 		{name: "chunked body exactly at the limit", body: chunked(chunkedAtLimit), header: signed(testSecret, chunkedAtLimit), status: 200, stored: chunkedAtLimit},
 		{name: "chunked body one byte over the limit", body: chunked(overLimit), rawBody: overLimit, header: signed(testSecret, overLimit), status: 413},
 		{name: "chunked body far over the limit", body: chunked(padded("whevt_far_over", 4*hostileLimit)), header: signed(testSecret, padded("whevt_far_over", 4*hostileLimit)), status: 413},
 
-		// Bodies that are authentic but odd are published byte for byte (CONTRACT §4, §5).
+		// Bodies that are authentic but odd are published byte for byte (docs/providers/, docs/how-it-works.md).
 		{name: "invalid UTF-8 in a string", rawBody: invalidUTF8, header: signed(testSecret, invalidUTF8), status: 200, stored: invalidUTF8},
 		{name: "invalid UTF-8 event id falls back to the body hash", rawBody: invalidUTF8ID, header: signed(testSecret, invalidUTF8ID), status: 200, stored: invalidUTF8ID},
 		{name: "binary body, neither JSON nor UTF-8", rawBody: binary, header: signed(testSecret, binary), status: 200, stored: binary, storedType: "com.aghanim.unmapped"},
@@ -110,7 +110,7 @@ func TestHostileInput(t *testing.T) {
 		{name: "empty body without a signature", header: http.Header{"Content-Type": {"application/json"}}, status: 403},
 		{name: "empty body with a valid signature", rawBody: []byte{}, header: signed(testSecret, nil), status: 200, stored: []byte{}, storedType: "com.aghanim.unmapped"},
 
-		// Proofs that must not pass (CONTRACT §1.2).
+		// Proofs that must not pass (docs/how-it-works.md).
 		{name: "two signature headers, one valid", rawBody: validJSON, header: with(signed(testSecret, validJSON), "X-Aghanim-Signature", strings.Repeat("0", 64), sig(validJSON)), status: 403},
 		{name: "two signature headers, both valid", rawBody: validJSON, header: with(signed(testSecret, validJSON), "X-Aghanim-Signature", sig(validJSON), sig(validJSON)), status: 403},
 		{name: "two timestamp headers", rawBody: validJSON, header: with(signed(testSecret, validJSON), "X-Aghanim-Signature-Timestamp", "1725548450", "1725548451"), status: 403},
@@ -215,7 +215,7 @@ func TestHostileConnections(t *testing.T) {
 }
 
 // TestMissingProofRejection: each provider's own rejection code for a request with no proof of
-// authenticity at all (CONTRACT §4), and for a proof that is garbage; nothing is published.
+// authenticity at all (docs/providers/), and for a proof that is garbage; nothing is published.
 func TestMissingProofRejection(t *testing.T) {
 	h := startHostile(t)
 	body := []byte(`{"event":"verification.passed","event_type":"item.purchased","id":"x","data":{"domain":"example.com"}}`)

@@ -22,7 +22,7 @@ import (
 // errTooLarge is a body over the limit.
 var errTooLarge = errors.New("body too large")
 
-// handleWebhook is the pipeline of CONTRACT §3 for one request:
+// handleWebhook is the pipeline of docs/how-it-works.md for one request:
 // read → authenticate → map → publish → answer.
 func (s *Server) handleWebhook(c echo.Context) error {
 	rec := &record{endpoint: c.Param("endpoint"), start: s.now()}
@@ -118,7 +118,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 }
 
 // ask carries a question to its responder over NATS request-reply and its answer back
-// (CONTRACT §4, the NATS services convention).
+// (docs/providers/, the NATS services convention).
 func (s *Server) ask(c echo.Context, rec *record, ep *Endpoint, eventType string, msg *nats.Msg) error {
 	reply, err := s.publisher.Ask(c.Request().Context(), ep.ReplySubject(eventType), msg, ep.ReplyTimeout)
 	switch {

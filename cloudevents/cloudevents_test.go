@@ -23,7 +23,7 @@ const (
 	traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 )
 
-// aghanimBody is Aghanim's documented player.update example (PROVIDERS.md), byte for byte.
+// aghanimBody is Aghanim's documented player.update example (docs/providers/), byte for byte.
 func aghanimBody(t testing.TB) []byte {
 	t.Helper()
 	body, err := os.ReadFile("testdata/aghanim_player_update.json")
@@ -33,7 +33,7 @@ func aghanimBody(t testing.TB) []byte {
 	return body
 }
 
-// aghanimEvent is the event the bridge builds for aghanimBody (bridge/event.go, CONTRACT §5).
+// aghanimEvent is the event the bridge builds for aghanimBody (bridge/event.go, docs/how-it-works.md).
 func aghanimEvent(t testing.TB) *event.Event {
 	t.Helper()
 	e := event.New(event.CloudEventsVersionV1)

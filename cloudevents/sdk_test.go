@@ -15,7 +15,7 @@ import (
 	"github.com/webhookbridge/bridge/internal/natstest"
 )
 
-// TestSDKReaderDecodesPublishedEvent is CONTRACT §6's promise: a consumer using the CloudEvents
+// TestSDKReaderDecodesPublishedEvent is docs/how-it-works.md's promise: a consumer using the CloudEvents
 // Go SDK's reader (protocol/nats_jetstream/v2: NewMessage + binding.ToEvent) decodes what the
 // bridge stores in JetStream without custom code. That reader matches header names exactly and
 // does not percent-decode, so values needing escapes reach it still encoded; our Decode

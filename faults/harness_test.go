@@ -1,4 +1,4 @@
-// Package faults proves the bridge's promise (CONTRACT §1) under faults: real nats-server
+// Package faults proves the bridge's promise (docs/how-it-works.md) under faults: real nats-server
 // instances on loopback (one server or a three-node JetStream cluster) are stopped and restarted
 // under steady load, the bridge is run twice against one stream and sent SIGTERM as a process,
 // and slow clients try to hold its connections. Every test ends by reading the stream: an event

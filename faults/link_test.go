@@ -16,7 +16,7 @@ import (
 	"github.com/webhookbridge/bridge/internal/natstest"
 )
 
-// The NATS link misbehaving without closing cleanly (CONTRACT §1.6): a TCP proxy of our own
+// The NATS link misbehaving without closing cleanly (docs/how-it-works.md): a TCP proxy of our own
 // between the bridge and a real nats-server goes silent, resets every connection, or adds
 // latency, under steady load from clients that retry as providers do. Every request is answered
 // within publish_timeout (+1 s), /readyz always answers within a second, and every event

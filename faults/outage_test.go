@@ -9,7 +9,7 @@ import (
 )
 
 // TestNATSRestartUnderLoad stops the NATS server in the middle of a steady load and starts it
-// again (CONTRACT §1.1, §1.4): requests during the outage are answered 503 with Retry-After, the
+// again (docs/how-it-works.md): requests during the outage are answered 503 with Retry-After, the
 // bridge recovers by itself, and with clients that retry as providers do every event ends up
 // answered 2xx and stored exactly once.
 func TestNATSRestartUnderLoad(t *testing.T) {

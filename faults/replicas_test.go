@@ -14,7 +14,7 @@ import (
 )
 
 // TestTwoReplicasOneMessage runs two bridges on the same NATS server and stream, as two replicas
-// behind a load balancer, and delivers the same event to both (CONTRACT §1.3, §6): first to A,
+// behind a load balancer, and delivers the same event to both (docs/how-it-works.md): first to A,
 // then its retry to B, then copies to both at once. Every answer is 2xx and the stream holds one
 // message per event. Then steady load sends every event to both replicas at the same moment.
 func TestTwoReplicasOneMessage(t *testing.T) {

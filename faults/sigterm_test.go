@@ -18,7 +18,7 @@ import (
 )
 
 // TestSIGTERMUnderLoad runs the bridge binary against a NATS server and sends it SIGTERM under
-// load (CONTRACT §2): requests in flight are finished, their publishes included; every request
+// load (docs/configuration.md): requests in flight are finished, their publishes included; every request
 // answered 2xx is in the stream, exactly once; the process exits 0.
 func TestSIGTERMUnderLoad(t *testing.T) {
 	ns := natstest.Start(t)

@@ -21,8 +21,8 @@ const (
 	readTimeout       = 15 * time.Second
 )
 
-// TestSlowClientsAreCutOff holds connections open the way slow or hostile clients do (CONTRACT
-// §3): slowloris clients sending their headers one byte a second, a client that sends its headers
+// TestSlowClientsAreCutOff holds connections open the way slow or hostile clients do
+// (docs/how-it-works.md): slowloris clients sending their headers one byte a second, a client that sends its headers
 // and then stalls its body, and one that drips its body a byte a second. The server's timeouts
 // cut each off, nothing of theirs is published, and webhooks sent meanwhile are answered at once.
 // With -short only the header timeout (5 s) is waited for, not the body's (15 s).

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Aghanim (game payments and web shop). Documentation: "Handle webhooks" (seeds/001): the
+// Aghanim (game payments and web shop). Documentation: "Handle webhooks" (docs/providers/aghanim.md): the
 // signature is the hex HMAC-SHA256 of "{timestamp}.{raw payload}" keyed with the S2S key.
 const (
 	aghanimSignatureHeader = "X-Aghanim-Signature"
@@ -22,7 +22,7 @@ var Aghanim = &Provider{
 	Success:    jsonAnswer(http.StatusOK, `{"status":"ok"}`),
 	Rejection:  jsonAnswer(http.StatusForbidden, `{"status":"error","message":"Invalid signature"}`),
 	Retry:      retryLater(http.StatusServiceUnavailable),
-	// These events are questions: the game expects data in the answer (PROVIDERS.md).
+	// These events are questions: the game expects data in the answer (docs/providers/aghanim.md).
 	DefaultReplyEvents: []string{"player.verify", "player.lookup", "store.get"},
 	CheckCredentials:   needSecret,
 

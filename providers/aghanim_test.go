@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Aghanim's documentation ("Handle webhooks", seeds/001): X-Aghanim-Signature is the hex
+// Aghanim's documentation ("Handle webhooks", docs/providers/aghanim.md): X-Aghanim-Signature is the hex
 // HMAC-SHA256, keyed with the S2S key, of "{X-Aghanim-Signature-Timestamp}.{raw payload}".
 
 const aghanimTestSecret = "aghanim-s2s-key"

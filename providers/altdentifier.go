@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// AltDentifier (Discord verification bot). Documentation: "Webhooks" (seeds/000): the Digest
+// AltDentifier (Discord verification bot). Documentation: "Webhooks" (docs/providers/altdentifier.md): the Digest
 // header is "MD5=" followed by the hex HMAC of the raw body keyed with the endpoint's secret
 // (Python's hmac.new default digest, MD5). Its Signature header (draft-cavage HTTP signatures)
 // signs only the Date header, not the body, so it proves nothing about the event and is ignored.

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// AltDentifier's documentation (seeds/000): the Digest header is "MD5=" and the hexdigest of
+// AltDentifier's documentation (docs/providers/altdentifier.md): the Digest header is "MD5=" and the hexdigest of
 // hmac.new(key=secret, msg=raw body), whose default digest is MD5.
 
 const altDentifierTestSecret = "altdentifier-test-secret"

@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// ActiGraph CentrePoint (research wearables). Documentation: "Securing your webhooks" (seeds/003)
-// and ActiGraph's WebhookDocumentation (PROVIDERS.md). A webhook uses one of the schemes chosen in
+// ActiGraph CentrePoint (research wearables). Documentation: "Securing your webhooks"
+// and ActiGraph's WebhookDocumentation (docs/providers/centrepoint.md). A webhook uses one of the schemes chosen in
 // their portal; an endpoint enables each scheme by configuring its credential:
 //   - HMAC: X-ActiGraph-Signature = standard padded base64 HMAC-SHA256(secret, raw body);
 //   - Basic: Authorization: Basic base64(username:password);

@@ -15,7 +15,7 @@ import (
 	"unicode/utf16"
 )
 
-// CentrePoint's documentation ("Securing your webhooks", seeds/003; "Validating a Webhook"):
+// CentrePoint's documentation ("Securing your webhooks", docs/providers/centrepoint.md; "Validating a Webhook"):
 // HMAC: X-ActiGraph-Signature = Convert.ToBase64String(HMACSHA256(UTF-8 secret).ComputeHash(UTF-8
 // body)); Basic: "Authorization: Basic base64(username:password)"; OAuth2: "Authorization: Bearer
 // <token>"; validation: X-ActiGraph-Event: validation, answered 200 with X-ActiGraph-Hook-Secret

@@ -1,4 +1,4 @@
-// Command consumer-example reads the bridge's events from JetStream (CONTRACT §7): a durable pull
+// Command consumer-example reads the bridge's events from JetStream (README.md): a durable pull
 // consumer that decodes each message as a CloudEvent, prints one line per event on stdout and
 // acks it once the line is written.
 //

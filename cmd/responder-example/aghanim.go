@@ -12,11 +12,11 @@ import (
 	"github.com/webhookbridge/bridge/cloudevents"
 )
 
-// The answers Aghanim expects to its synchronous webhooks (PROVIDERS.md, "Synchronous answers"):
+// The answers Aghanim expects to its synchronous webhooks (docs/providers/aghanim.md, "Synchronous answers"):
 // player.verify and player.lookup are answered 2xx with {player_id, name, attributes, …}, or a
 // 4xx to deny; store.get with {items:[{sku, …}]}. The bridge answers a plain reply 200 with its
 // body and Content-Type, and a micro error reply (Request.Error, which sets
-// Nats-Service-Error-Code) with that code as the HTTP status (CONTRACT §4).
+// Nats-Service-Error-Code) with that code as the HTTP status (docs/providers/).
 
 // player is the answer to player.verify and player.lookup.
 type player struct {
@@ -33,7 +33,7 @@ type item struct {
 }
 
 // demoPlayers are the players this example knows: PlayerOne of Aghanim's documented example
-// (PROVIDERS.md) and "testplayer" of their documented test request (seeds/001).
+// (docs/providers/aghanim.md) and "testplayer" of their documented test request (Aghanim's webhook documentation).
 var demoPlayers = []player{
 	{PlayerID: "2D2R-OP3C", Name: "PlayerOne", Attributes: map[string]any{"level": 42, "vip": true, "country": "US"}},
 	{PlayerID: "7K1M-QX9A", Name: "PlayerTwo", Attributes: map[string]any{"level": 7, "vip": false, "country": "DE"}},

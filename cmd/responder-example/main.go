@@ -1,5 +1,5 @@
 // Command responder-example answers the questions an Aghanim endpoint of the bridge asks
-// (CONTRACT §4): player.verify, player.lookup and store.get, from a static table. It is a NATS
+// (docs/providers/): player.verify, player.lookup and store.get, from a static table. It is a NATS
 // service built on nats.go's micro package, so `nats micro ls` and `nats micro info` show it, and
 // any number of copies can run: micro's queue group hands each question to exactly one of them.
 //

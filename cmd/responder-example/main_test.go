@@ -20,7 +20,7 @@ import (
 	"github.com/webhookbridge/bridge/internal/testio"
 )
 
-// aghanimBody is an Aghanim webhook body in the documented shape (PROVIDERS.md).
+// aghanimBody is an Aghanim webhook body in the documented shape (docs/providers/).
 func aghanimBody(eventType, eventID, playerID string) []byte {
 	return fmt.Appendf(nil, `{"event_id":%q,"event_type":%q,"event_time":1725549000,"idempotency_key":null,"event_data":{"player_id":%q},"context":null,"game_id":"gm_exTAyxPsVwh","request_id":"6f0b7a4e-8a86-4d5c-9a43-1c2f3e4d5a6b","sandbox":false,"trigger":"hub.login","transaction_id":"whtx_eAfPkVqR7sL"}`,
 		eventID, eventType, playerID)
