@@ -526,12 +526,10 @@ func DemoConfig() *Config {
 	cfg := &Config{}
 	cfg.HTTP.Listen = "127.0.0.1:8080"
 	for _, p := range providers.All() {
-		ep := EndpointConfig{ID: p.Name, Provider: p.Name, Secrets: []string{DemoSecret}}
-		if p.Name == "centrepoint" { // Basic and bearer schemes too (docs/configuration.md)
-			ep.BasicAuth = &providers.BasicAuth{Username: "demo", Password: DemoSecret}
-			ep.BearerTokens = []string{DemoSecret}
-		}
-		cfg.Endpoints = append(cfg.Endpoints, ep)
+		creds := p.DemoCredentials(DemoSecret)
+		cfg.Endpoints = append(cfg.Endpoints, EndpointConfig{
+			ID: p.Name, Provider: p.Name, Secrets: creds.Secrets, BasicAuth: creds.BasicAuth, BearerTokens: creds.BearerTokens,
+		})
 	}
 	cfg.ApplyDefaults()
 	return cfg

@@ -267,7 +267,7 @@ func (s *Server) fail(c echo.Context, rec *record, status int, reason, message s
 func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason string) error {
 	rec.reason = reason
 	rec.retry = true
-	return s.answer(c, rec, ep.Provider.RetryAnswer())
+	return s.answer(c, rec, ep.Provider.Retry)
 }
 
 // logRequest writes the one log line of a request: never secrets, signatures or bodies.

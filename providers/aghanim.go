@@ -11,17 +11,28 @@ import (
 // Aghanim (game payments and web shop). Documentation: "Handle webhooks" (docs/providers/aghanim.md): the
 // signature is the hex HMAC-SHA256 of "{timestamp}.{raw payload}" keyed with the S2S key.
 const (
-	aghanimSignatureHeader = "X-Aghanim-Signature"
-	aghanimTimestampHeader = "X-Aghanim-Signature-Timestamp"
+	AghanimSignatureHeader = "X-Aghanim-Signature"
+	AghanimTimestampHeader = "X-Aghanim-Signature-Timestamp"
 )
 
 // Aghanim declares the Aghanim provider.
 var Aghanim = &Provider{
-	Name:       "aghanim",
-	TypePrefix: "com.aghanim",
-	Success:    jsonAnswer(http.StatusOK, `{"status":"ok"}`),
-	Rejection:  jsonAnswer(http.StatusForbidden, `{"status":"error","message":"Invalid signature"}`),
-	Retry:      retryLater(http.StatusServiceUnavailable),
+	Name:            "aghanim",
+	TypePrefix:      "com.aghanim",
+	Success:         jsonAnswer(http.StatusOK, `{"status":"ok"}`),
+	Rejection:       jsonAnswer(http.StatusForbidden, `{"status":"error","message":"Invalid signature"}`),
+	Retry:           retryLater(http.StatusServiceUnavailable),
+	DemoCredentials: secretsOnly,
+	Load: LoadProfile{
+		DefaultType: "player.update",
+		Example: func(eventType, run string, n uint64, now time.Time) Example {
+			num := strconv.FormatUint(n, 10)
+			id := "whevt_load_" + run + "_" + num
+			body := `{"event_id":"` + id + `","event_type":"` + eventType + `","event_time":` + strconv.FormatInt(now.Unix(), 10) +
+				`,"event_data":{"player_id":"load_player_` + num + `"},"sandbox":true,"game_id":"gm_loadgen"}`
+			return Example{Body: []byte(body), ID: id}
+		},
+	},
 	// These events are questions: the game expects data in the answer (docs/providers/aghanim.md).
 	DefaultReplyEvents: []string{"player.verify", "player.lookup", "store.get"},
 	CheckCredentials:   needSecret,
@@ -29,11 +40,11 @@ var Aghanim = &Provider{
 	Authenticate: func(req Request, creds Credentials) error {
 		// The timestamp equals event_time and a retry may carry an old one, so its age is not
 		// checked; it only has to be there, as it is part of what is signed.
-		ts, err := proofHeader(req.Header, aghanimTimestampHeader)
+		ts, err := proofHeader(req.Header, AghanimTimestampHeader)
 		if err != nil {
 			return err
 		}
-		return verifyMAC(req.Header, aghanimSignatureHeader, decodeHex, sha256.New, creds.Secrets,
+		return verifyMAC(req.Header, AghanimSignatureHeader, decodeHex, sha256.New, creds.Secrets,
 			[]byte(ts), []byte("."), req.Body)
 	},
 
@@ -71,8 +82,8 @@ var Aghanim = &Provider{
 		ts := strconv.FormatInt(now.Unix(), 10)
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
-		h.Set(aghanimTimestampHeader, ts)
-		h.Set(aghanimSignatureHeader, hexMAC(sha256.New, secret, []byte(ts), []byte("."), body))
+		h.Set(AghanimTimestampHeader, ts)
+		h.Set(AghanimSignatureHeader, hexMAC(sha256.New, secret, []byte(ts), []byte("."), body))
 		return h, nil
 	},
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,7 @@ import (
 // header is "MD5=" followed by the hex HMAC of the raw body keyed with the endpoint's secret
 // (Python's hmac.new default digest, MD5). Its Signature header (draft-cavage HTTP signatures)
 // signs only the Date header, not the body, so it proves nothing about the event and is ignored.
-const altDentifierDigestHeader = "Digest"
+const AltDentifierDigestHeader = "Digest"
 
 // altDentifierOps names the documented OP codes; OP 5 is the test event of the example server.
 var altDentifierOps = []string{
@@ -36,11 +37,22 @@ var AltDentifier = &Provider{
 	Rejection: emptyAnswer(http.StatusForbidden),
 	// "Please return a 4xx (Excluding 403) when your application could not handle the webhook
 	// properly": AltDentifier resends only on such a code (up to 8 tries), not on a 5xx.
-	Retry:            retryLater(http.StatusTooManyRequests),
+	Retry:           retryLater(http.StatusTooManyRequests),
+	DemoCredentials: secretsOnly,
+	Load: LoadProfile{
+		DefaultType: "verification.passed",
+		Types:       altDentifierOps,
+		Example: func(eventType, run string, n uint64, _ time.Time) Example {
+			num := strconv.FormatUint(n, 10)
+			body := `{"OP":` + strconv.Itoa(slices.Index(altDentifierOps, eventType)) + `,"method":"steam","member":{"id":"` + num +
+				`","username":"load_` + run + "_" + num + `","discriminator":"0001"},"guild":{"id":"372024042980638721","name":"Load Test"}}`
+			return Example{Body: []byte(body)} // no id: the bridge uses the body's hash
+		},
+	},
 	CheckCredentials: needSecret,
 
 	Authenticate: func(req Request, creds Credentials) error {
-		return verifyMAC(req.Header, altDentifierDigestHeader, decodeAltDentifierDigest, md5.New, creds.Secrets, req.Body)
+		return verifyMAC(req.Header, AltDentifierDigestHeader, decodeAltDentifierDigest, md5.New, creds.Secrets, req.Body)
 	},
 
 	Map: func(req Request) (Event, error) {
@@ -73,7 +85,7 @@ var AltDentifier = &Provider{
 		}
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
-		h.Set(altDentifierDigestHeader, "MD5="+hexMAC(md5.New, secret, body))
+		h.Set(AltDentifierDigestHeader, "MD5="+hexMAC(md5.New, secret, body))
 		return h, nil
 	},
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,20 +20,39 @@ import (
 //   - Basic: Authorization: Basic base64(username:password);
 //   - OAuth2 bearer: Authorization: Bearer <token>.
 const (
-	centrePointSignatureHeader  = "X-ActiGraph-Signature"
-	centrePointEventHeader      = "X-ActiGraph-Event"
-	centrePointDeliveryHeader   = "X-ActiGraph-Delivery"
-	centrePointHookSecretHeader = "X-ActiGraph-Hook-Secret"
+	CentrePointSignatureHeader  = "X-ActiGraph-Signature"
+	CentrePointEventHeader      = "X-ActiGraph-Event"
+	CentrePointDeliveryHeader   = "X-ActiGraph-Delivery"
+	CentrePointHookSecretHeader = "X-ActiGraph-Hook-Secret"
 	centrePointValidationEvent  = "validation"
 )
 
 // CentrePoint declares the ActiGraph CentrePoint provider.
 var CentrePoint = &Provider{
-	Name:             "centrepoint",
-	TypePrefix:       "com.actigraph.centrepoint",
-	Success:          emptyAnswer(http.StatusOK),
-	Rejection:        emptyAnswer(http.StatusUnauthorized),
-	Retry:            retryLater(http.StatusServiceUnavailable),
+	Name:       "centrepoint",
+	TypePrefix: "com.actigraph.centrepoint",
+	Success:    emptyAnswer(http.StatusOK),
+	Rejection:  emptyAnswer(http.StatusUnauthorized),
+	Retry:      retryLater(http.StatusServiceUnavailable),
+	// The demo enables every scheme: HMAC, Basic (user "demo") and bearer.
+	DemoCredentials: func(secret string) Credentials {
+		return Credentials{Secrets: []string{secret}, BasicAuth: &BasicAuth{Username: "demo", Password: secret}, BearerTokens: []string{secret}}
+	},
+	Load: LoadProfile{
+		DefaultType: "upload",
+		Example: func(eventType, run string, n uint64, _ time.Time) Example {
+			num := strconv.FormatUint(n, 10)
+			// The delivery id is the event's id and stays the same on a retry (Sign makes a
+			// fresh one each time); the event name travels in a header.
+			delivery := centrePointLoadDelivery(run, n)
+			body := `{"status":"completed","uploadId":"` + num + `","subjectId":"load_` + run + "_" + num +
+				`","studyId":"189","firstEpochUTC":"2016-06-14T20:46:00.0000000","lastEpochUTC":"2016-06-14T20:47:00.0000000"}`
+			h := http.Header{}
+			h.Set(CentrePointDeliveryHeader, delivery)
+			h.Set(CentrePointEventHeader, eventType)
+			return Example{Body: []byte(body), Header: h, ID: delivery}
+		},
+	},
 	CheckCredentials: checkCentrePointCredentials,
 
 	// "Validating Webhooks": on creation and on every change of URL or authentication, CentrePoint
@@ -40,13 +60,13 @@ var CentrePoint = &Provider{
 	// echoed. The documented request carries no proof, and the answer reveals nothing the request
 	// did not contain.
 	Handshake: func(req Request) (Answer, bool) {
-		if !strings.EqualFold(strings.TrimSpace(req.Header.Get(centrePointEventHeader)), centrePointValidationEvent) {
+		if !strings.EqualFold(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)), centrePointValidationEvent) {
 			return Answer{}, false
 		}
 		answer := emptyAnswer(http.StatusOK)
-		if secret := req.Header.Get(centrePointHookSecretHeader); secret != "" {
+		if secret := req.Header.Get(CentrePointHookSecretHeader); secret != "" {
 			answer.Header = http.Header{}
-			answer.Header.Set(centrePointHookSecretHeader, secret)
+			answer.Header.Set(CentrePointHookSecretHeader, secret)
 		}
 		return answer, true
 	},
@@ -65,7 +85,7 @@ var CentrePoint = &Provider{
 		}
 		var failures []error
 		if hmacOn {
-			err := verifyMAC(req.Header, centrePointSignatureHeader, decodeCentrePointSignature, sha256.New, creds.Secrets, req.Body)
+			err := verifyMAC(req.Header, CentrePointSignatureHeader, decodeCentrePointSignature, sha256.New, creds.Secrets, req.Body)
 			if err == nil {
 				return nil
 			}
@@ -90,9 +110,9 @@ var CentrePoint = &Provider{
 
 	Map: func(req Request) (Event, error) {
 		// The event is named by the header only; the body has no type field.
-		event := strings.ToLower(strings.TrimSpace(req.Header.Get(centrePointEventHeader)))
+		event := strings.ToLower(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)))
 		if event == "" {
-			return Event{}, fmt.Errorf("no %s header: %w", centrePointEventHeader, ErrUnmappable)
+			return Event{}, fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
 		}
 		// upload has status started|completed|error, raw_processing_complete Completed|Error; the
 		// test ping ({"Test":"Value"} as upload) and any body that is not a JSON object keep the
@@ -108,7 +128,7 @@ var CentrePoint = &Provider{
 		ev := Event{
 			Type: event,
 			// The delivery GUID is the same on every retry and manual resend of one delivery.
-			ID:      strings.TrimSpace(req.Header.Get(centrePointDeliveryHeader)),
+			ID:      strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)),
 			Subject: stringOrNumber(body.SubjectID),
 		}
 		if ev.Subject == "" {
@@ -126,7 +146,7 @@ var CentrePoint = &Provider{
 		h := http.Header{}
 		switch {
 		case len(creds.Secrets) > 0:
-			h.Set(centrePointSignatureHeader, base64.StdEncoding.EncodeToString(macOf(sha256.New, creds.Secrets[0], body)))
+			h.Set(CentrePointSignatureHeader, base64.StdEncoding.EncodeToString(macOf(sha256.New, creds.Secrets[0], body)))
 		case len(creds.BearerTokens) > 0:
 			h.Set("Authorization", "Bearer "+creds.BearerTokens[0])
 		case creds.BasicAuth != nil:
@@ -136,8 +156,8 @@ var CentrePoint = &Provider{
 		}
 		h.Set("Content-Type", "application/json")
 		h.Set("User-Agent", "ActiGraph-Hookshot/1.0")
-		h.Set(centrePointEventHeader, "upload")
-		h.Set(centrePointDeliveryHeader, newCentrePointDelivery())
+		h.Set(CentrePointEventHeader, "upload")
+		h.Set(CentrePointDeliveryHeader, newCentrePointDelivery())
 		return h, nil
 	},
 }
@@ -217,9 +237,9 @@ func verifyCentrePointAuthorization(h http.Header, creds Credentials) error {
 func centrePointProofHeaders(hmacOn, authorizationOn bool) string {
 	switch {
 	case hmacOn && authorizationOn:
-		return centrePointSignatureHeader + " or Authorization"
+		return CentrePointSignatureHeader + " or Authorization"
 	case hmacOn:
-		return centrePointSignatureHeader
+		return CentrePointSignatureHeader
 	}
 	return "Authorization"
 }
@@ -264,4 +284,11 @@ func newCentrePointDelivery() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// centrePointLoadDelivery is a GUID-shaped delivery id made of a run's name and an event's
+// number, so it is unique and its prefix names the run.
+func centrePointLoadDelivery(run string, n uint64) string {
+	r := (run + "000000000000")[:12]
+	return fmt.Sprintf("%s-%s-4000-8000-%012x", r[:8], r[8:12], n)
 }

@@ -79,7 +79,7 @@ type Provider struct {
 	Rejection  Answer
 	// Retry is the answer that makes the provider keep an event the bridge could not store and
 	// send it again later (NATS down or slow, no responder to a question). Most providers retry
-	// on 503; some retry only on other codes. Zero means 503 with Retry-After.
+	// on 503; some retry only on other codes.
 	Retry Answer
 	// DefaultReplyEvents are event types (Event.Type) that need a synchronous answer unless the
 	// endpoint's configuration says otherwise.
@@ -103,7 +103,39 @@ type Provider struct {
 	// CheckCredentials reports what is wrong with an endpoint's credentials for this provider
 	// (e.g. no secret at all); nil when they are usable.
 	CheckCredentials func(creds Credentials) error
+	// DemoCredentials are the credentials of demo mode with every secret, password and token
+	// set to secret.
+	DemoCredentials func(secret string) Credentials
+	// Load is how the load tool (and `bridge send` examples) make unique webhooks of this
+	// provider.
+	Load LoadProfile
 }
+
+// LoadProfile describes a provider's webhooks to the load tool.
+type LoadProfile struct {
+	// DefaultType is the event type (after TypePrefix) sent unless another is asked for.
+	DefaultType string
+	// Types lists the event types Example can write; nil means any type.
+	Types []string
+	// Example writes event n of a run of eventType, unique across runs (run names the run), in
+	// the shape the provider documents. Its body is a JSON object, so the load tool can pad it
+	// to a size with one more field.
+	Example func(eventType, run string, n uint64, now time.Time) Example
+}
+
+// Example is one webhook of a provider, before it is signed.
+type Example struct {
+	Body []byte
+	// Header holds what identifies the event beside its proof (CentrePoint's delivery id and
+	// event name): the same on every retry. Sign's headers come first; these replace them.
+	Header http.Header
+	// ID is the CloudEvents id the bridge will give the event; empty when it is the body's
+	// SHA-256.
+	ID string
+}
+
+// secretsOnly is the DemoCredentials of providers that sign with a shared secret.
+func secretsOnly(secret string) Credentials { return Credentials{Secrets: []string{secret}} }
 
 // SignFunc returns the headers a provider would send with body, signed with the first of creds'
 // proofs.
@@ -200,14 +232,6 @@ func retryLater(status int) Answer {
 	a := jsonAnswer(status, `{"error":"temporarily unavailable, retry later"}`)
 	a.Header = http.Header{"Retry-After": {RetryAfterSeconds}}
 	return a
-}
-
-// RetryAnswer is the provider's Retry, or 503 with Retry-After when it declares none.
-func (p *Provider) RetryAnswer() Answer {
-	if p.Retry.Status == 0 {
-		return retryLater(http.StatusServiceUnavailable)
-	}
-	return p.Retry
 }
 
 // emptyAnswer is an answer without a body.

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,8 +19,8 @@ import (
 // re-encoding of the decoded JSON, not the bytes received, and a sender may have been built from
 // any of them: the raw body is tried first, then each sample's form (usercheck_encode.go).
 const (
-	userCheckSignatureHeader = "X-UserCheck-Signature"
-	userCheckEventHeader     = "X-UserCheck-Event-Type"
+	UserCheckSignatureHeader = "X-UserCheck-Signature"
+	UserCheckEventHeader     = "X-UserCheck-Event-Type"
 )
 
 // userCheckMaxReencode bounds the bodies that are re-encoded when the raw body's signature does
@@ -37,15 +39,24 @@ var userCheckForms = []func(doc *jsonDoc, out []byte) ([]byte, error){
 
 // UserCheck declares the UserCheck provider.
 var UserCheck = &Provider{
-	Name:             "usercheck",
-	TypePrefix:       "com.usercheck",
-	Success:          jsonAnswer(http.StatusOK, `{"status":"success"}`),
-	Rejection:        jsonAnswer(http.StatusUnauthorized, `{"status":"error","message":"Invalid signature"}`),
-	Retry:            retryLater(http.StatusServiceUnavailable),
+	Name:            "usercheck",
+	TypePrefix:      "com.usercheck",
+	Success:         jsonAnswer(http.StatusOK, `{"status":"success"}`),
+	Rejection:       jsonAnswer(http.StatusUnauthorized, `{"status":"error","message":"Invalid signature"}`),
+	Retry:           retryLater(http.StatusServiceUnavailable),
+	DemoCredentials: secretsOnly,
+	Load: LoadProfile{
+		DefaultType: "domain.flagged.spam",
+		Example: func(eventType, run string, n uint64, now time.Time) Example {
+			body := `{"event":"` + eventType + `","created_at":"` + now.UTC().Format(time.RFC3339) + `","data":{"domain":"load-` +
+				strings.ReplaceAll(run, "_", "-") + "-" + strconv.FormatUint(n, 10) + `.example.org"}}`
+			return Example{Body: []byte(body)} // no id: the bridge uses the body's hash
+		},
+	},
 	CheckCredentials: needSecret,
 
 	Authenticate: func(req Request, creds Credentials) error {
-		err := verifyMAC(req.Header, userCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, req.Body)
+		err := verifyMAC(req.Header, UserCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, req.Body)
 		if !errors.Is(err, ErrBadSignature) || len(req.Body) > userCheckMaxReencode {
 			return err
 		}
@@ -60,7 +71,7 @@ var UserCheck = &Provider{
 			if ferr != nil || slices.ContainsFunc(tried, func(t []byte) bool { return bytes.Equal(t, form) }) {
 				continue
 			}
-			if verifyMAC(req.Header, userCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, form) == nil {
+			if verifyMAC(req.Header, UserCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, form) == nil {
 				return nil
 			}
 			tried = append(tried, form)
@@ -80,7 +91,7 @@ var UserCheck = &Provider{
 			return Event{}, fmt.Errorf("event is not a string: %w", ErrUnmappable)
 		}
 		if event == "" {
-			event = req.Header.Get(userCheckEventHeader)
+			event = req.Header.Get(UserCheckEventHeader)
 		}
 		if event == "" {
 			return Event{}, fmt.Errorf("no event: %w", ErrUnmappable)
@@ -101,12 +112,12 @@ var UserCheck = &Provider{
 		}
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
-		h.Set(userCheckSignatureHeader, hexMAC(sha256.New, secret, body))
+		h.Set(UserCheckSignatureHeader, hexMAC(sha256.New, secret, body))
 		var ev struct {
 			Event string `json:"event"`
 		}
 		if json.Unmarshal(body, &ev) == nil && ev.Event != "" {
-			h.Set(userCheckEventHeader, ev.Event)
+			h.Set(UserCheckEventHeader, ev.Event)
 		}
 		return h, nil
 	},

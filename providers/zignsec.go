@@ -24,7 +24,7 @@ import (
 //
 // A value containing "v1=" is the newer scheme; a legacy MAC never contains it (hex has no "=",
 // and a 32-byte MAC's base64 ends in one of "AEIMQUYcgkosw048" before its "=").
-const zignSecSignatureHeader = "X-ZignSec-Hmac-SHA256"
+const ZignSecSignatureHeader = "X-ZignSec-Hmac-SHA256"
 
 // ZignSec declares the ZignSec provider.
 var ZignSec = &Provider{
@@ -34,20 +34,29 @@ var ZignSec = &Provider{
 	Success:   emptyAnswer(http.StatusOK),
 	Rejection: emptyAnswer(http.StatusUnauthorized),
 	// "If a webhook for any reason is not received correctly, ZignSec will retry": any non-2xx.
-	Retry:            retryLater(http.StatusServiceUnavailable),
+	Retry:           retryLater(http.StatusServiceUnavailable),
+	DemoCredentials: secretsOnly,
+	Load: LoadProfile{
+		DefaultType: "session_updated",
+		Example: func(eventType, run string, n uint64, _ time.Time) Example {
+			body := `{"event":"` + eventType + `","id":"load-` + run + "_" + strconv.FormatUint(n, 10) +
+				`","relay_state":"loadgen","result":{"errors":[],"status":"Finished"}}`
+			return Example{Body: []byte(body)} // the id names a session: the bridge uses the body's hash
+		},
+	},
 	CheckCredentials: needSecret,
 
 	Authenticate: func(req Request, creds Credentials) error {
-		value, err := proofHeader(req.Header, zignSecSignatureHeader)
+		value, err := proofHeader(req.Header, ZignSecSignatureHeader)
 		if err != nil {
 			return err
 		}
 		if !strings.Contains(value, "v1=") {
-			return verifyMAC(req.Header, zignSecSignatureHeader, decodeHexOrBase64, sha256.New, creds.Secrets, req.Body)
+			return verifyMAC(req.Header, ZignSecSignatureHeader, decodeHexOrBase64, sha256.New, creds.Secrets, req.Body)
 		}
 		ts, sigs, err := parseZignSecSignature(value)
 		if err != nil {
-			return fmt.Errorf("header %s: %w", zignSecSignatureHeader, err)
+			return fmt.Errorf("header %s: %w", ZignSecSignatureHeader, err)
 		}
 		// The timestamp is only checked for presence: ZignSec retries for up to 48 hours with
 		// the original signature, and documents no tolerance. Each secret's MAC is computed
@@ -63,7 +72,7 @@ var ZignSec = &Provider{
 			}
 		}
 		if !matched {
-			return fmt.Errorf("header %s: %w", zignSecSignatureHeader, ErrBadSignature)
+			return fmt.Errorf("header %s: %w", ZignSecSignatureHeader, ErrBadSignature)
 		}
 		return nil
 	},
@@ -111,7 +120,7 @@ var ZignSec = &Provider{
 		}
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
-		h.Set(zignSecSignatureHeader, base64.StdEncoding.EncodeToString(macOf(sha256.New, secret, body)))
+		h.Set(ZignSecSignatureHeader, base64.StdEncoding.EncodeToString(macOf(sha256.New, secret, body)))
 		return h, nil
 	}},
 
@@ -123,7 +132,7 @@ var ZignSec = &Provider{
 		ts := strconv.FormatInt(now.Unix(), 10)
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
-		h.Set(zignSecSignatureHeader, "t="+ts+",v1="+hexMAC(sha256.New, secret, []byte(ts), []byte("."), body))
+		h.Set(ZignSecSignatureHeader, "t="+ts+",v1="+hexMAC(sha256.New, secret, []byte(ts), []byte("."), body))
 		return h, nil
 	},
 }

@@ -63,7 +63,7 @@ func TestZignSecAuthenticate(t *testing.T) {
 	legacyBody := providerPayload(t, "zignsec", "identification_result.json")
 	sessionBody := providerPayload(t, "zignsec", "session_updated.json")
 	one := Credentials{Secrets: []string{zignSecTestSecret}}
-	const h = zignSecSignatureHeader
+	const h = ZignSecSignatureHeader
 	sessionSig := zignSecSessionSig(zignSecTestSecret, zignSecTestTime, sessionBody)
 
 	cases := []struct {
@@ -360,7 +360,7 @@ func TestZignSecSign(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := h.Get(zignSecSignatureHeader)
+			got := h.Get(ZignSecSignatureHeader)
 			m := format.FindStringSubmatch(got)
 			if m == nil {
 				t.Fatalf("header %q is not t=<unix>,v1=<hex>", got)
@@ -446,7 +446,7 @@ func FuzzZignSecAuthenticate(f *testing.F) {
 	creds := Credentials{Secrets: []string{zignSecTestSecret}}
 	request := func(body []byte, header string) Request {
 		h := http.Header{}
-		h.Set(zignSecSignatureHeader, header)
+		h.Set(ZignSecSignatureHeader, header)
 		return Request{Header: h, Body: body}
 	}
 	f.Fuzz(func(t *testing.T, body []byte, header string) {

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,16 +16,16 @@ import (
 type webhook struct {
 	n    uint64
 	body []byte
-	// delivery is CentrePoint's X-ActiGraph-Delivery, fixed for the event so a retry is the
-	// same delivery (the provider's Sign would make a fresh one each time).
-	delivery string
+	// header identifies the event beside its proof (CentrePoint's delivery id), the same on
+	// every retry; it replaces what Sign sets.
+	header http.Header
 	// msgID is the Nats-Msg-Id the bridge gives the event: "<endpoint>:<CloudEvents id>".
 	msgID string
 }
 
-// workload makes the events of one run: each unique (its id or, for providers whose id is the
-// body's hash, a field carries the run id and the event's number), about size bytes long, in
-// the shape the provider documents.
+// workload makes the events of one run from the provider's load profile: each unique (its id
+// or, for providers whose id is the body's hash, a field carries the run id and the event's
+// number), about size bytes long, in the shape the provider documents.
 type workload struct {
 	provider  *providers.Provider
 	creds     providers.Credentials
@@ -39,36 +39,15 @@ type workload struct {
 	withMsgID bool
 }
 
-// defaultEventTypes is what each provider sends unless -type says otherwise.
-var defaultEventTypes = map[string]string{
-	"aghanim":      "player.update",
-	"altdentifier": "verification.passed",
-	"zignsec":      "session_updated",
-	"centrepoint":  "upload",
-	"usercheck":    "domain.flagged.spam",
-}
-
-// altDentifierOPs are AltDentifier's OP codes by event type (the provider's documentation).
-var altDentifierOPs = map[string]int{
-	"verification.started": 0,
-	"verification.passed":  1,
-	"verification.failed":  2,
-	"verification.ignored": 3,
-	"account.incorrect":    4,
-	"test":                 5,
-}
-
 func newWorkload(p *providers.Provider, creds providers.Credentials, endpoint, runID, eventType string, size int) (*workload, error) {
-	if _, ok := defaultEventTypes[p.Name]; !ok {
-		return nil, fmt.Errorf("-provider %s: the load tool has no body for it", p.Name)
+	if p.Load.Example == nil {
+		return nil, fmt.Errorf("-provider %s: the provider declares no example webhooks for load", p.Name)
 	}
 	if eventType == "" {
-		eventType = defaultEventTypes[p.Name]
+		eventType = p.Load.DefaultType
 	}
-	if p.Name == "altdentifier" {
-		if _, ok := altDentifierOPs[eventType]; !ok {
-			return nil, fmt.Errorf("-type %q: AltDentifier's types are verification.started|passed|failed|ignored, account.incorrect, test", eventType)
-		}
+	if p.Load.Types != nil && !slices.Contains(p.Load.Types, eventType) {
+		return nil, fmt.Errorf("-type %q: %s's types are %s", eventType, p.Name, strings.Join(p.Load.Types, ", "))
 	}
 	if strings.ContainsAny(eventType, "\"\\") {
 		return nil, fmt.Errorf("-type %q: no quotes or backslashes", eventType)
@@ -84,68 +63,22 @@ func newWorkload(p *providers.Provider, creds providers.Credentials, endpoint, r
 	}, nil
 }
 
-// event builds event n of the run.
+// event builds event n of the run: the provider's example, padded to size with a filler field.
 func (w *workload) event(n uint64, now time.Time) *webhook {
-	num := strconv.FormatUint(n, 10)
-	tag := w.runID + "_" + num // unique across runs and events
-	b := make([]byte, 0, w.size+64)
-	ev := &webhook{n: n}
-	var id string // the CloudEvents id the bridge will use, when it is not the body's hash
-	switch w.provider.Name {
-	case "aghanim":
-		id = "whevt_load_" + tag
-		b = append(b, `{"event_id":"`...)
-		b = append(b, id...)
-		b = append(b, `","event_type":"`...)
-		b = append(b, w.eventType...)
-		b = append(b, `","event_time":`...)
-		b = strconv.AppendInt(b, now.Unix(), 10)
-		b = append(b, `,"event_data":{"player_id":"load_player_`...)
-		b = append(b, num...)
-		b = append(b, `"},"sandbox":true,"game_id":"gm_loadgen"`...)
-	case "altdentifier":
-		b = append(b, `{"OP":`...)
-		b = strconv.AppendInt(b, int64(altDentifierOPs[w.eventType]), 10)
-		b = append(b, `,"method":"steam","member":{"id":"`...)
-		b = append(b, num...)
-		b = append(b, `","username":"load_`...)
-		b = append(b, tag...)
-		b = append(b, `","discriminator":"0001"},"guild":{"id":"372024042980638721","name":"Load Test"}`...)
-	case "zignsec":
-		b = append(b, `{"event":"`...)
-		b = append(b, w.eventType...)
-		b = append(b, `","id":"load-`...)
-		b = append(b, tag...)
-		b = append(b, `","relay_state":"loadgen","result":{"errors":[],"status":"Finished"}`...)
-	case "centrepoint":
-		ev.delivery = centrePointDelivery(w.runID, n)
-		id = ev.delivery
-		b = append(b, `{"status":"completed","uploadId":"`...)
-		b = append(b, num...)
-		b = append(b, `","subjectId":"load_`...)
-		b = append(b, tag...)
-		b = append(b, `","studyId":"189","firstEpochUTC":"2016-06-14T20:46:00.0000000","lastEpochUTC":"2016-06-14T20:47:00.0000000"`...)
-	case "usercheck":
-		b = append(b, `{"event":"`...)
-		b = append(b, w.eventType...)
-		b = append(b, `","created_at":"`...)
-		b = now.UTC().AppendFormat(b, time.RFC3339)
-		b = append(b, `","data":{"domain":"load-`...)
-		b = append(b, strings.ReplaceAll(tag, "_", "-")...)
-		b = append(b, `.example.org"}`...)
+	ex := w.provider.Load.Example(w.eventType, w.runID, n, now)
+	b := ex.Body
+	const fillerField = `,"filler":""`
+	if pad := w.size - len(b) - len(fillerField); pad > 0 && len(b) > 0 && b[len(b)-1] == '}' {
+		padded := make([]byte, 0, w.size)
+		padded = append(padded, b[:len(b)-1]...)
+		padded = append(padded, `,"filler":"`...)
+		padded = append(padded, w.filler[:pad]...)
+		padded = append(padded, `"}`...)
+		b = padded
 	}
-	// Pad to size with a filler field, the last one, then close the object.
-	const fillerField = `,"filler":""}`
-	pad := w.size - len(b) - len(fillerField)
-	if pad > 0 {
-		b = append(b, `,"filler":"`...)
-		b = append(b, w.filler[:pad]...)
-		b = append(b, `"}`...)
-	} else {
-		b = append(b, '}')
-	}
-	ev.body = b
+	ev := &webhook{n: n, body: b, header: ex.Header}
 	if w.withMsgID {
+		id := ex.ID
 		if id == "" {
 			sum := sha256.Sum256(b)
 			id = hex.EncodeToString(sum[:])
@@ -162,16 +95,8 @@ func (w *workload) sign(ev *webhook, now time.Time) (http.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.provider.Name == "centrepoint" {
-		h.Set("X-ActiGraph-Delivery", ev.delivery)
-		h.Set("X-ActiGraph-Event", w.eventType)
+	for name, values := range ev.header {
+		h[name] = values
 	}
 	return h, nil
-}
-
-// centrePointDelivery is a GUID-shaped delivery id made of the run id and the event's number,
-// so it is unique and its prefix names the run.
-func centrePointDelivery(runID string, n uint64) string {
-	r := (runID + "000000000000")[:12]
-	return fmt.Sprintf("%s-%s-4000-8000-%012x", r[:8], r[8:12], n)
 }

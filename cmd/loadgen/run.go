@@ -77,7 +77,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		password     = fs.String("password", "", "CentrePoint: Basic password")
 		targetURL    = fs.String("url", "", "where to POST (default http://127.0.0.1:8080/webhooks/<provider>)")
 		endpoint     = fs.String("endpoint", "", "the bridge endpoint id, for the stream check (default: the last segment of -url's path)")
-		eventType    = fs.String("type", "", "event type after the provider's prefix (default: aghanim player.update, altdentifier verification.passed, zignsec session_updated, centrepoint upload, usercheck domain.flagged.spam)")
+		eventType    = fs.String("type", "", "event type after the provider's prefix (default: the provider's "+defaultTypes()+")")
 		size         = fs.Int("size", 1024, "body size in bytes (padded with a filler field)")
 		c            = fs.Int("c", 64, "connections (concurrent requests)")
 		d            = fs.Duration("d", 10*time.Second, "how long to send (with -n: only a limit if given)")
@@ -150,9 +150,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	if p != nil {
-		// CentrePoint signs with the first scheme its credentials enable: the HMAC secret unless
-		// a token or Basic credentials are given without -secret.
-		if *secret != "" && (p.Name != "centrepoint" || given["secret"] || (*token == "" && *user == "")) {
+		// A provider signs with the first scheme its credentials enable: the default secret is
+		// left out when a token or Basic credentials are given without -secret.
+		if *secret != "" && (given["secret"] || (*token == "" && *user == "")) {
 			cfg.creds.Secrets = []string{*secret}
 		}
 		if *token != "" {
@@ -294,4 +294,13 @@ func finish(cfg *config, rep *report, stdout io.Writer) error {
 		}
 	}
 	return rep.verdict()
+}
+
+// defaultTypes names each provider's default load event type, for -h.
+func defaultTypes() string {
+	var parts []string
+	for _, p := range providers.All() {
+		parts = append(parts, p.Name+" "+p.Load.DefaultType)
+	}
+	return strings.Join(parts, ", ")
 }
