@@ -52,6 +52,10 @@ func NewLogger(c LogConfig, w io.Writer) zerolog.Logger {
 // Start connects to NATS (starting the embedded server if configured), ensures the stream and
 // starts serving HTTP. It returns once the bridge accepts requests.
 func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
+	// Validating also hands each endpoint's own keys to its provider (Configure).
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config:\n%w", err)
+	}
 	broker, err := StartBroker(ctx, cfg, log)
 	if err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func Check(ctx context.Context, cfg *Config, out io.Writer) error {
 	for _, c := range cfg.Endpoints {
 		ep := newEndpoint(c, cfg.Stream)
 		fmt.Fprintf(out, "  POST /webhooks/%s  provider %s  subjects %s.%s.>  type %s.*\n",
-			ep.ID, c.Provider, cfg.Stream.SubjectPrefix, ep.ID, ep.Provider.TypePrefix)
+			ep.ID, c.Provider, cfg.Stream.SubjectPrefix, ep.ID, ep.TypePrefix)
 		if c.ReplyEvents != nil && len(*c.ReplyEvents) > 0 {
 			for _, t := range *c.ReplyEvents {
 				fmt.Fprintf(out, "    question %s → request on %s (timeout %s)\n", t, ep.ReplySubject(t), c.ReplyTimeout)

@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,11 +150,17 @@ type EndpointConfig struct {
 	AllowUnsigned bool `yaml:"allow_unsigned"`
 	// AllowFrom lists the client addresses (IPs or CIDRs) the endpoint accepts; empty: any.
 	AllowFrom []string `yaml:"allow_from"`
+	// Settings are the endpoint's other keys, read by its provider (e.g. the hmac provider's
+	// "hmac" block, standard-webhooks' "timestamp_tolerance").
+	Settings map[string]yaml.Node `yaml:",inline"`
+	// settings is what the provider made of them; Validate sets it.
+	settings providers.Settings
 }
 
 // Credentials returns the endpoint's proofs in the providers' terms.
 func (e EndpointConfig) Credentials() providers.Credentials {
-	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens, AllowUnsigned: e.AllowUnsigned}
+	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens, AllowUnsigned: e.AllowUnsigned,
+		Settings: e.settings.Value}
 }
 
 // Defaults for everything the YAML may leave out.
@@ -270,4 +278,37 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// configure hands the endpoint's own keys to its provider and keeps what it made of them.
+func (e *EndpointConfig) configure(p *providers.Provider) error {
+	var problems []error
+	for key := range e.Settings {
+		if !slices.Contains(p.SettingKeys, key) {
+			known := "none"
+			if len(p.SettingKeys) > 0 {
+				known = strings.Join(p.SettingKeys, ", ")
+			}
+			problems = append(problems, fmt.Errorf("%s: unknown field (provider %s takes: %s)", key, p.Name, known))
+		}
+	}
+	if len(problems) > 0 || p.Configure == nil {
+		return errors.Join(problems...)
+	}
+	read := func(key string, v any) (bool, error) {
+		n, ok := e.Settings[key]
+		if !ok {
+			return false, nil
+		}
+		if err := n.Decode(v); err != nil {
+			return true, fmt.Errorf("%s: %w", key, err)
+		}
+		return true, nil
+	}
+	settings, err := p.Configure(e.ID, read)
+	if err != nil {
+		return err
+	}
+	e.settings = settings
+	return nil
 }

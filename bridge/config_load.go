@@ -117,9 +117,17 @@ func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
 	switch {
 	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
 		fields := map[string]reflect.Type{}
+		inline := false // a struct with an inline map takes other keys (an endpoint's provider settings)
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if opts == "inline" {
+				inline = true
+				continue
+			}
 			if name == "" {
 				name = strings.ToLower(f.Name)
 			}
@@ -128,6 +136,9 @@ func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
 			ft, ok := fields[key]
+			if !ok && inline {
+				continue
+			}
 			if !ok {
 				return fmt.Errorf("%s: unknown field", joinField(path, key))
 			}

@@ -98,7 +98,13 @@ func (c *Config) Validate() error {
 			bad(field+".provider", "unknown provider %q (known: %s)", ep.Provider, strings.Join(providers.Names(), ", "))
 			continue
 		}
-		if err := p.CheckCredentials(ep.Credentials()); err != nil {
+		if err := c.Endpoints[i].configure(p); err != nil {
+			for _, e := range splitErrors(err) {
+				key, msg, _ := strings.Cut(e.Error(), ": ")
+				bad(field+"."+key, "%s", msg)
+			}
+		}
+		if err := p.CheckCredentials(c.Endpoints[i].Credentials()); err != nil {
 			bad(field, "%v", err)
 		}
 		if ep.ReplyTimeout < 0 {
@@ -166,4 +172,12 @@ func validSubjectPrefix(s string) bool {
 		}
 	}
 	return true
+}
+
+// splitErrors lists the errors joined in err.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

@@ -11,8 +11,11 @@ import (
 // Endpoint is one configured webhook endpoint, resolved for the request path: its provider,
 // credentials, CloudEvents source, subjects and synchronous questions.
 type Endpoint struct {
-	ID            string
-	Provider      *providers.Provider
+	ID       string
+	Provider *providers.Provider
+	// TypePrefix starts the CloudEvents type of the endpoint's events: the provider's, or the
+	// endpoint's own where its provider takes one (type_prefix).
+	TypePrefix    string
 	Credentials   providers.Credentials
 	Source        string // "/webhooks/<id>"
 	subjectPrefix string // "<stream prefix>.<id>."
@@ -27,12 +30,16 @@ func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
 	ep := &Endpoint{
 		ID:            c.ID,
 		Provider:      p,
+		TypePrefix:    p.TypePrefix,
 		Credentials:   c.Credentials(),
 		Source:        "/webhooks/" + c.ID,
 		subjectPrefix: s.SubjectPrefix + "." + c.ID + ".",
 		replyPrefix:   s.ReplyPrefix + "." + c.ID + ".",
 		replyEvents:   map[string]bool{},
 		ReplyTimeout:  c.ReplyTimeout,
+	}
+	if c.settings.TypePrefix != "" {
+		ep.TypePrefix = c.settings.TypePrefix
 	}
 	for _, a := range c.AllowFrom {
 		if p, err := parsePrefix(a); err == nil { // Validate has rejected the others

@@ -37,7 +37,7 @@ func newEvent(in eventInput) *event.Event {
 	e.SetID(id)
 	e.SetSource(in.endpoint.Source)
 	// Types and subjects may come from headers, which can carry any bytes.
-	e.SetType(strings.ToValidUTF8(in.endpoint.Provider.TypePrefix+"."+strings.ToLower(in.mapped.Type), "\uFFFD"))
+	e.SetType(strings.ToValidUTF8(in.endpoint.TypePrefix+"."+strings.ToLower(in.mapped.Type), "\uFFFD"))
 	if in.mapped.Subject != "" {
 		e.SetSubject(strings.ToValidUTF8(in.mapped.Subject, "\uFFFD"))
 	}

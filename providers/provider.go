@@ -30,6 +30,9 @@ var ErrUnmappable = errors.New("body cannot be mapped to an event")
 type Request struct {
 	Header http.Header
 	Body   []byte
+	// Settings is what the provider's Configure made of the endpoint's own keys (nil for
+	// providers that take none); Verify sets it from the endpoint's credentials.
+	Settings any
 }
 
 // BasicAuth is a username and password for HTTP Basic authentication.
@@ -47,6 +50,21 @@ type Credentials struct {
 	// AllowUnsigned accepts requests that carry no proof at all (ZignSec's SMS webhooks are
 	// not signed); a proof that is present must still be right.
 	AllowUnsigned bool
+	// Settings is the Value of the provider's Configure for this endpoint.
+	Settings any
+}
+
+// SettingReader decodes the endpoint's key into v (a pointer); it reports whether the key was
+// given. Keys are those of the endpoint's configuration beside the common ones (id, provider,
+// secrets, …), e.g. "hmac" or "timestamp_tolerance".
+type SettingReader func(key string, v any) (given bool, err error)
+
+// Settings is what a provider made of an endpoint's own keys.
+type Settings struct {
+	// TypePrefix replaces the provider's TypePrefix for this endpoint, when set.
+	TypePrefix string
+	// Value is handed to Authenticate (Credentials.Settings) and Map (Request.Settings).
+	Value any
 }
 
 // Answer is an HTTP answer in the provider's own terms.
@@ -103,6 +121,12 @@ type Provider struct {
 	// CheckCredentials reports what is wrong with an endpoint's credentials for this provider
 	// (e.g. no secret at all); nil when they are usable.
 	CheckCredentials func(creds Credentials) error
+	// SettingKeys are the endpoint keys the provider reads through Configure; any other key
+	// beside the common ones is a configuration error.
+	SettingKeys []string
+	// Configure reads an endpoint's own keys (nil: the provider takes none). Its errors name the
+	// key ("hmac.algorithm: …"); the bridge prefixes the endpoint.
+	Configure func(endpointID string, read SettingReader) (Settings, error)
 	// DemoCredentials are the credentials of demo mode with every secret, password and token
 	// set to secret.
 	DemoCredentials func(secret string) Credentials
@@ -152,6 +176,7 @@ type Verified struct {
 // Verify authenticates req with creds and returns it as Verified only on success.
 // With creds.AllowUnsigned, a request with no proof at all passes too, marked Unsigned.
 func (p *Provider) Verify(req Request, creds Credentials) (Verified, error) {
+	req.Settings = creds.Settings
 	err := p.Authenticate(req, creds)
 	switch {
 	case err == nil:
