@@ -13,6 +13,9 @@ import (
 type Endpoint struct {
 	ID       string
 	Provider *providers.Provider
+	// Success and Rejection are the provider's answers, or the endpoint's own where its
+	// provider takes them from the settings.
+	Success, Rejection providers.Answer
 	// TypePrefix starts the CloudEvents type of the endpoint's events: the provider's, or the
 	// endpoint's own where its provider takes one (type_prefix).
 	TypePrefix    string
@@ -37,6 +40,10 @@ func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
 		replyPrefix:   s.ReplyPrefix + "." + c.ID + ".",
 		replyEvents:   map[string]bool{},
 		ReplyTimeout:  c.ReplyTimeout,
+	}
+	ep.Success, ep.Rejection = p.Success, p.Rejection
+	if p.EndpointAnswers != nil {
+		ep.Success, ep.Rejection = p.EndpointAnswers(c.settings.Value)
 	}
 	if c.settings.TypePrefix != "" {
 		ep.TypePrefix = c.settings.TypePrefix

@@ -65,7 +65,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if err != nil {
 		rec.err = err
 		s.reject(rec, rejectionReason(err))
-		return s.answer(c, rec, ep.Provider.Rejection)
+		return s.answer(c, rec, ep.Rejection)
 	}
 
 	rec.unsigned = verified.Unsigned()
@@ -114,7 +114,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if rec.reason != "unmapped" && ep.Asks(mapped.Type) {
 		return s.ask(c, rec, ep, mapped.Type, msg)
 	}
-	return s.answer(c, rec, ep.Provider.Success)
+	return s.answer(c, rec, ep.Success)
 }
 
 // ask carries a question to its responder over NATS request-reply and its answer back

@@ -121,6 +121,10 @@ type Provider struct {
 	// CheckCredentials reports what is wrong with an endpoint's credentials for this provider
 	// (e.g. no secret at all); nil when they are usable.
 	CheckCredentials func(creds Credentials) error
+	// EndpointAnswers, when set, gives an endpoint's own success and rejection answers from its
+	// settings (the hmac provider's success_status and rejection_status); nil: Success and
+	// Rejection.
+	EndpointAnswers func(settings any) (success, rejection Answer)
 	// SettingKeys are the endpoint keys the provider reads through Configure; any other key
 	// beside the common ones is a configuration error.
 	SettingKeys []string
