@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/webhookbridge/bridge/bridge"
+	"github.com/webhookbridge/bridge/providers"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
@@ -120,7 +121,7 @@ func TestDemoConfigIsValid(t *testing.T) {
 	if cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.NATS.URL != "" || cfg.NATS.Embedded.Listen != "127.0.0.1:4222" {
 		t.Errorf("demo is not loopback with an embedded server: %+v", cfg)
 	}
-	if len(cfg.Endpoints) != 5 {
+	if len(cfg.Endpoints) != len(providers.All()) {
 		t.Errorf("%d demo endpoints, want one per provider", len(cfg.Endpoints))
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/natstest"
 	"github.com/webhookbridge/bridge/internal/testio"
+	"github.com/webhookbridge/bridge/providers"
 )
 
 // harness is a running bridge against a real nats-server, with a client to read the stream.
@@ -42,11 +43,9 @@ func testConfig(url string) *bridge.Config {
 	cfg.NATS.PublishTimeout = 2 * time.Second
 	for i := range cfg.Endpoints {
 		ep := &cfg.Endpoints[i]
-		ep.Secrets = []string{testSecret}
-		if ep.BasicAuth != nil {
-			ep.BasicAuth.Password = testSecret
-			ep.BearerTokens = []string{testSecret}
-		}
+		p, _ := providers.Lookup(ep.Provider)
+		creds := p.DemoCredentials(testSecret) // every secret, password and token: testSecret
+		ep.Secrets, ep.BasicAuth, ep.BearerTokens = creds.Secrets, creds.BasicAuth, creds.BearerTokens
 	}
 	return cfg
 }

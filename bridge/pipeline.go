@@ -209,6 +209,8 @@ func rejectionReason(err error) string {
 		return "malformed_proof"
 	case errors.Is(err, providers.ErrBadCredentials):
 		return "bad_credentials"
+	case errors.Is(err, providers.ErrStaleTimestamp):
+		return "stale_timestamp"
 	default:
 		return "bad_signature"
 	}

@@ -117,7 +117,9 @@ func TestUnmappedSubject(t *testing.T) {
 func TestRotation(t *testing.T) {
 	h := startBridge(t, func(c *bridge.Config) {
 		for i := range c.Endpoints {
-			c.Endpoints[i].Secrets = []string{"new-secret", testSecret}
+			if c.Endpoints[i].ID == "usercheck" {
+				c.Endpoints[i].Secrets = []string{"new-secret", testSecret}
+			}
 		}
 	})
 	for _, secret := range []string{"new-secret", testSecret} {

@@ -160,6 +160,9 @@ type Example struct {
 	// ID is the CloudEvents id the bridge will give the event; empty when it is the body's
 	// SHA-256.
 	ID string
+	// IDFromBody, when set, gives the id from the body as finally sent (padded by the load
+	// tool), for providers whose Sign derives the message id from the body.
+	IDFromBody func(body []byte) string
 }
 
 // secretsOnly is the DemoCredentials of providers that sign with a shared secret.
@@ -223,6 +226,7 @@ var registry = []*Provider{
 	ZignSec,
 	CentrePoint,
 	UserCheck,
+	StandardWebhooks,
 }
 
 // Lookup returns the provider called name.

@@ -79,6 +79,9 @@ func (w *workload) event(n uint64, now time.Time) *webhook {
 	ev := &webhook{n: n, body: b, header: ex.Header}
 	if w.withMsgID {
 		id := ex.ID
+		if ex.IDFromBody != nil {
+			id = ex.IDFromBody(b)
+		}
 		if id == "" {
 			sum := sha256.Sum256(b)
 			id = hex.EncodeToString(sum[:])

@@ -1,0 +1,257 @@
+package providers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The Standard Webhooks specification's recipe, computed here independently: base64
+// HMAC-SHA256, keyed with the base64-decoded secret, of "{id}.{timestamp}.{body}".
+const (
+	swSecret  = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // the specification's example secret
+	swPayload = `{"type":"contact.created","timestamp":"2022-11-03T20:26:10.344522Z","data":{"id":"c_1","email":"a@example.org"}}`
+)
+
+func swSign(secret, id string, ts int64, body string) string {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		panic(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + strconv.FormatInt(ts, 10) + "." + body))
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+func swHeaders(secret, id string, ts time.Time, body string) http.Header {
+	h := http.Header{}
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	h.Set("webhook-signature", swSign(secret, id, ts.Unix(), body))
+	return h
+}
+
+// TestStandardWebhooksAuthenticate follows the specification library's own test suite: each case
+// starts from a valid request and changes one thing.
+func TestStandardWebhooksAuthenticate(t *testing.T) {
+	const id = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+	creds := Credentials{Secrets: []string{swSecret}}
+	tests := []struct {
+		name    string
+		modify  func(h http.Header, body *string, creds *Credentials)
+		wantErr error
+	}{
+		{"valid signature is valid", nil, nil},
+		{"missing id", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-id") }, ErrMissingProof},
+		{"missing timestamp", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-timestamp") }, ErrMissingProof},
+		{"missing signature", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-signature") }, ErrMissingProof},
+		{"invalid signature", func(h http.Header, _ *string, _ *Credentials) {
+			h.Set("webhook-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=")
+		}, ErrBadSignature},
+		{"partial signature", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-signature", "v1,") }, ErrBadSignature},
+		{"old timestamp", func(h http.Header, body *string, _ *Credentials) {
+			ts := time.Now().Add(-DefaultTimestampTolerance - 2*time.Second)
+			replaceHeader(h, swHeaders(swSecret, id, ts, *body))
+		}, ErrStaleTimestamp},
+		{"new timestamp", func(h http.Header, body *string, _ *Credentials) {
+			ts := time.Now().Add(DefaultTimestampTolerance + 2*time.Second)
+			replaceHeader(h, swHeaders(swSecret, id, ts, *body))
+		}, ErrStaleTimestamp},
+		{"timestamp not a number", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "yesterday") }, ErrMalformedProof},
+		{"several signatures, one valid, other versions ignored", func(h http.Header, _ *string, _ *Credentials) {
+			h.Set("webhook-signature", strings.Join([]string{
+				"v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+				"v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+				h.Get("webhook-signature"),
+				"v1a,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
+			}, " "))
+		}, nil},
+		{"only another version", func(h http.Header, _ *string, _ *Credentials) {
+			h.Set("webhook-signature", "v2,"+strings.TrimPrefix(h.Get("webhook-signature"), "v1,"))
+		}, ErrBadSignature},
+		{"secret without whsec_ prefix", func(_ http.Header, _ *string, c *Credentials) {
+			c.Secrets = []string{strings.TrimPrefix(swSecret, "whsec_")}
+		}, nil},
+		{"rotation: the second secret matches", func(_ http.Header, _ *string, c *Credentials) {
+			c.Secrets = []string{"whsec_" + base64.StdEncoding.EncodeToString([]byte("old key")), swSecret}
+		}, nil},
+		{"wrong secret", func(_ http.Header, _ *string, c *Credentials) {
+			c.Secrets = []string{"whsec_" + base64.StdEncoding.EncodeToString([]byte("another key"))}
+		}, ErrBadSignature},
+		{"tampered body", func(_ http.Header, body *string, _ *Credentials) { *body = strings.Replace(*body, "c_1", "c_2", 1) }, ErrBadSignature},
+		{"id changed", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-id", "msg_other") }, ErrBadSignature},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := swPayload
+			h := swHeaders(swSecret, id, time.Now(), body)
+			c := Credentials{Secrets: append([]string(nil), creds.Secrets...)}
+			if tc.modify != nil {
+				tc.modify(h, &body, &c)
+			}
+			_, err := StandardWebhooks.Verify(Request{Header: h, Body: []byte(body)}, c)
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("Verify: %v", err)
+			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+				t.Fatalf("Verify: %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestStandardWebhooksTolerance(t *testing.T) {
+	settings, err := StandardWebhooks.Configure("acme", settingsOf(map[string]any{"timestamp_tolerance": time.Hour}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := Credentials{Secrets: []string{swSecret}, Settings: settings.Value}
+	for _, tc := range []struct {
+		age  time.Duration
+		pass bool
+	}{{50 * time.Minute, true}, {-50 * time.Minute, true}, {61 * time.Minute, false}, {-61 * time.Minute, false}} {
+		h := swHeaders(swSecret, "msg_1", time.Now().Add(-tc.age), swPayload)
+		_, err := StandardWebhooks.Verify(Request{Header: h, Body: []byte(swPayload)}, creds)
+		if (err == nil) != tc.pass {
+			t.Errorf("a timestamp %s old with a 1 h tolerance: %v, want pass %v", tc.age, err, tc.pass)
+		}
+	}
+}
+
+func TestStandardWebhooksMap(t *testing.T) {
+	receipt := time.Unix(1667507170, 0)
+	tests := []struct {
+		name     string
+		body     string
+		wantType string
+		wantTime time.Time
+		wantErr  error
+	}{
+		{"type and RFC 3339 timestamp", swPayload, "contact.created", time.Date(2022, 11, 3, 20, 26, 10, 344522000, time.UTC), nil},
+		{"type in capitals is lower-cased", `{"type":"Invoice.Paid"}`, "invoice.paid", receipt, nil},
+		{"no timestamp: webhook-timestamp", `{"type":"a.b","data":{}}`, "a.b", receipt, nil},
+		{"timestamp not RFC 3339: webhook-timestamp", `{"type":"a.b","timestamp":1667507000}`, "a.b", receipt, nil},
+		{"no type", `{"data":{}}`, "", time.Time{}, ErrUnmappable},
+		{"type not a string", `{"type":5}`, "", time.Time{}, ErrUnmappable},
+		{"not JSON", `type=a.b`, "", time.Time{}, ErrUnmappable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := swHeaders(swSecret, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", receipt, tc.body)
+			v, err := StandardWebhooks.Verify(Request{Header: h, Body: []byte(tc.body)}, Credentials{Secrets: []string{swSecret}})
+			if err != nil && !errors.Is(err, ErrStaleTimestamp) {
+				t.Fatal(err)
+			}
+			ev, err := StandardWebhooks.Map(Request{Header: h, Body: []byte(tc.body)})
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("Map: %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			_ = v
+			if err != nil || ev.Type != tc.wantType || ev.ID != "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W" || !ev.Time.Equal(tc.wantTime) || ev.Subject != "" {
+				t.Errorf("Map = %+v, %v; want type %q, id the webhook-id, time %s, no subject", ev, err, tc.wantType, tc.wantTime)
+			}
+		})
+	}
+}
+
+func TestStandardWebhooksConfig(t *testing.T) {
+	tests := []struct {
+		name     string
+		creds    Credentials
+		settings map[string]any
+		want     string // substring of the error; "" = valid
+	}{
+		{"whsec_ secret", Credentials{Secrets: []string{swSecret}}, nil, ""},
+		{"bare base64 secret", Credentials{Secrets: []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, nil, ""},
+		{"no secret", Credentials{}, nil, "secrets"},
+		{"empty secret", Credentials{Secrets: []string{"whsec_"}}, nil, "secrets[0]"},
+		{"not base64", Credentials{Secrets: []string{"whsec_not base64!"}}, nil, "secrets[0]"},
+		{"type prefix", Credentials{Secrets: []string{swSecret}}, map[string]any{"type_prefix": "com.acme"}, ""},
+		{"bad type prefix", Credentials{Secrets: []string{swSecret}}, map[string]any{"type_prefix": "Acme Corp"}, "type_prefix"},
+		{"negative tolerance", Credentials{Secrets: []string{swSecret}}, map[string]any{"timestamp_tolerance": -time.Second}, "timestamp_tolerance"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := StandardWebhooks.CheckCredentials(tc.creds)
+			if _, cerr := StandardWebhooks.Configure("acme", settingsOf(tc.settings)); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want it to name %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func replaceHeader(h, with http.Header) {
+	for k := range h {
+		delete(h, k)
+	}
+	for k, v := range with {
+		h[k] = v
+	}
+}
+
+// settingsOf is a SettingReader over plain values, as the bridge's YAML decoding would give them.
+func settingsOf(values map[string]any) SettingReader {
+	return func(key string, v any) (bool, error) {
+		val, ok := values[key]
+		if !ok {
+			return false, nil
+		}
+		switch dst := v.(type) {
+		case *time.Duration:
+			*dst = val.(time.Duration)
+		case *string:
+			*dst = val.(string)
+		default:
+			panic("settingsOf: unsupported type")
+		}
+		return true, nil
+	}
+}
+
+func FuzzStandardWebhooksAuthenticate(f *testing.F) {
+	now := time.Now().Unix()
+	f.Add("msg_1", strconv.FormatInt(now, 10), swSign(swSecret, "msg_1", now, swPayload), swPayload)
+	f.Add("msg_1", "0", "v1,", "{}")
+	f.Add("", "-1", "v1,a v2,b", "")
+	f.Add("x", "99999999999999999999", "v1,,, v1", "[]")
+	f.Fuzz(func(t *testing.T, id, ts, sig, body string) {
+		h := http.Header{}
+		h.Set("webhook-id", id)
+		h.Set("webhook-timestamp", ts)
+		h.Set("webhook-signature", sig)
+		v, err := StandardWebhooks.Verify(Request{Header: h, Body: []byte(body)}, Credentials{Secrets: []string{swSecret}})
+		if err != nil {
+			if !knownAuthError(err) && !errors.Is(err, ErrStaleTimestamp) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		if sig != swSign(swSecret, id, mustInt(t, ts), body) && !strings.Contains(sig, swSign(swSecret, id, mustInt(t, ts), body)) {
+			t.Fatalf("accepted a signature that is not the right one: %q", sig)
+		}
+		_, _ = v.Map()
+	})
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		t.Fatalf("accepted timestamp %q", s)
+	}
+	return n
+}
