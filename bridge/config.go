@@ -122,7 +122,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 // LogConfig sets zerolog's level and output.
 type LogConfig struct {
 	Level  string `yaml:"level"`
-	Format string `yaml:"format"`
+	Format string `yaml:"format"` // console or json; empty: console on a terminal, else json
 }
 
 // StreamConfig is the JetStream stream every event goes to.
@@ -206,7 +206,7 @@ func (c *Config) ApplyDefaults() {
 		c.NATS.PingInterval = DefaultPingInterval
 	}
 	def(&c.Log.Level, "info")
-	def(&c.Log.Format, "console")
+	// log.format stays empty unless set: NewLogger then chooses by where the log goes.
 	def(&c.Stream.Name, "WEBHOOKS")
 	def(&c.Stream.SubjectPrefix, "webhooks")
 	def(&c.Stream.ReplyPrefix, c.Stream.SubjectPrefix+"-reply")

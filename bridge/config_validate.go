@@ -59,7 +59,7 @@ func (c *Config) Validate() error {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	switch c.Log.Format {
-	case "console", "json":
+	case "", "console", "json":
 	default:
 		bad("log.format", "%q is not one of console, json", c.Log.Format)
 	}

@@ -1,6 +1,9 @@
 package bridge_test
 
 import (
+	"bytes"
+	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -44,4 +47,54 @@ func TestLogWriterFlushesOnIntervalAndClose(t *testing.T) {
 		}
 	}
 	w.Close() // idempotent
+}
+
+// TestLogFormatDefault: console on a terminal, JSON anywhere else, unless log.format says.
+func TestLogFormatDefault(t *testing.T) {
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		tty = nil // no controlling terminal here: only the other cases are checked
+	}
+	pipeR, pipeW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pipeR.Close()
+	defer pipeW.Close()
+	tests := []struct {
+		name   string
+		format string
+		w      io.Writer
+		want   string
+	}{
+		{"a pipe", "", pipeW, "json"},
+		{"a buffer", "", &bytes.Buffer{}, "json"},
+		{"a pipe, console asked for", "console", pipeW, "console"},
+		{"a buffered log writer over a pipe", "", bridge.NewLogWriter(pipeW, time.Second), "json"},
+	}
+	if tty != nil {
+		defer tty.Close()
+		tests = append(tests, struct {
+			name   string
+			format string
+			w      io.Writer
+			want   string
+		}{"a terminal", "", tty, "console"}, struct {
+			name   string
+			format string
+			w      io.Writer
+			want   string
+		}{"a terminal, json asked for", "json", tty, "json"})
+	}
+	for _, tc := range tests {
+		if got := bridge.LogFormat(bridge.LogConfig{Format: tc.format}, tc.w); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	var buf bytes.Buffer
+	log := bridge.NewLogger(bridge.LogConfig{Level: "info"}, &buf)
+	log.Info().Msg("hello")
+	if !strings.HasPrefix(buf.String(), `{"level":"info"`) {
+		t.Errorf("default log line %q is not JSON", buf.String())
+	}
 }
