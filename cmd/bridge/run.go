@@ -73,6 +73,7 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 			return err
 		}
 	}
+	gcPolicy(getenv, cfg, cgroupMemoryLimit()).apply()
 	logOut := bridge.NewLogWriter(stderr, 100*time.Millisecond)
 	defer logOut.Close()
 	log := bridge.NewLogger(cfg.Log, logOut)
