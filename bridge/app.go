@@ -26,12 +26,18 @@ const (
 
 // App is a running bridge: NATS, the stream and the HTTP server.
 type App struct {
-	cfg    *Config
-	log    zerolog.Logger
-	broker *Broker
-	http   *http.Server
-	ln     net.Listener
-	served chan error
+	cfg     *Config // the configuration in force; reloads replace it
+	log     zerolog.Logger
+	broker  *Broker
+	server  *Server
+	metrics *Metrics
+	http    *http.Server
+	ln      net.Listener
+	served  chan error
+	admin   *adminServer // nil unless http.admin_listen is set
+
+	reloadMu sync.Mutex
+	load     func() (*Config, error) // set by EnableReload
 
 	stopOnce sync.Once
 	stopErr  error
@@ -104,11 +110,13 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
 		return nil, fmt.Errorf("http.listen: %w", err)
 	}
 	a := &App{
-		cfg:    cfg,
-		log:    log,
-		broker: broker,
-		ln:     ln,
-		served: make(chan error, 1),
+		cfg:     cfg,
+		log:     log,
+		broker:  broker,
+		server:  handler,
+		metrics: metrics,
+		ln:      ln,
+		served:  make(chan error, 1),
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: readHeaderTimeout,
@@ -132,6 +140,14 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
 		}
 		a.served <- err
 	}()
+	if cfg.HTTP.AdminListen != "" {
+		if a.admin, err = startAdmin(cfg.HTTP.AdminListen, a); err != nil {
+			_ = a.http.Close()
+			<-a.served
+			broker.Close()
+			return nil, err
+		}
+	}
 	ids := make([]string, 0, len(cfg.Endpoints))
 	for _, ep := range cfg.Endpoints {
 		ids = append(ids, ep.ID+"("+ep.Provider+")")
@@ -183,6 +199,9 @@ func (a *App) shutdown() error {
 	err := a.http.Shutdown(ctx)
 	if serr := <-a.served; serr != nil && err == nil {
 		err = serr
+	}
+	if a.admin != nil {
+		a.admin.close(ctx)
 	}
 	a.broker.Close()
 	if err != nil {

@@ -30,6 +30,8 @@ type HTTPConfig struct {
 	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
 	TLS            TLSFiles `yaml:"tls"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminListen serves POST /-/reload on an address of its own; empty: off.
+	AdminListen string `yaml:"admin_listen"`
 }
 
 // TLSFiles names PEM files.

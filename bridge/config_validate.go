@@ -24,6 +24,13 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen", "%q is not host:port", c.HTTP.Listen)
 	}
+	if c.HTTP.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
+			bad("http.admin_listen", "%q is not host:port", c.HTTP.AdminListen)
+		} else if c.HTTP.AdminListen == c.HTTP.Listen && !strings.HasSuffix(c.HTTP.Listen, ":0") {
+			bad("http.admin_listen", "must differ from http.listen: reloading is not for the providers' side")
+		}
+	}
 	if c.HTTP.MaxBodyBytes < 0 {
 		bad("http.max_body_bytes", "must be positive, got %d", c.HTTP.MaxBodyBytes)
 	}

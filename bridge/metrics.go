@@ -15,6 +15,7 @@ type Metrics struct {
 	unmapped   *prometheus.CounterVec
 	replies    *prometheus.CounterVec
 	inFlight   prometheus.Gauge
+	reloads    *prometheus.CounterVec
 }
 
 // LinkState is what the metrics report of the NATS side; *Broker has it, read without waiting
@@ -52,6 +53,9 @@ func NewMetrics(link LinkState) *Metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bridge_requests_in_flight", Help: "Webhook requests being handled.",
 		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_config_reloads_total", Help: "Configuration reloads by result: success, failure (the running configuration stayed).",
+		}, []string{"result"}),
 	}
 	connectedGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bridge_nats_connected", Help: "1 while the NATS connection is up.",
@@ -64,6 +68,9 @@ func NewMetrics(link LinkState) *Metrics {
 	recreated := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_stream_recreated_total", Help: "Times the stream was found missing (deleted under the running bridge) and created again.",
 	}, func() float64 { return float64(link.StreamsRecreated()) })
+	for _, result := range []string{"success", "failure"} {
+		m.reloads.WithLabelValues(result) // exported as 0 before the first reload
+	}
 	if link.Edge().Enabled {
 		gauge := func(name, help string, value func(EdgeStatus) float64) prometheus.Collector {
 			return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return value(link.Edge()) })
@@ -79,7 +86,7 @@ func NewMetrics(link LinkState) *Metrics {
 				func(s EdgeStatus) float64 { return float64(s.Backlog()) }),
 		)
 	}
-	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight,
+	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight, m.reloads,
 		connectedGauge, recreated, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -30,7 +30,8 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	defer s.metrics.inFlight.Dec()
 	defer s.logRequest(c, rec)
 
-	ep, ok := s.endpoints[rec.endpoint]
+	ep, ok := s.routing.Load().endpoints[rec.endpoint]
+	rec.known = ok
 	if !ok {
 		return s.fail(c, rec, http.StatusNotFound, "unknown_endpoint", "unknown endpoint")
 	}
@@ -219,6 +220,7 @@ func rejectionReason(err error) string {
 // record is what the request log line says about one request.
 type record struct {
 	endpoint  string
+	known     bool // the endpoint is configured
 	start     time.Time
 	status    int
 	reason    string
@@ -255,7 +257,7 @@ func (s *Server) answer(c echo.Context, rec *record, a providers.Answer) error {
 
 // fail answers the bridge's own errors (not the provider's) with a small JSON body.
 func (s *Server) fail(c echo.Context, rec *record, status int, reason, message string) error {
-	if status < 500 && rec.endpoint != "" && s.endpoints[rec.endpoint] != nil {
+	if status < 500 && rec.known {
 		s.reject(rec, reason)
 	} else {
 		rec.reason = reason
@@ -274,7 +276,7 @@ func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason s
 
 // logRequest writes the one log line of a request: never secrets, signatures or bodies.
 func (s *Server) logRequest(c echo.Context, rec *record) {
-	s.metrics.requests.WithLabelValues(metricEndpoint(s, rec.endpoint), strconv.Itoa(rec.status)).Inc()
+	s.metrics.requests.WithLabelValues(metricEndpoint(rec), strconv.Itoa(rec.status)).Inc()
 	var e *zerolog.Event
 	switch {
 	case rec.status >= 500 || rec.retry:
@@ -318,9 +320,9 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 
 // metricEndpoint keeps unknown endpoint names out of metric labels (an attacker could otherwise
 // create unbounded label values).
-func metricEndpoint(s *Server, id string) string {
-	if _, ok := s.endpoints[id]; ok {
-		return id
+func metricEndpoint(rec *record) string {
+	if rec.known {
+		return rec.endpoint
 	}
 	return "unknown"
 }

@@ -17,13 +17,16 @@ import (
 
 // Server is the HTTP ingress: routes, the webhook pipeline and the health endpoints.
 type Server struct {
-	endpoints map[string]*Endpoint
+	// routing is what a reload may change: the endpoints and how a client's address is found.
+	// A request reads it once, so it finishes on the configuration it started with.
+	routing   atomic.Pointer[routing]
 	publisher *Publisher
 	ready     func(context.Context) error
 	metrics   *Metrics
 	log       zerolog.Logger
 	maxBody   int64
 	now       func() time.Time
+	handler   http.Handler
 }
 
 // ServerDeps are what the server is built from besides the configuration.
@@ -38,9 +41,8 @@ type ServerDeps struct {
 }
 
 // NewServer returns the bridge's HTTP handler; all routes are here.
-func NewServer(cfg *Config, deps ServerDeps) http.Handler {
+func NewServer(cfg *Config, deps ServerDeps) *Server {
 	s := &Server{
-		endpoints: map[string]*Endpoint{},
 		publisher: deps.Publisher,
 		ready:     deps.Ready,
 		metrics:   deps.Metrics,
@@ -48,20 +50,38 @@ func NewServer(cfg *Config, deps ServerDeps) http.Handler {
 		maxBody:   deps.MaxBodyBytes,
 		now:       time.Now,
 	}
-	for _, c := range cfg.Endpoints {
-		s.endpoints[c.ID] = newEndpoint(c, cfg.Stream)
-	}
+	s.Route(cfg)
 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.IPExtractor = ipExtractor(cfg.HTTP.TrustedProxies)
+	e.IPExtractor = func(r *http.Request) string { return s.routing.Load().clientIP(r) }
 	e.Use(requestID(newRequestIDs()))
 	e.Any("/webhooks/:endpoint", s.handleWebhook)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.handleReady)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
-	return e
+	s.handler = e
+	return s
+}
+
+// ServeHTTP serves the bridge's routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routing is the part of the configuration a reload swaps in at once.
+type routing struct {
+	endpoints map[string]*Endpoint
+	clientIP  echo.IPExtractor
+}
+
+// Route makes cfg's endpoints and trusted proxies the ones new requests see; requests already
+// in flight keep what they started with.
+func (s *Server) Route(cfg *Config) {
+	r := &routing{endpoints: map[string]*Endpoint{}, clientIP: ipExtractor(cfg.HTTP.TrustedProxies)}
+	for _, c := range cfg.Endpoints {
+		r.endpoints[c.ID] = newEndpoint(c, cfg.Stream)
+	}
+	s.routing.Store(r)
 }
 
 func (s *Server) handleReady(c echo.Context) error {

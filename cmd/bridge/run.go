@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/webhookbridge/bridge/bridge"
@@ -84,8 +86,34 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 	if err != nil {
 		return err
 	}
+	if *configPath != "" {
+		app.EnableReload(func() (*bridge.Config, error) { return bridge.LoadConfig(*configPath, getenv) })
+		stopHUP := reloadOnSIGHUP(ctx, app)
+		defer stopHUP()
+	}
 	if started != nil {
 		started(app)
 	}
 	return app.Wait(ctx)
+}
+
+// reloadOnSIGHUP reloads the configuration file on every SIGHUP until ctx ends or the returned
+// function is called. Reload logs its outcome and counts it.
+func reloadOnSIGHUP(ctx context.Context, app *bridge.App) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_, _ = app.Reload()
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
 }

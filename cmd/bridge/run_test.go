@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +71,27 @@ endpoints:
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+
+	// SIGHUP reloads the file: the endpoint's secret is rotated to another one.
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(mustRead(t, cfgPath), "${SHOP_SECRET}", "rotated", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "configuration reloaded") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	req, _ = http.NewRequest(http.MethodPost, "http://"+app.Addr()+"/webhooks/shop", bytes.NewReader(body))
+	req.Header.Set("X-UserCheck-Signature", hex.EncodeToString(m.Sum(nil))) // still signed with s3cret
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after SIGHUP and a rotated secret, the old one: %d, want 401", resp.StatusCode)
 	}
 	cancel() // as SIGTERM does
 	if err := <-done; err != nil {
@@ -191,4 +213,13 @@ endpoints: [{id: game, provider: aghanim, secrets: [x]}]
 	if err := run(context.Background(), []string{"check", "-config", bad}, nil, nil, &out, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "endpoints[0].provider") {
 		t.Errorf("check of a bad config: %v", err)
 	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,0 +1,196 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Reloading the configuration while running (SIGHUP, or POST /-/reload on http.admin_listen).
+// The file is read and validated as at start-up, then what a running bridge can change — the
+// endpoints (secrets, allow-lists, questions, their providers' settings) and the trusted proxies —
+// is swapped in at once: a request reads the routing once, so requests in flight finish on the
+// configuration they started with and none is refused during the swap. What needs a restart (the
+// listen addresses, TLS, the body limit, NATS, the stream, logging) is reported, not applied.
+
+// ErrNoReload is a reload of a bridge that was not started from a file (the demo).
+var ErrNoReload = errors.New("no configuration file to reload (demo mode)")
+
+// ReloadReport says what a reload changed.
+type ReloadReport struct {
+	Added, Removed, Changed []string // endpoint ids
+	NeedsRestart            []string // fields that changed but apply only after a restart
+}
+
+func (r ReloadReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "endpoints added %v, removed %v, changed %v", r.Added, r.Removed, r.Changed)
+	if len(r.NeedsRestart) > 0 {
+		fmt.Fprintf(&b, "; needs a restart (not applied): %s", strings.Join(r.NeedsRestart, ", "))
+	}
+	return b.String()
+}
+
+// EnableReload gives the app where its configuration comes from.
+func (a *App) EnableReload(load func() (*Config, error)) {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	a.load = load
+}
+
+// Reload reads the configuration again and swaps in what can change while running. An invalid
+// configuration changes nothing; its error names the fields, as at start-up.
+func (a *App) Reload() (ReloadReport, error) {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	report, err := a.reload()
+	result := "success"
+	if err != nil {
+		result = "failure"
+		a.log.Error().Err(err).Msg("configuration reload failed: the running configuration stays")
+	} else {
+		e := a.log.Info()
+		if len(report.NeedsRestart) > 0 {
+			e = a.log.Warn().Strs("needs_restart", report.NeedsRestart)
+		}
+		e.Strs("added", report.Added).Strs("removed", report.Removed).Strs("changed", report.Changed).
+			Msg("configuration reloaded")
+	}
+	a.metrics.reloads.WithLabelValues(result).Inc()
+	return report, err
+}
+
+func (a *App) reload() (ReloadReport, error) {
+	if a.load == nil {
+		return ReloadReport{}, ErrNoReload
+	}
+	next, err := a.load()
+	if err != nil {
+		return ReloadReport{}, err
+	}
+	if err := next.Validate(); err != nil { // a loader that does not validate
+		return ReloadReport{}, fmt.Errorf("config:\n%w", err)
+	}
+	report := diffConfigs(a.cfg, next)
+	// Keep what needs a restart as it runs, so that a.cfg describes what is in force.
+	applied := *a.cfg
+	applied.Endpoints = next.Endpoints
+	applied.HTTP.TrustedProxies = next.HTTP.TrustedProxies
+	a.server.Route(&applied)
+	a.cfg = &applied
+	return report, nil
+}
+
+// diffConfigs compares the running configuration with the next one.
+func diffConfigs(old, next *Config) ReloadReport {
+	var r ReloadReport
+	before := map[string]EndpointConfig{}
+	for _, ep := range old.Endpoints {
+		before[ep.ID] = ep
+	}
+	for _, ep := range next.Endpoints {
+		prev, ok := before[ep.ID]
+		switch {
+		case !ok:
+			r.Added = append(r.Added, ep.ID)
+		case !reflect.DeepEqual(prev, ep):
+			r.Changed = append(r.Changed, ep.ID)
+		}
+		delete(before, ep.ID)
+	}
+	for id := range before {
+		r.Removed = append(r.Removed, id)
+	}
+	sort.Strings(r.Removed)
+	restart := func(field string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			r.NeedsRestart = append(r.NeedsRestart, field)
+		}
+	}
+	restart("http.listen", old.HTTP.Listen, next.HTTP.Listen)
+	restart("http.admin_listen", old.HTTP.AdminListen, next.HTTP.AdminListen)
+	restart("http.tls", old.HTTP.TLS, next.HTTP.TLS)
+	restart("http.max_body_bytes", old.HTTP.MaxBodyBytes, next.HTTP.MaxBodyBytes)
+	restart("nats", old.NATS, next.NATS)
+	restart("stream", old.Stream, next.Stream)
+	restart("log", old.Log, next.Log)
+	// The HTTP server's write timeout was sized for the longest reply_timeout at start.
+	if maxReplyTimeout(next) > maxReplyTimeout(old) {
+		r.NeedsRestart = append(r.NeedsRestart, "endpoints[].reply_timeout (longer than at start: the HTTP write timeout)")
+	}
+	return r
+}
+
+func maxReplyTimeout(c *Config) time.Duration {
+	var m time.Duration
+	for _, ep := range c.Endpoints {
+		m = max(m, ep.ReplyTimeout)
+	}
+	return m
+}
+
+// adminServer serves POST /-/reload on its own listener, away from the providers' side.
+type adminServer struct {
+	srv    *http.Server
+	ln     net.Listener
+	served chan struct{}
+}
+
+func startAdmin(addr string, a *App) (*adminServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http.admin_listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST to reload the configuration", http.StatusMethodNotAllowed)
+			return
+		}
+		report, err := a.Reload()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, ErrNoReload) {
+				status = http.StatusConflict
+			}
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, "reload failed, the running configuration stays:\n"+err.Error()+"\n")
+			return
+		}
+		_, _ = io.WriteString(w, "reloaded: "+report.String()+"\n")
+	})
+	s := &adminServer{
+		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: 30 * time.Second},
+		ln:     ln,
+		served: make(chan struct{}),
+	}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+func (s *adminServer) close(ctx context.Context) {
+	_ = s.srv.Shutdown(ctx)
+	<-s.served
+}
+
+// AdminAddr is the admin listener's address ("" when it is off).
+func (a *App) AdminAddr() string {
+	if a.admin == nil {
+		return ""
+	}
+	return a.admin.addr()
+}
+
+func (s *adminServer) addr() string { return s.ln.Addr().String() }
