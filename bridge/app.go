@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Server timeouts: a slow or stalled client cannot hold a connection forever (docs/how-it-works.md).
@@ -70,9 +71,20 @@ func LogFormat(c LogConfig, w io.Writer) string {
 	}
 }
 
+// Options are what a bridge is started with beside its configuration.
+type Options struct {
+	// Tracer traces every webhook (see NewTracerProvider); nil: tracing off.
+	Tracer trace.TracerProvider
+}
+
 // Start connects to NATS (starting the embedded server if configured), ensures the stream and
 // starts serving HTTP. It returns once the bridge accepts requests.
 func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
+	return StartWith(ctx, cfg, log, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Options) (*App, error) {
 	// Validating also hands each endpoint's own keys to its provider (Configure).
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config:\n%w", err)
@@ -99,6 +111,7 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
 		Metrics:      metrics,
 		Log:          log,
 		MaxBodyBytes: maxBody,
+		Tracer:       opts.Tracer,
 	})
 	var maxReply time.Duration
 	for _, ep := range cfg.Endpoints {

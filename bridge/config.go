@@ -297,6 +297,9 @@ func (e *EndpointConfig) configure(p *providers.Provider) error {
 	if len(problems) > 0 || p.Configure == nil {
 		return errors.Join(problems...)
 	}
+	if len(e.Settings) == 0 && e.settings.Value != nil {
+		return nil // the demo: the provider's DemoCredentials carry its settings
+	}
 	read := func(key string, v any) (bool, error) {
 		n, ok := e.Settings[key]
 		if !ok {

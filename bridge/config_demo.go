@@ -14,6 +14,8 @@ func DemoConfig() *Config {
 		creds := p.DemoCredentials(DemoSecret)
 		cfg.Endpoints = append(cfg.Endpoints, EndpointConfig{
 			ID: p.Name, Provider: p.Name, Secrets: creds.Secrets, BasicAuth: creds.BasicAuth, BearerTokens: creds.BearerTokens,
+			// A provider configured per endpoint (hmac) brings its demo settings ready-made.
+			settings: providers.Settings{Value: creds.Settings},
 		})
 	}
 	cfg.ApplyDefaults()

@@ -14,6 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/webhookbridge/bridge/cloudevents"
 	"github.com/webhookbridge/bridge/providers"
@@ -29,6 +31,9 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 	defer s.logRequest(c, rec)
+	ctx, span := s.tracing.start(c.Request(), rec.endpoint)
+	provider := ""
+	defer func() { endRequest(span, rec, provider) }()
 
 	ep, ok := s.routing.Load().endpoints[rec.endpoint]
 	rec.known = ok
@@ -39,6 +44,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		c.Response().Header().Set("Allow", http.MethodPost)
 		return s.fail(c, rec, http.StatusMethodNotAllowed, "method", "only POST is allowed")
 	}
+	provider = ep.Provider.Name
 	// Before anything is read: a sender outside the endpoint's allow_from costs nothing more.
 	if !ep.Allows(c.RealIP()) {
 		return s.fail(c, rec, http.StatusForbidden, "ip_not_allowed", "client address not allowed")
@@ -62,7 +68,9 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	}
 
 	// Authenticate.
+	_, verifySpan := s.tracing.child(ctx, "verify", trace.SpanKindInternal)
 	verified, err := ep.Provider.Verify(req, ep.Credentials)
+	endStep(verifySpan, err)
 	if err != nil {
 		rec.err = err
 		s.reject(rec, rejectionReason(err))
@@ -79,17 +87,25 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		mapped = providers.Event{Type: unmappedType}
 		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
 	}
+	// The publish span covers encoding and publishing until the PubAck; with tracing on, the
+	// message carries its context, so a consumer's span is its child.
+	publishCtx, publishSpan := s.tracing.child(ctx, "publish", trace.SpanKindProducer)
+	traceparent, tracestate := c.Request().Header.Get("traceparent"), c.Request().Header.Get("tracestate")
+	if publishSpan != nil {
+		traceparent, tracestate = s.tracing.traceparent(publishCtx)
+	}
 	ev := newEvent(eventInput{
 		endpoint:    ep,
 		verified:    verified,
 		mapped:      mapped,
 		received:    rec.start,
-		traceparent: c.Request().Header.Get("traceparent"),
-		tracestate:  c.Request().Header.Get("tracestate"),
+		traceparent: traceparent,
+		tracestate:  tracestate,
 	})
 	rec.eventID, rec.eventType = ev.ID(), ev.Type()
 	msg, err := cloudevents.Encode(ep.Subject(mapped.Type), ev)
 	if err != nil {
+		endStep(publishSpan, err)
 		rec.err = err
 		return s.fail(c, rec, http.StatusInternalServerError, "encode", "could not encode the event")
 	}
@@ -101,6 +117,10 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	// Publish, and wait for this event's own PubAck before answering 2xx.
 	published := s.now()
 	ack, err := s.publisher.Publish(c.Request().Context(), msg, ep.ID+":"+ev.ID())
+	if publishSpan != nil {
+		publishSpan.SetAttributes(attribute.String("messaging.destination.name", msg.Subject), attribute.Bool("bridge.duplicate", err == nil && ack.Duplicate))
+	}
+	endStep(publishSpan, err)
 	if err != nil {
 		rec.err = err
 		return s.unavailable(c, rec, ep, "nats_unavailable")
@@ -113,6 +133,8 @@ func (s *Server) handleWebhook(c echo.Context) error {
 
 	// Answer: the provider's success, or the responder's answer to a question.
 	if rec.reason != "unmapped" && ep.Asks(mapped.Type) {
+		_, replySpan := s.tracing.child(ctx, "reply", trace.SpanKindClient)
+		defer func() { endStep(replySpan, rec.err) }()
 		return s.ask(c, rec, ep, mapped.Type, msg)
 	}
 	return s.answer(c, rec, ep.Success)

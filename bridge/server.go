@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Server is the HTTP ingress: routes, the webhook pipeline and the health endpoints.
@@ -27,6 +28,7 @@ type Server struct {
 	maxBody   int64
 	now       func() time.Time
 	handler   http.Handler
+	tracing   *tracing // nil: tracing off
 }
 
 // ServerDeps are what the server is built from besides the configuration.
@@ -38,6 +40,8 @@ type ServerDeps struct {
 	// MaxBodyBytes is the effective body limit (the configured one, lowered to fit the server's
 	// max_payload).
 	MaxBodyBytes int64
+	// Tracer, when set, traces every webhook (OpenTelemetry); nil: tracing off.
+	Tracer trace.TracerProvider
 }
 
 // NewServer returns the bridge's HTTP handler; all routes are here.
@@ -49,6 +53,7 @@ func NewServer(cfg *Config, deps ServerDeps) *Server {
 		log:       deps.Log,
 		maxBody:   deps.MaxBodyBytes,
 		now:       time.Now,
+		tracing:   newTracing(deps.Tracer),
 	}
 	s.Route(cfg)
 

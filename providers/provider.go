@@ -227,6 +227,7 @@ var registry = []*Provider{
 	CentrePoint,
 	UserCheck,
 	StandardWebhooks,
+	HMAC,
 }
 
 // Lookup returns the provider called name.

@@ -82,7 +82,21 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 	if *configPath == "" {
 		log.Warn().Msg("DEMO MODE: every secret is \"demo-secret\"; do not expose this to the internet. Use -config FILE in production.")
 	}
-	app, err := bridge.Start(ctx, cfg, log)
+	tp, err := bridge.NewTracerProvider(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	var opts bridge.Options
+	if tp != nil {
+		opts.Tracer = tp
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = tp.Shutdown(sctx) // export what is still batched
+		}()
+		log.Info().Msg("tracing: exporting spans over OTLP/HTTP as the OTEL_* variables say")
+	}
+	app, err := bridge.StartWith(ctx, cfg, log, opts)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"io"
 	"strconv"
 	"strings"
@@ -39,6 +42,10 @@ type printer struct {
 
 	maxOnce sync.Once
 	maxed   chan struct{} // closed once max events are printed
+
+	// tracer, when set, continues each event's trace: a span per event, a child of the
+	// publish span whose context the bridge put in the message's traceparent header.
+	tracer trace.Tracer
 }
 
 func newPrinter(out io.Writer, log zerolog.Logger, maxEvents int) *printer {
@@ -223,6 +230,13 @@ func (s *session) handle(msg jetstream.Msg) {
 			s.log.Warn().Err(err).Uint64("stream_seq", seq).Msg("term")
 		}
 		return
+	}
+	if s.tracer != nil {
+		ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(msg.Headers()))
+		_, span := s.tracer.Start(ctx, "consume "+e.Type(), trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()),
+				attribute.String("messaging.destination.name", msg.Subject())))
+		defer span.End()
 	}
 	if _, err := io.WriteString(s.out, eventLine(seq, e)+"\n"); err != nil {
 		s.log.Error().Err(err).Uint64("stream_seq", seq).Msg("print; handing the event back")

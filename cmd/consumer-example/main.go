@@ -30,6 +30,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+
+	"github.com/webhookbridge/bridge/bridge"
 )
 
 func main() {
@@ -121,6 +123,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	p := newPrinter(stdout, log, *maxEvents)
+	// With OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables) set, each event's
+	// handling is a span in the trace the bridge started.
+	tp, err := bridge.NewTracerProvider(ctx, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = tp.Shutdown(sctx)
+		}()
+		p.tracer = tp.Tracer("consumer-example")
+	}
 	err = p.consume(ctx, js, *stream, jetstream.ConsumerConfig{
 		Durable:       *durable,
 		Description:   "cmd/consumer-example",
