@@ -2,7 +2,6 @@ package providers
 
 import (
 	"crypto/md5"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -56,26 +55,20 @@ var AltDentifier = &Provider{
 	},
 
 	Map: func(req Request) (Event, error) {
-		var body struct {
-			OP json.RawMessage `json:"OP"`
-			// The documentation's member has "username", the example server reads "name": only
-			// the id is needed, and a member of another shape does not make the event unmappable.
-			Member json.RawMessage `json:"member"`
-		}
-		if err := decodeFields(req.Body, &body); err != nil {
+		// Keys match case-insensitively. The documentation's member has "username", the example
+		// server reads "name": only the id is needed, and a member of another shape does not make
+		// the event unmappable.
+		f, err := scanFieldsFold(req.Body, "OP", "member.id")
+		if err != nil {
 			return Event{}, err
 		}
-		op, err := strconv.Atoi(stringOrNumber(body.OP))
+		op, err := strconv.Atoi(stringOrNumber(f[0]))
 		if err != nil || op < 0 || op >= len(altDentifierOps) {
 			return Event{}, fmt.Errorf("missing or unknown OP: %w", ErrUnmappable)
 		}
-		var member struct {
-			ID json.RawMessage `json:"id"`
-		}
-		_ = json.Unmarshal(body.Member, &member)
 		// No event id and no timestamp in the payload: the bridge uses the body's hash and the
 		// time of receipt.
-		return Event{Type: altDentifierOps[op], Subject: stringOrNumber(member.ID)}, nil
+		return Event{Type: altDentifierOps[op], Subject: stringOrNumber(f[1])}, nil
 	},
 
 	Sign: func(creds Credentials, body []byte, now time.Time) (http.Header, error) {

@@ -4,11 +4,14 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +155,8 @@ func TestAltDentifierMap(t *testing.T) {
 		{"no OP", []byte(`{"member":{"id":"1"}}`), "", ""},
 		{"JSON null", []byte(`null`), "", ""},
 		{"JSON array", []byte(`[{"OP":1}]`), "", ""},
+		{"keys in any case", []byte(`{"op":2,"Member":{"ID":"7"}}`), "verification.failed", "7"},
+		{"the last member wins, whatever its case", []byte(`{"OP":1,"member":{"id":"1"},"MEMBER":{"name":"x"}}`), "verification.passed", ""},
 		{"not JSON", []byte(`OP=1`), "", ""},
 		{"empty body", nil, "", ""},
 	}
@@ -251,6 +256,9 @@ func FuzzAltDentifierMap(f *testing.F) {
 		"verification.ignored", "account.incorrect", "test"}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, err := AltDentifier.Map(Request{Header: http.Header{}, Body: body})
+		if want, wantErr := altDentifierMapUnmarshal(body); ev != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("Map = %+v, %v; with json.Unmarshal %+v, %v", ev, err, want, wantErr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrUnmappable) {
 				t.Fatalf("Map: error %v does not wrap ErrUnmappable", err)
@@ -264,4 +272,30 @@ func FuzzAltDentifierMap(f *testing.F) {
 			t.Fatalf("Map: %+v has an id or a time, AltDentifier sends neither", ev)
 		}
 	})
+}
+
+func BenchmarkAltDentifierMap(b *testing.B) {
+	benchmarkMap(b, AltDentifier, Request{Header: http.Header{}, Body: providerPayload(b, "altdentifier", "verification_failed.json")})
+}
+
+// altDentifierMapUnmarshal is the mapping as it was written with json.Unmarshal into structs,
+// whose case-insensitive key matching scanFieldsFold reproduces: FuzzAltDentifierMap holds the
+// mapping to the same events.
+func altDentifierMapUnmarshal(body []byte) (Event, error) {
+	var fields struct {
+		OP     json.RawMessage `json:"OP"`
+		Member json.RawMessage `json:"member"`
+	}
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return Event{}, fmt.Errorf("not a JSON object: %v: %w", err, ErrUnmappable)
+	}
+	op, err := strconv.Atoi(stringOrNumber(fields.OP))
+	if err != nil || op < 0 || op >= len(altDentifierOps) {
+		return Event{}, fmt.Errorf("missing or unknown OP: %w", ErrUnmappable)
+	}
+	var member struct {
+		ID json.RawMessage `json:"id"`
+	}
+	_ = json.Unmarshal(fields.Member, &member)
+	return Event{Type: altDentifierOps[op], Subject: stringOrNumber(member.ID)}, nil
 }

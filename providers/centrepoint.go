@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -114,27 +113,29 @@ var CentrePoint = &Provider{
 		if event == "" {
 			return Event{}, fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
 		}
+		ev := Event{
+			Type: event,
+			// The delivery GUID is the same on every retry and manual resend of one delivery.
+			ID: strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)),
+		}
 		// upload has status started|completed|error, raw_processing_complete Completed|Error; the
 		// test ping ({"Test":"Value"} as upload) and any body that is not a JSON object keep the
 		// bare event name. The subject is subjectId in upload and the daily statistics events,
 		// subject_id in raw_processing_complete and data_retrieval_complete; keys match
 		// case-insensitively, so SubjectId and subjectID count too.
-		var body struct {
-			Status         json.RawMessage `json:"status"`
-			SubjectID      json.RawMessage `json:"subjectId"`
-			SubjectIDSnake json.RawMessage `json:"subject_id"`
+		f, err := scanFieldsFold(req.Body, "status", "subjectId", "subject_id")
+		if err != nil {
+			// Not a JSON object (not JSON, an array, an empty body): the header alone names the
+			// event, so it is still mapped, under its bare name, with no subject, rather than
+			// published as unmapped. That is all err (ErrUnmappable) can change here; the body
+			// is published as it came either way.
+			return ev, nil
 		}
-		_ = json.Unmarshal(req.Body, &body)
-		ev := Event{
-			Type: event,
-			// The delivery GUID is the same on every retry and manual resend of one delivery.
-			ID:      strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)),
-			Subject: stringOrNumber(body.SubjectID),
-		}
+		ev.Subject = stringOrNumber(f[1])
 		if ev.Subject == "" {
-			ev.Subject = stringOrNumber(body.SubjectIDSnake)
+			ev.Subject = stringOrNumber(f[2])
 		}
-		if status := strings.ToLower(strings.TrimSpace(stringOrNumber(body.Status))); status != "" {
+		if status := strings.ToLower(strings.TrimSpace(stringOrNumber(f[0]))); status != "" {
 			ev.Type += "." + status
 		}
 		return ev, nil

@@ -6,7 +6,9 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -282,6 +284,10 @@ func TestCentrePointMap(t *testing.T) {
 		{name: "subjectID spelling", event: "upload", body: []byte(`{"subjectID":"43"}`), want: Event{Type: "upload", Subject: "43"}},
 		{name: "subjectId preferred over subject_id", event: "upload", body: []byte(`{"subject_id":1,"subjectId":2}`), want: Event{Type: "upload", Subject: "2"}},
 		{name: "status not a string", event: "upload", body: []byte(`{"status":{"code":1}}`), want: Event{Type: "upload"}},
+		{name: "STATUS and SUBJECT_ID capitalised", event: "raw_processing_complete", body: []byte(`{"SUBJECT_ID":7,"STATUS":"Completed"}`), want: Event{Type: "raw_processing_complete.completed", Subject: "7"}},
+		{name: "the last status wins, whatever its case", event: "upload", body: []byte(`{"status":"started","Status":"completed"}`), want: Event{Type: "upload.completed"}},
+		{name: "body JSON null", event: "upload", body: []byte(`null`), want: Event{Type: "upload"}},
+		{name: "body with data after the object", event: "upload", body: []byte(`{"status":"completed"} {}`), want: Event{Type: "upload"}},
 		{name: "no delivery header: the bridge hashes the body", event: "upload", body: providerPayload(t, "centrepoint", "upload_completed.json"),
 			want: Event{Type: "upload.completed", Subject: "44732"}},
 		{name: "body not JSON", event: "upload", delivery: centrePointTestDelivery, body: []byte(`status=completed`), want: Event{Type: "upload", ID: centrePointTestDelivery}},
@@ -506,6 +512,9 @@ func FuzzCentrePointMap(f *testing.F) {
 		}
 
 		ev, err := CentrePoint.Map(req)
+		if want, wantErr := centrePointMapUnmarshal(req); ev != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("Map = %+v, %v; with json.Unmarshal %+v, %v", ev, err, want, wantErr)
+		}
 		name := strings.ToLower(strings.TrimSpace(event))
 		if name == "" {
 			if !errors.Is(err, ErrUnmappable) {
@@ -549,4 +558,35 @@ func TestCentrePointWithoutAuthentication(t *testing.T) {
 			}
 		})
 	}
+}
+
+func BenchmarkCentrePointMap(b *testing.B) {
+	h := http.Header{}
+	h.Set(CentrePointEventHeader, "upload")
+	h.Set(CentrePointDeliveryHeader, centrePointTestDelivery)
+	benchmarkMap(b, CentrePoint, Request{Header: h, Body: providerPayload(b, "centrepoint", "upload_completed.json")})
+}
+
+// centrePointMapUnmarshal is the mapping as it was written with json.Unmarshal into a struct,
+// whose case-insensitive key matching scanFieldsFold reproduces: FuzzCentrePointMap holds the
+// mapping to the same events.
+func centrePointMapUnmarshal(req Request) (Event, error) {
+	event := strings.ToLower(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)))
+	if event == "" {
+		return Event{}, fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
+	}
+	var body struct {
+		Status         json.RawMessage `json:"status"`
+		SubjectID      json.RawMessage `json:"subjectId"`
+		SubjectIDSnake json.RawMessage `json:"subject_id"`
+	}
+	_ = json.Unmarshal(req.Body, &body)
+	ev := Event{Type: event, ID: strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)), Subject: stringOrNumber(body.SubjectID)}
+	if ev.Subject == "" {
+		ev.Subject = stringOrNumber(body.SubjectIDSnake)
+	}
+	if status := strings.ToLower(strings.TrimSpace(stringOrNumber(body.Status))); status != "" {
+		ev.Type += "." + status
+	}
+	return ev, nil
 }

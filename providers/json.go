@@ -2,8 +2,6 @@ package providers
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
 	"math"
 	"strconv"
 )
@@ -11,23 +9,15 @@ import (
 // Helpers for reading the few fields a mapping needs from a raw JSON body. Payloads are kept as
 // raw bytes; only these fields are decoded, leniently.
 
-// decodeFields unmarshals body into v, a small struct of the fields a mapping needs.
-func decodeFields(body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("not a JSON object: %v: %w", err, ErrUnmappable)
-	}
-	return nil
-}
-
 // stringOrNumber reads a JSON string or number as a string ("" for null, absent or other kinds).
 // Providers document ids as integers and send them as strings, or the other way round.
-func stringOrNumber(raw json.RawMessage) string {
+func stringOrNumber(raw []byte) string {
 	text, _ := jsonScalarText(bytes.TrimSpace(raw))
 	return string(text)
 }
 
 // unixSeconds reads a JSON number or numeric string of Unix seconds.
-func unixSeconds(raw json.RawMessage) (int64, bool) {
+func unixSeconds(raw []byte) (int64, bool) {
 	text, ok := jsonScalarText(bytes.TrimSpace(raw))
 	if !ok || len(text) == 0 {
 		return 0, false

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/bits"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,15 +29,32 @@ const maxScanPaths = 8
 //
 // A path is a key ("event_type") or keys joined by dots ("event_data.player_id") naming a field
 // of nested objects; a key that contains a dot cannot be named. Keys match exactly, after
-// unescaping (encoding/json also matches struct fields case-insensitively; scanFields does
-// not). When a key repeats, the last one wins, as with json.Unmarshal.
+// unescaping (scanFieldsFold matches them as encoding/json matches struct fields). When a key
+// repeats, the last one wins, as with json.Unmarshal.
 //
 // An error wraps ErrUnmappable and never quotes the body.
 func scanFields(body []byte, paths ...string) (values [maxScanPaths][]byte, err error) {
+	return scanJSON(body, false, paths)
+}
+
+// scanFieldsFold is scanFields with keys matched as json.Unmarshal matches a key to a struct
+// field, each path's keys being the JSON names of nested structs' fields: a key names the path
+// whose key is spelt exactly like it, else the first path (in the order given) whose key equals
+// it under Unicode simple case folding (strings.EqualFold: "Event", "EVENT" and "event" are one
+// key, and so are "k" and "\u212a", the Kelvin sign), and with it every other path whose key is
+// spelt the same way. So an exact spelling wins only over another path's folded spelling; for
+// one path, the last key that matches it either way wins, whatever its case, as with
+// json.Unmarshal ({"id":1,"ID":2} gives 2 for "id"). A repeated parent replaces the whole value
+// of the first, as json.Unmarshal into a json.RawMessage does.
+func scanFieldsFold(body []byte, paths ...string) (values [maxScanPaths][]byte, err error) {
+	return scanJSON(body, true, paths)
+}
+
+func scanJSON(body []byte, fold bool, paths []string) (values [maxScanPaths][]byte, err error) {
 	if len(paths) > maxScanPaths {
 		panic("scanFields: too many paths")
 	}
-	s := jsonScan{body: body, npaths: len(paths)}
+	s := jsonScan{body: body, npaths: len(paths), fold: fold}
 	copy(s.paths[:], paths)
 	s.skipSpace()
 	switch {
@@ -68,6 +88,7 @@ type jsonScan struct {
 	i      int // the next byte to read
 	paths  [maxScanPaths]string
 	npaths int
+	fold   bool // keys match as scanFieldsFold says
 	found  [maxScanPaths]struct{ start, end int }
 	fail   string // why body is not JSON; i is then at the offending byte
 }
@@ -132,9 +153,9 @@ func (s *jsonScan) object(active uint8, offset, depth int) bool {
 
 		// The paths this key ends (targets) and those it leads into (child).
 		var targets, child uint8
-		var name []byte
+		keyLen := 0
 		if active != 0 {
-			name = key[1 : len(key)-1]
+			name := key[1 : len(key)-1]
 			if needsDecode {
 				name = decodeKey(key)
 			}
@@ -150,12 +171,18 @@ func (s *jsonScan) object(active uint8, offset, depth int) bool {
 					targets |= 1 << p
 				case rest[len(name)] == '.':
 					child |= 1 << p
-					s.found[p].end = 0 // a repeated key replaces the whole value the first one had
 				}
+			}
+			keyLen = len(name)
+			if targets|child == 0 && s.fold {
+				targets, child, keyLen = matchKeyFolded(s.paths[:s.npaths], active, offset, name)
+			}
+			for m := child; m != 0; m &= m - 1 {
+				s.found[bits.TrailingZeros8(m)].end = 0 // a repeated key replaces the whole value the first one had
 			}
 		}
 		start := s.i
-		if !s.value(child, offset+len(name)+1, depth) {
+		if !s.value(child, offset+keyLen+1, depth) {
 			return false
 		}
 		for p := 0; targets != 0; p++ {
@@ -180,6 +207,109 @@ func (s *jsonScan) object(active uint8, offset, depth int) bool {
 			return s.failAt("expected a comma or the end of the object")
 		}
 	}
+}
+
+// matchName is scanFieldsFold's rule for one key and names without dots (at most maxScanPaths):
+// it returns the index of the name spelt exactly like the key, else of the first name that folds
+// to it, else -1. ZignSec's XML reading uses it, so that an element names the field a JSON key of
+// the same name would.
+func matchName(names []string, key []byte) int {
+	if len(names) > maxScanPaths {
+		panic("matchName: too many names")
+	}
+	for i, name := range names {
+		if name == string(key) {
+			return i
+		}
+	}
+	if targets, _, _ := matchKeyFolded(names, 1<<len(names)-1, 0, key); targets != 0 {
+		return bits.TrailingZeros8(targets)
+	}
+	return -1
+}
+
+// matchKeyFolded is scanFieldsFold's matching of a key that no path in active (all of whose
+// keys before offset have matched) spells exactly so: the first path whose next key folds to it
+// names the field, and every path with the same spelling of that key goes with it. It returns the
+// paths the key ends (targets) and those it leads into (child), and the length of their key.
+func matchKeyFolded(paths []string, active uint8, offset int, name []byte) (targets, child uint8, keyLen int) {
+	for m := active; m != 0; m &= m - 1 {
+		rest := paths[bits.TrailingZeros8(m)][offset:]
+		key := rest
+		if dot := strings.IndexByte(rest, '.'); dot >= 0 {
+			key = rest[:dot]
+		}
+		if !equalFold(name, key) {
+			continue
+		}
+		for ; m != 0; m &= m - 1 {
+			p := bits.TrailingZeros8(m)
+			switch rest := paths[p][offset:]; {
+			case len(rest) < len(key) || rest[:len(key)] != key:
+			case len(rest) == len(key):
+				targets |= 1 << p
+			case rest[len(key)] == '.':
+				child |= 1 << p
+			}
+		}
+		return targets, child, len(key)
+	}
+	return 0, 0, 0
+}
+
+// equalFold reports whether key and name are equal under Unicode simple case folding, as
+// strings.EqualFold(string(key), name) does (and so as encoding/json folds names), without
+// converting key.
+func equalFold(key []byte, name string) bool {
+	i := 0
+	for n := min(len(key), len(name)); i < n; i++ {
+		a, b := key[i], name[i]
+		if a|b >= utf8.RuneSelf {
+			return equalFoldRunes(key[i:], name[i:])
+		}
+		if a == b {
+			continue
+		}
+		if b < a {
+			a, b = b, a
+		}
+		if 'A' <= a && a <= 'Z' && b == a+'a'-'A' {
+			continue
+		}
+		return false
+	}
+	return len(key) == len(name)
+}
+
+// equalFoldRunes is equalFold from the first byte that is not ASCII on.
+func equalFoldRunes(key []byte, name string) bool {
+	for len(key) > 0 && len(name) > 0 {
+		a, size := utf8.DecodeRune(key)
+		key = key[size:]
+		b, size := utf8.DecodeRuneInString(name)
+		name = name[size:]
+		if a == b {
+			continue
+		}
+		if b < a {
+			a, b = b, a
+		}
+		if b < utf8.RuneSelf {
+			if 'A' <= a && a <= 'Z' && b == a+'a'-'A' {
+				continue
+			}
+			return false
+		}
+		// The runes of one fold orbit, from a on, in increasing order and then wrapping.
+		r := unicode.SimpleFold(a)
+		for r != a && r < b {
+			r = unicode.SimpleFold(r)
+		}
+		if r != b {
+			return false
+		}
+	}
+	return len(key) == 0 && len(name) == 0
 }
 
 func (s *jsonScan) array(depth int) bool {

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // scanFields against what encoding/json makes of the same bodies: the tables below state the
@@ -491,4 +494,341 @@ func BenchmarkUserCheckMap(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchmarkMap measures p's mapping of req, which must map.
+func benchmarkMap(b *testing.B, p *Provider, req Request) {
+	b.SetBytes(int64(len(req.Body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Map(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// scanFieldsFold against what json.Unmarshal makes of the same bodies when each path's keys are
+// the JSON names of nested structs' fields (foldOracle): the table states the expected results,
+// which the oracle must agree with, and FuzzScanFieldsFold checks the two on arbitrary input.
+
+func TestScanFieldsFold(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		paths []string
+		want  map[string]string // raw value by path; a path not listed is absent
+	}{
+		{
+			name:  "keys in any case",
+			body:  `{"Event":"a","ID":1,"workflow_SESSION_id":"w","Member":{"iD":"m"}}`,
+			paths: []string{"event", "id", "workflow_session_id", "member.id"},
+			want:  map[string]string{"event": `"a"`, "id": `1`, "workflow_session_id": `"w"`, "member.id": `"m"`},
+		},
+		{
+			name:  "exact keys still match",
+			body:  `{"event":"a","member":{"id":"m"}}`,
+			paths: []string{"event", "member.id"},
+			want:  map[string]string{"event": `"a"`, "member.id": `"m"`},
+		},
+		{
+			name:  "for one path the last key wins, exact or not",
+			body:  `{"id":1,"ID":2,"status":"x","status":"y","Status":"z","event":"e","EVENT":"E","event":"last"}`,
+			paths: []string{"id", "status", "event"},
+			want:  map[string]string{"id": `2`, "status": `"z"`, "event": `"last"`},
+		},
+		{
+			name:  "a key goes to the path spelt exactly like it",
+			body:  `{"id":1,"ID":2}`,
+			paths: []string{"ID", "id"},
+			want:  map[string]string{"ID": `2`, "id": `1`},
+		},
+		{
+			name:  "else to the first path it folds to",
+			body:  `{"Id":1}`,
+			paths: []string{"ID", "id"},
+			want:  map[string]string{"ID": `1`},
+		},
+		{
+			name:  "exact and folded keys of one path, among others",
+			body:  `{"ID":1,"Id":2,"id":3,"iD":4}`,
+			paths: []string{"ID", "id"},
+			want:  map[string]string{"ID": `4`, "id": `3`},
+		},
+		{
+			name:  "paths with the same spelling share the key",
+			body:  `{"MEMBER":{"ID":"1","NAME":"n"}}`,
+			paths: []string{"member.id", "member.name", "Member.id"},
+			want:  map[string]string{"member.id": `"1"`, "member.name": `"n"`},
+		},
+		{
+			name:  "a parent in another case replaces the whole value",
+			body:  `{"member":{"id":"1","name":"n"},"MEMBER":{"name":"m"}}`,
+			paths: []string{"member.id", "member.name"},
+			want:  map[string]string{"member.name": `"m"`},
+		},
+		{
+			name:  "a path and its parent",
+			body:  `{"A":{"B":1}}`,
+			paths: []string{"a", "a.b"},
+			want:  map[string]string{"a": `{"B":1}`, "a.b": `1`},
+		},
+		{
+			name:  "escaped keys are unescaped first",
+			body:  `{"\u0045vent":"x","St\u0061TUS":"s"}`,
+			paths: []string{"event", "status"},
+			want:  map[string]string{"event": `"x"`, "status": `"s"`},
+		},
+		{
+			name:  "Unicode simple folding: the Kelvin sign is k, the long s is s, É is é",
+			body:  "{\"\u212a\":1,\"\u017fTATUS\":2,\"\u00c9T\u00c9\":3,\"\u03a3\":4}",
+			paths: []string{"k", "status", "\u00e9t\u00e9", "\u03c2"},
+			want:  map[string]string{"k": `1`, "status": `2`, "\u00e9t\u00e9": `3`, "\u03c2": `4`},
+		},
+		{
+			name:  "no full case mapping, no ignored underscores",
+			body:  `{"SS":1,"subjectid":2,"subject-id":3}`,
+			paths: []string{"\u00df", "subject_id"},
+			want:  map[string]string{},
+		},
+		{
+			name:  "a key with a dot is not a path, whatever its case",
+			body:  `{"A.B":1,"a":{"B.C":2}}`,
+			paths: []string{"a.b", "a.b.c"},
+			want:  map[string]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := scanFieldsFold([]byte(tt.body), tt.paths...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			oracle := foldOracle([]byte(tt.body), tt.paths)
+			for i, p := range tt.paths {
+				want, present := tt.want[p]
+				if present && string(got[i]) != want || !present && got[i] != nil {
+					t.Errorf("%q = %#q, want %#q (present: %v)", p, got[i], want, present)
+				}
+				if !bytes.Equal(oracle[i], got[i]) || (oracle[i] == nil) != (got[i] == nil) {
+					t.Errorf("%q = %#q, json.Unmarshal has %#q", p, got[i], oracle[i])
+				}
+			}
+		})
+	}
+}
+
+// Case-folding changes which keys match, not what JSON is.
+func TestScanFieldsFoldSyntax(t *testing.T) {
+	for _, body := range []string{``, `null`, `[]`, `{"A":1,}`, `{"A":01}`, `{"A":1}x`, "{\"A\x01\":1}", `{"A":"\u12"}`} {
+		if _, err := scanFieldsFold([]byte(body), "a"); !errors.Is(err, ErrUnmappable) || !scanErrorMessage.MatchString(err.Error()) {
+			t.Errorf("scanFieldsFold(%q): error %v", body, err)
+		}
+	}
+}
+
+// Matching keys case-insensitively allocates nothing either.
+func TestScanFieldsFoldAllocations(t *testing.T) {
+	body := []byte(`{"Event":"Session_Updated","ID":4711,"Workflow_Session_ID":null,"Result":{"Errors":[],"Status":"X"},` +
+		"\"\u212aey\":1,\"Member\":{\"ID\":\"m\"},\"BankIdSe\":{},\"METHOD\":\"m\",\"status\":\"s\"}")
+	allocs := testing.AllocsPerRun(100, func() {
+		f, err := scanFieldsFold(body, "event", "id", "workflow_session_id", "identity", "bankidse", "method", "status", "member.id")
+		if err != nil || f[0] == nil || f[1] == nil || f[4] == nil || f[7] == nil {
+			t.Fatal("a field is missing", err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per scan, want 0", allocs)
+	}
+}
+
+func TestEqualFold(t *testing.T) {
+	pairs := [][2]string{
+		{"", ""}, {"a", ""}, {"", "a"}, {"abc", "ABC"}, {"abc", "ABD"}, {"abc", "ab"}, {"a_b", "A_B"},
+		{"@", "`"}, {"[", "{"}, {"k", "\u212a"}, {"K", "\u212a"}, {"s", "\u017f"}, {"S", "\u017f"},
+		{"\u00e9", "\u00c9"}, {"\u00df", "SS"}, {"\u00df", "\u1e9e"}, {"\u03c3", "\u03c2"}, {"\u03a3", "\u03c2"},
+		{"\xff", "\ufffd"}, {"\xff", "\xfe"}, {"a\xff", "A\xff"}, {"\u0130", "i"}, {"\u0131", "I"},
+		{"abc\u212a", "ABCk"}, {"\u212aabc", "kABC"}, {"\u212a", "k\u212a"},
+	}
+	for _, p := range pairs {
+		for _, ab := range [][2]string{p, {p[1], p[0]}} {
+			if got, want := equalFold([]byte(ab[0]), ab[1]), strings.EqualFold(ab[0], ab[1]); got != want {
+				t.Errorf("equalFold(%q, %q) = %v, strings.EqualFold says %v", ab[0], ab[1], got, want)
+			}
+		}
+	}
+	// Every rune against the rest of its fold orbit and its neighbours.
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		others := []rune{r - 1, r + 1, r ^ 0x20}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			others = append(others, f)
+		}
+		a := string(r)
+		for _, o := range others {
+			b := string(o)
+			if equalFold([]byte(a), b) != strings.EqualFold(a, b) {
+				t.Fatalf("equalFold(%q, %q) = %v, strings.EqualFold says otherwise", a, b, !strings.EqualFold(a, b))
+			}
+		}
+	}
+}
+
+// matchName is the rule of scanFieldsFold for one key: the name spelt like the key, else the
+// first that folds to it.
+func TestMatchName(t *testing.T) {
+	names := []string{"event", "ID", "id", "BankIDSE", "k"}
+	for key, want := range map[string]int{
+		"event": 0, "EVENT": 0, "ID": 1, "id": 2, "Id": 1, "iD": 1, "bankidse": 3, "BankIDSE": 3,
+		"\u212a": 4, "K": 4, "": -1, "ev": -1, "events": -1, "e.vent": -1, "bank_idse": -1,
+	} {
+		if got := matchName(names, []byte(key)); got != want {
+			t.Errorf("matchName(%q) = %d, want %d", key, got, want)
+		}
+		// As json.Unmarshal into a struct of these fields, and as scanFieldsFold.
+		body, _ := json.Marshal(map[string]int{key: 1})
+		got := -1
+		for i, v := range foldOracle(body, names) {
+			if v != nil {
+				got = i
+			}
+		}
+		if key != "" && got != want {
+			t.Errorf("json.Unmarshal sets field %d for %q, matchName says %d", got, key, want)
+		}
+		f, _ := scanFieldsFold(body, names...)
+		for i := range names {
+			if (f[i] != nil) != (i == want) {
+				t.Errorf("scanFieldsFold(%s) sets %q: %v; matchName says %d", body, names[i], f[i] != nil, want)
+			}
+		}
+	}
+}
+
+func FuzzScanFieldsFold(f *testing.F) {
+	for _, name := range []string{"player_update.json", "testing.json"} {
+		f.Add(aghanimExample(f, name))
+	}
+	f.Add(userCheckExample(f, "domain_flagged_spam.json"))
+	for _, p := range [][2]string{
+		{"altdentifier", "test.json"}, {"altdentifier", "verification_failed.json"},
+		{"centrepoint", "upload_completed.json"}, {"centrepoint", "raw_processing_complete.json"},
+		{"zignsec", "identification_result.json"}, {"zignsec", "session_created_capitalised.json"}, {"zignsec", "sms_status.json"},
+	} {
+		f.Add(providerPayload(f, p[0], p[1]))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// Fixed paths in several spellings, then every top-level key and every key of a
+		// top-level object, each followed by spellings that fold to it.
+		paths := []string{"event", "EVENT", "id", "Id", "member.id", "MEMBER.ID", "k", "\u212a", "S.\u017f"}
+		var doc map[string]any
+		valid := json.Valid(body) && topLevelObject(body)
+		if valid {
+			if err := decodeWithNumbers(body, &doc); err != nil {
+				t.Fatalf("valid, yet json.Unmarshal fails: %v", err)
+			}
+			for _, p := range fuzzPaths(doc) {
+				paths = append(paths, p, foldNext(p), foldNext(foldNext(p)), strings.ToUpper(p))
+			}
+		}
+		// Keys that cannot name a struct field by its tag have no oracle.
+		paths = slices.DeleteFunc(paths, func(p string) bool {
+			for key := range strings.SplitSeq(p, ".") {
+				if !isValidJSONTag(key) {
+					return true
+				}
+			}
+			return false
+		})
+		seen := map[string]bool{}
+		paths = slices.DeleteFunc(paths, func(p string) bool { defer func() { seen[p] = true }(); return seen[p] })
+
+		for len(paths) > 0 {
+			batch := paths[:min(len(paths), maxScanPaths)]
+			paths = paths[len(batch):]
+			got, err := scanFieldsFold(body, batch...)
+			if (err == nil) != valid {
+				t.Fatalf("scanFieldsFold: error %v; json.Valid and an object at the top: %v", err, valid)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrUnmappable) || !scanErrorMessage.MatchString(err.Error()) {
+					t.Fatalf("error %q", err)
+				}
+				return
+			}
+			want := foldOracle(body, batch)
+			for i, p := range batch {
+				if !bytes.Equal(got[i], want[i]) || (got[i] == nil) != (want[i] == nil) {
+					t.Fatalf("paths %q: %q = %#q, json.Unmarshal has %#q", batch, p, got[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+// foldOracle is what json.Unmarshal makes of raw for each path when the paths' keys are the JSON
+// names of a struct's json.RawMessage fields, in the order the paths first name them: a nested
+// path's value is then decoded from its parent's raw value in the same way. A value is nil when
+// absent. Every key must be a valid tag name (isValidJSONTag).
+func foldOracle(raw []byte, paths []string) [][]byte {
+	values := make([][]byte, len(paths))
+	var keys []string
+	for _, p := range paths {
+		if key, _, _ := strings.Cut(p, "."); !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	fields := make([]reflect.StructField, len(keys))
+	for i, key := range keys {
+		fields[i] = reflect.StructField{
+			Name: "F" + strconv.Itoa(i),
+			Type: reflect.TypeFor[json.RawMessage](),
+			Tag:  reflect.StructTag(`json:` + strconv.Quote(key)),
+		}
+	}
+	v := reflect.New(reflect.StructOf(fields))
+	if json.Unmarshal(raw, v.Interface()) != nil {
+		return values // not an object
+	}
+	for k, key := range keys {
+		field := v.Elem().Field(k).Bytes()
+		if field == nil {
+			continue
+		}
+		var nested []string
+		var at []int
+		for i, p := range paths {
+			switch first, rest, ok := strings.Cut(p, "."); {
+			case first != key:
+			case !ok:
+				values[i] = field
+			default:
+				nested, at = append(nested, rest), append(at, i)
+			}
+		}
+		if len(nested) > 0 {
+			for j, value := range foldOracle(field, nested) {
+				values[at[j]] = value
+			}
+		}
+	}
+	return values
+}
+
+// isValidJSONTag is encoding/json's test of a tag name, without which it names the field by its
+// Go name; "-" leaves the field out.
+func isValidJSONTag(s string) bool {
+	if s == "" || s == "-" {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c) && !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldNext replaces each character of s with the next in its fold orbit (k with the Kelvin sign,
+// the Kelvin sign with K, K with k): the same key to encoding/json, another spelling.
+func foldNext(s string) string {
+	return strings.Map(unicode.SimpleFold, s)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -177,38 +176,59 @@ type zignSecFields struct {
 	identity, bankIDSE, method, status bool
 }
 
-// zignSecFieldNames are the fields' names, as JSON keys and as XML element names. Both are
-// matched case-insensitively (encoding/json does), as ZignSec's .NET services have been seen to
+// zignSecFieldNames are the fields' names, as JSON keys and as XML element names, in the order of
+// the zignSec* indices below. Both are matched as scanFieldsFold matches keys: exactly, else
+// case-insensitively (encoding/json does), as ZignSec's .NET services have been seen to
 // capitalise them.
-var zignSecFieldNames = []string{"event", "id", "workflow_session_id", "identity", "BankIDSE", "method", "status"}
+var zignSecFieldNames = [...]string{
+	zignSecEvent:             "event",
+	zignSecID:                "id",
+	zignSecWorkflowSessionID: "workflow_session_id",
+	zignSecIdentity:          "identity",
+	zignSecBankIDSE:          "BankIDSE",
+	zignSecMethod:            "method",
+	zignSecStatus:            "status",
+}
+
+const (
+	zignSecEvent = iota
+	zignSecID
+	zignSecWorkflowSessionID
+	zignSecIdentity
+	zignSecBankIDSE
+	zignSecMethod
+	zignSecStatus
+)
+
+// The fields are read in one scanFieldsFold call.
+var _ [maxScanPaths - len(zignSecFieldNames)]struct{}
 
 // zignSecJSONFields reads the fields from a JSON object.
 func zignSecJSONFields(body []byte) (zignSecFields, error) {
-	var raw struct {
-		Event             string          `json:"event"`
-		ID                json.RawMessage `json:"id"`
-		WorkflowSessionID json.RawMessage `json:"workflow_session_id"`
-		Identity          json.RawMessage `json:"identity"`
-		BankIDSE          json.RawMessage `json:"BankIDSE"`
-		Method            json.RawMessage `json:"method"`
-		Status            json.RawMessage `json:"status"`
-	}
-	if err := decodeFields(body, &raw); err != nil {
+	raw, err := scanFieldsFold(body, zignSecFieldNames[:]...)
+	if err != nil {
 		return zignSecFields{}, err
 	}
+	// As when the event was decoded into a Go string: null is no event, any other value that is
+	// not a string makes the body unmappable. Only the last of repeated event keys is looked at
+	// (json.Unmarshal failed when any of them was not a string; the XML reading still does).
+	event, isString := jsonString(raw[zignSecEvent])
+	if raw[zignSecEvent] != nil && !isString && string(raw[zignSecEvent]) != "null" {
+		return zignSecFields{}, fmt.Errorf("event is not a string: %w", ErrUnmappable)
+	}
 	return zignSecFields{
-		event:             raw.Event,
-		id:                stringOrNumber(raw.ID),
-		workflowSessionID: stringOrNumber(raw.WorkflowSessionID),
-		identity:          zignSecHas(raw.Identity),
-		bankIDSE:          zignSecHas(raw.BankIDSE),
-		method:            zignSecHas(raw.Method),
-		status:            zignSecHas(raw.Status),
+		event:             event,
+		id:                stringOrNumber(raw[zignSecID]),
+		workflowSessionID: stringOrNumber(raw[zignSecWorkflowSessionID]),
+		identity:          zignSecHas(raw[zignSecIdentity]),
+		bankIDSE:          zignSecHas(raw[zignSecBankIDSE]),
+		method:            zignSecHas(raw[zignSecMethod]),
+		status:            zignSecHas(raw[zignSecStatus]),
 	}, nil
 }
 
 // zignSecHas reports whether a JSON field is present and not null.
-func zignSecHas(raw json.RawMessage) bool {
+func zignSecHas(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
 }
@@ -333,11 +353,8 @@ func zignSecXMLFields(body []byte) (zignSecFields, error) {
 // zignSecXMLChild starts reading a direct child of the root element.
 func zignSecXMLChild(start xml.StartElement) zignSecXMLElement {
 	var e zignSecXMLElement
-	for _, name := range zignSecFieldNames {
-		if strings.EqualFold(start.Name.Local, name) {
-			e.field = name
-			break
-		}
+	if i := matchName(zignSecFieldNames[:], []byte(start.Name.Local)); i >= 0 {
+		e.field = zignSecFieldNames[i]
 	}
 	for _, a := range start.Attr {
 		switch {

@@ -1,11 +1,14 @@
 package providers
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -160,6 +163,14 @@ func TestZignSecMap(t *testing.T) {
 		{"only an id", []byte(`{"id":"x"}`), "", ""},
 		{"empty event and nothing else", []byte(`{"event":"","id":"x"}`), "", ""},
 		{"event not a string", []byte(`{"event":7,"id":"x"}`), "", ""},
+		{"event null", []byte(`{"event":null,"id":"x","status":"Sent"}`), "sms.status_changed", "x"},
+		{"keys in any case", []byte(`{"EVENT":"Session_Updated","iD":"a","WORKFLOW_SESSION_ID":"b"}`), "session_updated", "a"},
+		{"BankIDSE in another case", []byte(`{"bankidse":{"signature":"x"},"ID":"y"}`), "identification.completed", "y"},
+		{"the last event wins, whatever its case", []byte(`{"event":"session_created","Event":"session_updated"}`), "session_updated", ""},
+		// json.Unmarshal failed on the first of these events; scanFieldsFold sees only the last.
+		{"a repeated event: the last wins", []byte(`{"event":7,"Event":"session_updated","id":"x"}`), "session_updated", "x"},
+		{"JSON null", []byte(`null`), "", ""},
+		{"not JSON", []byte(`event=session_created`), "", ""},
 		{"empty object", []byte(`{}`), "", ""},
 		{"JSON array", []byte(`[{"event":"session_created"}]`), "", ""},
 		{"empty body", nil, "", ""},
@@ -471,6 +482,16 @@ func FuzzZignSecAuthenticate(f *testing.F) {
 
 func FuzzZignSecMap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
+		if !zignSecIsXML(Request{Header: http.Header{}, Body: body}) {
+			got, err := zignSecJSONFields(body)
+			want, wantErr := zignSecJSONFieldsUnmarshal(body)
+			// json.Unmarshal fails on an event that is not a string even when a later key
+			// replaces it; scanFieldsFold only sees the last.
+			repeated := wantErr != nil && err == nil && zignSecEventKeys(body) > 1
+			if !repeated && (got != want || (err == nil) != (wantErr == nil)) {
+				t.Fatalf("fields %+v, %v; with json.Unmarshal %+v, %v", got, err, want, wantErr)
+			}
+		}
 		ev, err := ZignSec.Map(Request{Header: http.Header{}, Body: body})
 		if err != nil {
 			if !errors.Is(err, ErrUnmappable) {
@@ -514,4 +535,62 @@ func FuzzZignSecMapXML(f *testing.F) {
 			}
 		}
 	})
+}
+
+func BenchmarkZignSecMap(b *testing.B) {
+	for _, name := range []string{"identification_result.json", "session_created_capitalised.json"} {
+		b.Run(strings.TrimSuffix(name, ".json"), func(b *testing.B) {
+			benchmarkMap(b, ZignSec, Request{Header: http.Header{}, Body: providerPayload(b, "zignsec", name)})
+		})
+	}
+}
+
+// zignSecJSONFieldsUnmarshal is zignSecJSONFields as it was written with json.Unmarshal into a
+// struct, whose case-insensitive key matching scanFieldsFold reproduces: FuzzZignSecMap holds the
+// two to the same fields.
+func zignSecJSONFieldsUnmarshal(body []byte) (zignSecFields, error) {
+	var raw struct {
+		Event             string          `json:"event"`
+		ID                json.RawMessage `json:"id"`
+		WorkflowSessionID json.RawMessage `json:"workflow_session_id"`
+		Identity          json.RawMessage `json:"identity"`
+		BankIDSE          json.RawMessage `json:"BankIDSE"`
+		Method            json.RawMessage `json:"method"`
+		Status            json.RawMessage `json:"status"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return zignSecFields{}, fmt.Errorf("not a JSON object: %v: %w", err, ErrUnmappable)
+	}
+	return zignSecFields{
+		event:             raw.Event,
+		id:                stringOrNumber(raw.ID),
+		workflowSessionID: stringOrNumber(raw.WorkflowSessionID),
+		identity:          zignSecHas(raw.Identity),
+		bankIDSE:          zignSecHas(raw.BankIDSE),
+		method:            zignSecHas(raw.Method),
+		status:            zignSecHas(raw.Status),
+	}, nil
+}
+
+// zignSecEventKeys counts the keys of a JSON object that name the event field.
+func zignSecEventKeys(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil {
+		return 0
+	}
+	n := 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		if k, _ := key.(string); strings.EqualFold(k, "event") {
+			n++
+		}
+		var value json.RawMessage
+		if dec.Decode(&value) != nil {
+			return n
+		}
+	}
+	return n
 }
