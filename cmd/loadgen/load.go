@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,11 +13,14 @@ import (
 
 // httpLoad sends a run's webhooks over a fixed number of connections.
 type httpLoad struct {
-	cfg    *config
-	work   *workload
-	client *http.Client
-	pacer  *pacer
-	next   atomic.Uint64 // the next event's number
+	cfg      *config
+	work     *workload
+	target   *target
+	prepared []preparedRequest // built and signed before the clock starts
+	pacer    *pacer
+	next     atomic.Uint64 // the next event's number
+	// exhausted is set when a run used every prepared request before its time was up.
+	exhausted atomic.Bool
 	// startSeq is the stream's last sequence before the run (with -verify-stream): the check
 	// reads only what came after it.
 	startSeq uint64
@@ -60,6 +61,7 @@ type loadResult struct {
 	firstOther  string // the first answer neither 2xx nor 503, for the report
 	firstError  string // the first transport error
 	interrupted bool
+	exhausted   bool // every prepared request was used before the time was up
 }
 
 // worker is one connection's share of a run; workers share nothing until they are merged.
@@ -73,10 +75,14 @@ type worker struct {
 	firstError string
 }
 
-// prepareLoad builds the client and, when the stream is to be verified, notes where the stream
-// ends before the run.
+// prepareLoad builds and signs the run's requests and, when the stream is to be verified, notes
+// where the stream ends before the run.
 func prepareLoad(ctx context.Context, cfg *config) (*httpLoad, error) {
-	l := &httpLoad{cfg: cfg, work: cfg.workload(), pacer: newPacer(cfg.rate)}
+	t, err := parseTarget(cfg.url, cfg.timeout)
+	if err != nil {
+		return nil, fmt.Errorf("-url: %w", err)
+	}
+	l := &httpLoad{cfg: cfg, work: cfg.workload(), target: t, pacer: newPacer(cfg.rate)}
 	if cfg.verifyURL != "" {
 		seq, err := streamLastSeq(ctx, cfg)
 		if err != nil {
@@ -84,25 +90,18 @@ func prepareLoad(ctx context.Context, cfg *config) (*httpLoad, error) {
 		}
 		l.startSeq = seq
 	}
-	transport := &http.Transport{
-		Proxy:               nil, // measure the target, not a proxy
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.connections,
-		MaxIdleConnsPerHost: cfg.connections,
-		MaxConnsPerHost:     cfg.connections,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
+	if l.prepared, err = prepare(ctx, l.work, t, 0, cfg.prepareCount()); err != nil {
+		return nil, fmt.Errorf("preparing the requests: %w", err)
 	}
-	l.client = &http.Client{Transport: transport, Timeout: cfg.timeout}
 	return l, nil
 }
 
 // run sends until the duration or the count is reached or ctx ends (an interrupt). Requests in
 // flight when the time is up are waited for; an interrupt aborts them.
 func (l *httpLoad) run(ctx context.Context) *loadResult {
-	defer l.client.CloseIdleConnections()
-	return runWorkers(ctx, l.cfg, l.work1)
+	res := runWorkers(ctx, l.cfg, l.work1)
+	res.exhausted = l.exhausted.Load()
+	return res
 }
 
 // runWorkers runs one worker per connection until the duration or count is reached or ctx ends,
@@ -141,31 +140,36 @@ func runWorkers(ctx context.Context, cfg *config, work func(ctx, sending context
 	return res
 }
 
-// work1 is one connection: it takes the next event, sends it (and with -retry resends it until
-// it is 2xx or the run ends), and so on while sending lasts.
+// work1 is one connection: it takes the next prepared request, sends it (and with -retry sends
+// it again until it is 2xx or the run ends), and so on while sending lasts.
 func (l *httpLoad) work1(ctx, sending context.Context, w *worker) {
+	c := &conn{t: l.target}
+	defer c.close()
 	for sending.Err() == nil {
 		n := l.next.Add(1) - 1
-		if l.cfg.count > 0 && n >= l.cfg.count {
+		if n >= uint64(len(l.prepared)) {
+			if l.cfg.count == 0 || n < l.cfg.count {
+				l.exhausted.Store(true)
+			}
 			return
 		}
 		if l.pacer.wait(sending) != nil {
 			return
 		}
-		ev := l.work.event(n, time.Now())
+		req := &l.prepared[n]
 		w.events++
-		rec := eventRecord{msgID: ev.msgID}
+		rec := eventRecord{msgID: req.msgID}
 		backoff := l.cfg.retryWait
 		for attempt := 0; ; attempt++ {
 			if attempt > 0 && l.pacer.wait(sending) != nil {
 				break
 			}
-			status := l.send(ctx, ev, w)
+			status := l.send(ctx, c, req.raw, w)
 			if status >= 200 && status < 300 {
 				rec.acked = true
 				break
 			}
-			if !l.cfg.retry || (status != http.StatusServiceUnavailable && status != 0) || ctx.Err() != nil {
+			if !l.cfg.retry || (status != http.StatusServiceUnavailable && status != http.StatusTooManyRequests && status != 0) || ctx.Err() != nil {
 				break
 			}
 			// A provider waits before it retries; a run that ends meanwhile abandons the event.
@@ -174,48 +178,31 @@ func (l *httpLoad) work1(ctx, sending context.Context, w *worker) {
 			}
 			backoff = min(2*backoff, time.Second)
 		}
-		if ev.msgID != "" {
+		if req.msgID != "" {
 			w.records = append(w.records, rec)
 		}
 	}
 }
 
-// send posts ev once and returns the status (0: no answer) after reading the whole answer.
-func (l *httpLoad) send(ctx context.Context, ev *webhook, w *worker) int {
-	h, err := l.work.sign(ev, time.Now())
-	if err != nil { // the credentials were tried at start-up; this cannot happen
-		panic(err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.cfg.url, bytes.NewReader(ev.body))
-	if err != nil {
-		panic(err) // the URL was checked at start-up
-	}
-	req.Header = h
+// send writes raw once on c and returns the status (0: no answer) after reading the whole answer.
+func (l *httpLoad) send(ctx context.Context, c *conn, raw []byte, w *worker) int {
 	w.requests++
 	start := time.Now()
-	resp, err := l.client.Do(req)
+	status, sample, err := c.do(raw)
 	if err == nil {
-		var sample []byte
-		if (resp.StatusCode < 200 || resp.StatusCode >= 300) && resp.StatusCode != http.StatusServiceUnavailable && w.firstOther == "" {
-			sample, _ = io.ReadAll(io.LimitReader(resp.Body, 200))
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			w.latency.Record(time.Since(start))
-			switch {
-			case resp.StatusCode >= 200 && resp.StatusCode < 300:
-				w.answers.OK++
-			case resp.StatusCode == http.StatusServiceUnavailable:
-				w.answers.Unavailable++
-			default:
-				w.answers.Other++
-				if w.firstOther == "" {
-					w.firstOther = strings.TrimSpace(resp.Status + " " + string(sample))
-				}
+		w.latency.Record(time.Since(start))
+		switch {
+		case status >= 200 && status < 300:
+			w.answers.OK++
+		case status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests:
+			w.answers.Unavailable++
+		default:
+			w.answers.Other++
+			if w.firstOther == "" {
+				w.firstOther = strings.TrimSpace(strconv.Itoa(status) + " " + http.StatusText(status) + " " + string(sample))
 			}
-			return resp.StatusCode
 		}
+		return status
 	}
 	if ctx.Err() != nil {
 		w.answers.Aborted++

@@ -248,7 +248,7 @@ func TestBaselineServerAndInterrupt(t *testing.T) {
 	lctx, interrupt := context.WithCancel(context.Background())
 	time.AfterFunc(500*time.Millisecond, interrupt)
 	began := time.Now()
-	out, rep, err := runLoadgen(lctx, t, "-url", url, "-d", "30s", "-c", "4", "-size", "200")
+	out, rep, err := runLoadgen(lctx, t, "-url", url, "-d", "30s", "-c", "4", "-size", "200", "-prepare-max", "200000")
 	if err != nil {
 		t.Fatal(err)
 	}

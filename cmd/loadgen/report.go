@@ -30,6 +30,8 @@ type report struct {
 	FirstOther        string        `json:"first_other_answer,omitempty"`
 	FirstError        string        `json:"first_transport_error,omitempty"`
 	Interrupted       bool          `json:"interrupted,omitempty"`
+	Exhausted         bool          `json:"prepared_requests_exhausted,omitempty"`
+	CPU               []cpuUse      `json:"cpu,omitempty"`
 
 	Stream *streamReport `json:"stream,omitempty"` // -verify-stream
 	Raw    *rawReport    `json:"jetstream,omitempty"`
@@ -64,6 +66,7 @@ func newReport(cfg *config, res *loadResult) *report {
 		Connections: cfg.connections, BodyBytes: cfg.size, RateLimit: cfg.rate, Retry: cfg.retry,
 		Requests: res.requests, Events: res.events, Answers: res.answers,
 		FirstOther: res.firstOther, FirstError: res.firstError, Interrupted: res.interrupted,
+		Exhausted: res.exhausted,
 	}
 	r.setTiming(res.elapsed, res.requests-res.answers.Aborted, res.latency)
 	return r
@@ -113,6 +116,9 @@ func (r *report) write(w io.Writer) {
 	if r.Interrupted {
 		fmt.Fprintln(w, "  interrupted: the run stopped early")
 	}
+	if r.Exhausted {
+		fmt.Fprintln(w, "  every prepared request was sent before the time was up: the run ended early (-prepare-max)")
+	}
 	fmt.Fprintf(w, "duration      %.3fs\n", r.DurationSeconds)
 	fmt.Fprintf(w, "requests      %d sent, %.1f/s\n", r.Requests, r.RequestsPerSecond)
 	fmt.Fprintf(w, "events        %d distinct\n", r.Events)
@@ -150,6 +156,9 @@ func (r *report) write(w io.Writer) {
 	}
 	if s := r.Raw; s != nil {
 		fmt.Fprintf(w, "stream        %s %s  acknowledged %d  stored %d  missing %d\n", s.Stream, s.Subject, a.OK, s.Stored, s.Missing)
+	}
+	for _, c := range r.CPU {
+		fmt.Fprintf(w, "cpu           %-22s %7.2fs  %6.1f ms per 1,000 events\n", c.Name, c.CPUSeconds, c.MSPer1000)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +62,9 @@ type config struct {
 	rawURL         string
 	cpuProfile     string
 
-	runID string
+	runID      string
+	prepareMax uint64
+	cpuPIDs    []int
 }
 
 // parseConfig reads the flags. It returns flag.ErrHelp after printing the usage for -h.
@@ -95,6 +98,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		baseline     = fs.Bool("baseline", false, "start the baseline handler in this process on a random port and load it")
 		rawURL       = fs.String("jetstream-publish", "", "NATS URL: publish the messages straight to JetStream (stream LOADGEN_RAW) instead of HTTP")
 		cpuProfile   = fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file (to check the client is not the bottleneck)")
+		prepareMax   = fs.Uint64("prepare-max", 3_000_000, "at most this many requests are built and signed before a timed run; a run that uses them all ends early and says so")
+		cpuPIDs      = fs.String("cpu-pids", "", "comma-separated process ids (the bridge, nats-server) whose CPU time per 1,000 events the report gives, read from /proc")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -110,12 +115,23 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		rate: *rate, retry: *retry, retryWait: *retryWait, timeout: *timeout, jsonPath: *jsonPath,
 		verifyURL: *verifyURL, verifyWait: *verifyWait, stream: *stream, subjectPrefix: *prefix,
 		baselineListen: *baseListen, baseline: *baseline, rawURL: *rawURL, cpuProfile: *cpuProfile,
-		runID: newRunID(),
+		runID: newRunID(), prepareMax: *prepareMax,
 	}
 	if cfg.baselineListen != "" {
 		return cfg, nil // serving only: the load flags do not apply
 	}
 	var problems []string
+	for _, f := range strings.Split(*cpuPIDs, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 0 {
+			problems = append(problems, fmt.Sprintf("-cpu-pids: %q is not a process id", f))
+			continue
+		}
+		cfg.cpuPIDs = append(cfg.cpuPIDs, pid)
+	}
 	p, ok := providers.Lookup(*providerName)
 	if !ok {
 		problems = append(problems, fmt.Sprintf("-provider %q: known providers are %s", *providerName, strings.Join(providers.Names(), ", ")))
@@ -201,6 +217,20 @@ func (c *config) workload() *workload {
 	return w
 }
 
+// prepareCount is how many requests to build and sign before the clock starts: -n, or for a
+// timed run enough for -rate (or, unpaced, for 60,000 req/s) over -d, at most -prepare-max.
+func (c *config) prepareCount() uint64 {
+	if c.count > 0 {
+		return c.count
+	}
+	rate := c.rate
+	if rate <= 0 {
+		rate = 60000
+	}
+	n := uint64(rate*c.duration.Seconds()*1.05) + 1000
+	return min(n, c.prepareMax)
+}
+
 // subjectFilter is the stream subjects the bridge publishes the endpoint's events on.
 func (c *config) subjectFilter() string { return c.subjectPrefix + "." + c.endpoint + ".>" }
 
@@ -259,8 +289,10 @@ func loadHTTP(ctx context.Context, cfg *config, stdout io.Writer, beforeCheck fu
 	if err != nil {
 		return err
 	}
+	meter := startCPUMeter(cfg.cpuPIDs)
 	res := l.run(ctx)
 	rep := newReport(cfg, res)
+	rep.CPU = meter.stop(res.answers.OK + res.answers.Unavailable + res.answers.Other)
 	if cfg.verifyURL != "" {
 		// The stream is read even after an interrupt: what was acknowledged so far is checked.
 		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute+cfg.verifyWait)
