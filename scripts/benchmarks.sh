@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: one run, one machine, the same load tool for every target.
-#   scripts/benchmarks.sh            (about 2 minutes; needs free ports 8080, 8099, 4222, 4333)
-# Env: DURATION (default 10s), CONNS (default 64), OUT (default BENCHMARKS.md)
+#   scripts/benchmarks.sh        (about 6 minutes; needs free ports 8080, 8099, 4222, 4333)
+# Env: DURATION (default 10s), CONNS (default 64), SUSTAIN (ids in the window the sustained run
+# reaches, default 1000000), OUT (default BENCHMARKS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
+SUSTAIN=${SUSTAIN:-1000000}
 OUT=${OUT:-BENCHMARKS.md}
 work=$(mktemp -d)
 pids=()
@@ -18,79 +20,147 @@ go build -o "$work/loadgen" ./cmd/loadgen
 go build -o "$work/nats-server" github.com/nats-io/nats-server/v2
 
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
-# metric NAME FILE: the numbers of a loadgen text report
+# The numbers of a loadgen text report.
 rate() { awk '/^requests/ {print $4}' "$1" | tr -d '/s'; }
 lat()  { awk -v k="$2" '/^latency/ {for (i=1;i<=NF;i++) if ($i==k) print $(i+1)}' "$1"; }
+sent() { awk '/^requests/ {print $2}' "$1"; }
 stored() { awk '/^stream/ {for (i=1;i<=NF;i++) if ($i=="acknowledged"||$i=="missing"||$i=="duplicated") printf "%s %s ", $i, $(i+1)}' "$1"; }
+# cpu FILE N: CPU ms per 1,000 events of the report's Nth process (1: the client, then -cpu-pids).
+cpu() { awk -v n="$2" '/^cpu/ {k++; if (k==n) for (i=1;i<=NF;i++) if ($i=="ms") print $(i-1)}' "$1"; }
+rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-
 load() { "$work/loadgen" -c "$CONNS" -d "$DURATION" "$@"; }
+bridge_yaml() { # bridge_yaml FILE NATS-BLOCK
+  printf 'http: {listen: "127.0.0.1:8080"}\nnats: %s\nlog: {level: info}\nendpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]\n' "$2" > "$1"
+}
 
-# 1. Baseline: a handler that answers 204 and does nothing, served by the same load tool binary.
-"$work/loadgen" -baseline-listen 127.0.0.1:8099 >/dev/null 2>&1 & pids+=($!)
+# 1. The client's ceiling: a handler that answers 204 and does nothing, in a process of its own.
+"$work/loadgen" -baseline-listen 127.0.0.1:8099 >/dev/null 2>&1 & basepid=$!; pids+=($basepid)
 wait_port 8099
-load -url http://127.0.0.1:8099/ > "$work/baseline.txt"
-kill "${pids[-1]}"
+load -url http://127.0.0.1:8099/ -cpu-pids "$basepid" > "$work/baseline.txt"
+kill "$basepid"
 
-# 2. The bridge with its embedded server (file storage, dedup on, 2xx after PubAck).
-cat > "$work/embedded.yaml" <<YAML
-http: {listen: "127.0.0.1:8080"}
-nats: {embedded: {listen: "127.0.0.1:4222", store_dir: "$work/data-embedded"}}
-log: {level: info, format: json}
-endpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]
-YAML
+# 2. The bridge with its embedded server (file storage, dedup on, 2xx after PubAck). The request
+#    log stays on at info (JSON: standard error is a file), as in production.
+bridge_yaml "$work/embedded.yaml" "{embedded: {listen: \"127.0.0.1:4222\", store_dir: \"$work/data-embedded\"}}"
 "$work/bridge" -config "$work/embedded.yaml" 2>"$work/bridge-embedded.log" & bridge=$!; pids+=($bridge)
 wait_port 8080
-load -verify-stream nats://127.0.0.1:4222 > "$work/embedded.txt"
-# The same bridge at a steady 2,000 req/s: latency when not saturated.
-load -rate 2000 -verify-stream nats://127.0.0.1:4222 > "$work/embedded-2000.txt"
+load -verify-stream nats://127.0.0.1:4222 -cpu-pids "$bridge" > "$work/embedded.txt"
+load -rate 2000 -verify-stream nats://127.0.0.1:4222 -cpu-pids "$bridge" > "$work/embedded-2000.txt"
 rss_embedded=$(peak_rss_mb "$bridge")
 kill -TERM "$bridge"; wait "$bridge" || true
 
 # 3. The bridge against an external nats-server process.
-"$work/nats-server" -js -sd "$work/data-external" -a 127.0.0.1 -p 4333 >/dev/null 2>&1 & pids+=($!)
+"$work/nats-server" -js -sd "$work/data-external" -a 127.0.0.1 -p 4333 >/dev/null 2>&1 & nats=$!; pids+=($nats)
 wait_port 4333
-cat > "$work/external.yaml" <<YAML
-http: {listen: "127.0.0.1:8080"}
-nats: {url: "nats://127.0.0.1:4333"}
-log: {level: info, format: json}
-endpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]
-YAML
+bridge_yaml "$work/external.yaml" '{url: "nats://127.0.0.1:4333"}'
 "$work/bridge" -config "$work/external.yaml" 2>"$work/bridge-external.log" & bridge=$!; pids+=($bridge)
 wait_port 8080
-load -verify-stream nats://127.0.0.1:4333 > "$work/external.txt"
+load -verify-stream nats://127.0.0.1:4333 -cpu-pids "$bridge,$nats" > "$work/external.txt"
 rss_external=$(peak_rss_mb "$bridge")
 kill -TERM "$bridge"; wait "$bridge" || true
 
 # 4. Raw JetStream publish rate of the same server, same message size and concurrency.
-load -jetstream-publish nats://127.0.0.1:4333 > "$work/raw.txt"
+load -jetstream-publish nats://127.0.0.1:4333 -cpu-pids "$nats" > "$work/raw.txt"
+kill "$nats"; wait "$nats" 2>/dev/null || true
 
-# 5. The in-process pipeline: time and allocations per request.
+# 5. Sustained: a fresh embedded bridge, consecutive 20 s runs until the 24 h duplicate window
+#    holds SUSTAIN ids; req/s and p99 of every run, and the process's RSS as the window fills.
+bridge_yaml "$work/sustained.yaml" "{embedded: {listen: \"127.0.0.1:4222\", store_dir: \"$work/data-sustained\"}}"
+"$work/bridge" -config "$work/sustained.yaml" 2>/dev/null & bridge=$!; pids+=($bridge)
+wait_port 8080
+sleep 1
+rss_start=$(rss_mb "$bridge")
+ids=0; i=0
+: > "$work/sustained.tsv"
+while [ "$ids" -lt "$SUSTAIN" ]; do
+  i=$((i+1))
+  "$work/loadgen" -c "$CONNS" -d 20s -cpu-pids "$bridge" > "$work/sustained-$i.txt"
+  ids=$((ids + $(sent "$work/sustained-$i.txt")))
+  printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$(rate "$work/sustained-$i.txt")" "$(lat "$work/sustained-$i.txt" p99)" "$ids" "$(rss_mb "$bridge")" >> "$work/sustained.tsv"
+  echo "sustained run $i: $(tail -1 "$work/sustained.tsv")" >&2
+done
+rss_end=$(rss_mb "$bridge")
+kill -TERM "$bridge"; wait "$bridge" || true
+
+# 6. Memory per id in an external nats-server's window: RSS before and after 300,000 events.
+"$work/nats-server" -js -sd "$work/data-mem" -a 127.0.0.1 -p 4333 >/dev/null 2>&1 & nats=$!; pids+=($nats)
+wait_port 4333
+"$work/bridge" -config "$work/external.yaml" 2>/dev/null & bridge=$!; pids+=($bridge)
+wait_port 8080
+"$work/loadgen" -c "$CONNS" -n 20000 > /dev/null   # the stream and the server warmed up
+nats_start=$(rss_mb "$nats")
+"$work/loadgen" -c "$CONNS" -n 300000 > "$work/nats-mem.txt"
+nats_end=$(rss_mb "$nats")
+kill -TERM "$bridge"; wait "$bridge" || true
+kill "$nats"; wait "$nats" 2>/dev/null || true
+
+# 7. The in-process pipeline: time and allocations per request.
 go test ./bridge/ -run '^$' -bench 'Pipeline' -benchmem -benchtime 3s > "$work/gobench.txt"
 
 base=$(rate "$work/baseline.txt")
 ratio() { awk -v a="$1" -v b="$base" 'BEGIN {printf "%.2f×", a/b}'; }
-row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 |"; }
+row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 | $5 |"; }
+per_id() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.0f", (b-a)*1048576/n}'; }
+first=$(head -1 "$work/sustained.tsv"); last=$(tail -1 "$work/sustained.tsv")
+col() { echo "$1" | cut -f"$2"; }
+bridge_per_id=$(per_id "$rss_start" "$rss_end" "$ids")
+nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
 {
   echo "# Benchmarks"
   echo
   echo "Regenerate with \`scripts/benchmarks.sh\` (one run, same machine, same load tool)."
   echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ //')),"
   echo "$(go version | cut -d' ' -f3). Load: \`loadgen -c $CONNS -d $DURATION\`, signed 1 KiB Aghanim \`player.update\` events,"
-  echo "each unique; the load tool runs on the same machine. The bridge answers 2xx only after the PubAck,"
+  echo "each unique, built and signed before the clock starts and written as raw HTTP/1.1 on keep-alive"
+  echo "connections; the load tool runs on the same machine. The bridge answers 2xx only after the PubAck,"
   echo "with dedup (Nats-Msg-Id) and signature checks on, JetStream file storage, request log at info (JSON)."
   echo
-  echo "| target | req/s | p50 | p99 | vs baseline | notes |"
-  echo "|---|---|---|---|---|---|"
-  row "baseline (204, does nothing)" "$work/baseline.txt" "1.00×" ""
-  row "bridge, embedded nats-server" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "peak RSS ${rss_embedded} MB; $(stored "$work/embedded.txt")"
-  row "bridge, embedded, steady 2,000 req/s" "$work/embedded-2000.txt" "—" "latency when not saturated; $(stored "$work/embedded-2000.txt")"
-  row "bridge, external nats-server" "$work/external.txt" "$(ratio "$(rate "$work/external.txt")")" "peak RSS ${rss_external} MB; $(stored "$work/external.txt")"
-  row "raw JetStream publish (no HTTP)" "$work/raw.txt" "$(ratio "$(rate "$work/raw.txt")")" "PublishMsgAsync, each waits for its own ack"
+  echo "## The client's ceiling first"
   echo
-  echo "In-process pipeline (\`go test ./bridge/ -bench Pipeline -benchmem\`; read → verify → map → encode →"
-  echo "publish → PubAck on a real JetStream file store; the B/op and allocs/op include the benchmark's own"
-  echo "request construction and signing):"
+  echo "Against a handler that answers 204 and does nothing, in a process of its own, the load tool reaches"
+  echo "**$(rate "$work/baseline.txt") req/s** (p99 $(lat "$work/baseline.txt" p99)), spending $(cpu "$work/baseline.txt" 1) ms of CPU per 1,000 requests itself."
+  echo "Every ratio below is against that number, so a ratio is the bridge's, not the client's."
+  echo
+  echo "| target | req/s | p50 | p99 | vs baseline | CPU per 1,000 events | notes |"
+  echo "|---|---|---|---|---|---|---|"
+  row "baseline (204, does nothing)" "$work/baseline.txt" "1.00×" "$(cpu "$work/baseline.txt" 2) ms (handler)" "client $(cpu "$work/baseline.txt" 1) ms"
+  row "bridge, embedded nats-server" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "$(cpu "$work/embedded.txt" 2) ms (bridge + its server)" "peak RSS ${rss_embedded} MB; $(stored "$work/embedded.txt")"
+  row "bridge, embedded, steady 2,000 req/s" "$work/embedded-2000.txt" "—" "$(cpu "$work/embedded-2000.txt" 2) ms" "latency when not saturated; $(stored "$work/embedded-2000.txt")"
+  row "bridge, external nats-server" "$work/external.txt" "$(ratio "$(rate "$work/external.txt")")" "bridge $(cpu "$work/external.txt" 2) ms + nats-server $(cpu "$work/external.txt" 3) ms" "bridge peak RSS ${rss_external} MB; $(stored "$work/external.txt")"
+  row "raw JetStream publish (no HTTP)" "$work/raw.txt" "$(ratio "$(rate "$work/raw.txt")")" "nats-server $(cpu "$work/raw.txt" 2) ms" "PublishMsgAsync, each waits for its own ack"
+  echo
+  echo "## Sustained: throughput as the duplicate window fills"
+  echo
+  echo "A fresh embedded bridge (24 h \`duplicate_window\`), consecutive 20 s runs at $CONNS connections until the"
+  echo "window holds $ids ids:"
+  echo
+  echo "| | req/s | p99 | ids in the window | bridge RSS |"
+  echo "|---|---|---|---|---|"
+  echo "| first run | $(col "$first" 2) | $(col "$first" 3) | $(col "$first" 4) | $(col "$first" 5) MB |"
+  echo "| last run (run $(col "$last" 1)) | $(col "$last" 2) | $(col "$last" 3) | $(col "$last" 4) | $(col "$last" 5) MB |"
+  echo
+  echo "Memory per id in the window: **${bridge_per_id} bytes** for the bridge with its embedded server"
+  echo "(RSS ${rss_start} → ${rss_end} MB over $ids ids), **${nats_per_id} bytes** for an external nats-server"
+  echo "(RSS ${nats_start} → ${nats_end} MB over 300,000 ids). What a 24 h window holds at a steady rate:"
+  echo
+  echo "| events/s | ids in 24 h | bridge, embedded | external nats-server |"
+  echo "|---|---|---|---|"
+  for r in 10 100 1000; do
+    awk -v r="$r" -v b="$bridge_per_id" -v n="$nats_per_id" 'BEGIN {ids=r*86400; printf "| %d | %d | %.2f GiB | %.2f GiB |\n", r, ids, ids*b/2^30, ids*n/2^30}'
+  done
+  echo
+  echo "Every run:"
+  echo
+  echo '```'
+  echo -e "run\treq/s\tp99\tids\tRSS MB"
+  cat "$work/sustained.tsv"
+  echo '```'
+  echo
+  echo "## In-process pipeline"
+  echo
+  echo "\`go test ./bridge/ -bench Pipeline -benchmem\`: read → verify → map → encode → publish → PubAck on a"
+  echo "real JetStream file store; B/op and allocs/op include the benchmark's own request construction and signing."
   echo
   echo '```'
   grep -E '^Benchmark' "$work/gobench.txt"
@@ -99,9 +169,9 @@ row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 
   echo "Raw reports:"
   for f in baseline embedded embedded-2000 external raw; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
 } > "$work/report.md"
-if [ -f "$OUT" ] && grep -q '^## Profiles' "$OUT"; then
-  # Keep the hand-written profile notes below the generated part.
-  sed -n '/^## Profiles/,$p' "$OUT" >> "$work/report.md"
+if [ -f "$OUT" ] && grep -q '^## Notes' "$OUT"; then
+  # Keep the hand-written notes below the generated part.
+  sed -n '/^## Notes/,$p' "$OUT" >> "$work/report.md"
 fi
 cp "$work/report.md" "$OUT"
 echo "wrote $OUT" >&2

@@ -56,7 +56,9 @@ func publishLoad(ctx context.Context, cfg *config) (*report, error) {
 
 	p := &rawPublish{cfg: cfg, js: js, work: cfg.workload(), pacer: newPacer(cfg.rate)}
 	p.subject = rawSubject + "." + strings.ReplaceAll(p.work.eventType, ".", "_")
+	meter := startCPUMeter(cfg.cpuPIDs)
 	res := p.run(ctx)
+	cpu := meter.stop(res.answers.OK)
 
 	r := &report{
 		Mode: "jetstream", Target: cfg.rawURL, Provider: cfg.provider.Name, RunID: cfg.runID,
@@ -64,6 +66,7 @@ func publishLoad(ctx context.Context, cfg *config) (*report, error) {
 		Requests: res.requests, Events: res.events, Answers: res.answers,
 		FirstError: res.firstError, Interrupted: res.interrupted,
 		Raw: &rawReport{Stream: rawStream, Subject: p.subject, Duplicates: p.duplicates.Load()},
+		CPU: cpu,
 	}
 	r.setTiming(res.elapsed, res.requests-res.answers.Aborted, res.latency)
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
