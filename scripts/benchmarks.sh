@@ -3,23 +3,13 @@
 #   scripts/benchmarks.sh        (about 6 minutes; needs free ports 8080, 8099, 4222, 4333)
 # Env: DURATION (default 10s), CONNS (default 64), SUSTAIN (ids in the window the sustained run
 # reaches, default 1000000), OUT (default BENCHMARKS.md)
-set -euo pipefail
-cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 SUSTAIN=${SUSTAIN:-1000000}
 OUT=${OUT:-BENCHMARKS.md}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-echo "building into $work" >&2
-go build -o "$work/bridge" ./cmd/bridge
-go build -o "$work/loadgen" ./cmd/loadgen
-go build -o "$work/nats-server" github.com/nats-io/nats-server/v2
 
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
 # The numbers of a loadgen text report.
 rate() { awk '/^requests/ {print $4}' "$1" | tr -d '/s'; }
 lat()  { awk -v k="$2" '/^latency/ {for (i=1;i<=NF;i++) if ($i==k) print $(i+1)}' "$1"; }

@@ -5,19 +5,10 @@
 # throughout (from its local stream), and afterwards every event answered 2xx must be on the hub
 # exactly once (loadgen exits 2 otherwise).
 #   scripts/edge-restart-proof.sh            RATE=1000 DURATION=40s OUTAGE=20 by default
-set -euo pipefail
-cd "$(dirname "$0")/.."
 RATE=${RATE:-1000}
 DURATION=${DURATION:-40s}
 OUTAGE=${OUTAGE:-20}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-go build -o "$work/bridge" ./cmd/bridge
-go build -o "$work/loadgen" ./cmd/loadgen
-go build -o "$work/nats-server" github.com/nats-io/nats-server/v2
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+source "$(dirname "$0")/lib.sh"
 
 cat > "$work/hub.conf" <<CONF
 server_name: hub

@@ -3,19 +3,10 @@
 # nats-server process is killed and restarted; providers' retries are simulated (-retry). At the
 # end every event answered 2xx must be in the stream exactly once (loadgen exits 2 otherwise).
 #   scripts/nats-restart-proof.sh            RATE=2000 DURATION=30s OUTAGE=5s by default
-set -euo pipefail
-cd "$(dirname "$0")/.."
 RATE=${RATE:-2000}
 DURATION=${DURATION:-30s}
 OUTAGE=${OUTAGE:-5}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-go build -o "$work/bridge" ./cmd/bridge
-go build -o "$work/loadgen" ./cmd/loadgen
-go build -o "$work/nats-server" github.com/nats-io/nats-server/v2
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+source "$(dirname "$0")/lib.sh"
 
 start_nats() { "$work/nats-server" -js -sd "$work/nats" -a 127.0.0.1 -p 4333 >/dev/null 2>&1 & nats_pid=$!; pids+=($nats_pid); }
 start_nats
