@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/webhookbridge/bridge/bridge"
+	"github.com/webhookbridge/bridge/internal/streamcheck"
 )
 
 // secret is the Aghanim endpoint's secret in these tests.
@@ -133,41 +134,17 @@ func storedIDs(t *testing.T, nc *nats.Conn, stream string) map[string]int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var info *jetstream.StreamInfo
-	var cons jetstream.Consumer
 	// Right after a fault the stream (or the cluster's meta leader) may need a moment.
 	for {
-		var s jetstream.Stream
-		if s, err = js.Stream(ctx, stream); err == nil {
-			if info, err = s.Info(ctx); err == nil {
-				if cons, err = s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{}); err == nil {
-					break
-				}
-			}
+		ids, err := streamcheck.MsgIDs(ctx, js, stream, "", 0)
+		if err == nil {
+			return ids
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("reading stream %s: %v", stream, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	ids := map[string]int{}
-	var read uint64
-	for read < info.State.Msgs {
-		batch, err := cons.Fetch(int(min(info.State.Msgs-read, 1000)), jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			t.Fatalf("fetch after %d of %d messages: %v", read, info.State.Msgs, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			ids[m.Headers().Get(jetstream.MsgIDHeader)]++
-			read++
-			n++
-		}
-		if n == 0 && ctx.Err() != nil {
-			t.Fatalf("read %d of %d messages: %v", read, info.State.Msgs, batch.Error())
-		}
-	}
-	return ids
 }
 
 // tailBuffer keeps the last max bytes written to it, for logs written by many goroutines.

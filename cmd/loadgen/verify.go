@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookbridge/bridge/internal/streamcheck"
 )
 
 // streamReport is what the stream holds of a run's events.
@@ -74,57 +76,18 @@ func verifyStream(ctx context.Context, cfg *config, startSeq uint64, records []e
 		return nil, err
 	}
 	defer nc.Close()
-	stream, err := js.Stream(ctx, cfg.stream)
+	stored, err := streamcheck.MsgIDs(ctx, js, cfg.stream, cfg.subjectFilter(), startSeq)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", cfg.stream, err)
+		return nil, err
 	}
-	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{cfg.subjectFilter()}, HeadersOnly: true}
-	if startSeq > 0 {
-		cc.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cc.OptStartSeq = startSeq + 1
-	}
-	cons, err := stream.OrderedConsumer(ctx, cc)
-	if err != nil {
-		return nil, fmt.Errorf("consumer on %s: %w", cfg.subjectFilter(), err)
-	}
-
 	counts := make(map[string]int, len(records))
 	for _, r := range records {
-		counts[r.msgID] = 0
+		counts[r.msgID] = stored[r.msgID]
+		delete(stored, r.msgID)
 	}
 	other := 0
-	pending := cons.CachedInfo().NumPending
-	for empty := 0; pending > 0; {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("read %s: %w with %d still pending", cfg.subjectFilter(), err, pending)
-		}
-		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", cfg.subjectFilter(), err)
-		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			id := msg.Headers().Get(jetstream.MsgIDHeader)
-			if c, ok := counts[id]; ok {
-				counts[id] = c + 1
-			} else {
-				other++
-			}
-			if md, err := msg.Metadata(); err == nil {
-				pending = md.NumPending
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, fmt.Errorf("read %s: %w", cfg.subjectFilter(), err)
-		}
-		if got == 0 {
-			if empty++; empty == 3 {
-				return nil, fmt.Errorf("read %s: no message for 15s with %d still pending", cfg.subjectFilter(), pending)
-			}
-		} else {
-			empty = 0
-		}
+	for _, n := range stored {
+		other += n
 	}
 	rep := tally(records, counts)
 	rep.Stream, rep.Filter, rep.OtherMessages = cfg.stream, cfg.subjectFilter(), other
