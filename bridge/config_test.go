@@ -93,6 +93,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			[]string{"htp", "unknown field"}},
 		{"every problem at once", "log: {level: loud}\nstream: {replicas: 7}\nendpoints: []", nil,
 			[]string{"log.level", "stream.replicas", "endpoints"}},
+		{"a CA file for serving", "http: {tls: {ca_file: ca.pem}}\nendpoints: [{id: a, provider: aghanim, secrets: [x]}]", nil,
+			[]string{"http.tls.ca_file"}},
 		{"negative ping interval", "nats: {ping_interval: -1s}\nendpoints: [{id: a, provider: aghanim, secrets: [x]}]", nil,
 			[]string{"nats.ping_interval"}},
 		{"duplicate window over max age", "stream: {max_age: 1h, duplicate_window: 2h}\nendpoints: [{id: a, provider: aghanim, secrets: [x]}]", nil,

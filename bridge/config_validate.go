@@ -34,6 +34,9 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes < 0 {
 		bad("http.max_body_bytes", "must be positive, got %d", c.HTTP.MaxBodyBytes)
 	}
+	if c.HTTP.TLS.CAFile != "" {
+		bad("http.tls.ca_file", "not used: the bridge serves HTTPS with cert_file and key_file and does not ask clients for certificates")
+	}
 	if (c.HTTP.TLS.CertFile == "") != (c.HTTP.TLS.KeyFile == "") {
 		bad("http.tls", "cert_file and key_file must be set together")
 	}
