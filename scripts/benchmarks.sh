@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: one run, one machine, the same load tool for every target.
-#   scripts/benchmarks.sh        (about 6 minutes; needs free ports 8080, 8099, 4222, 4333)
+#   scripts/benchmarks.sh        (about 6 minutes; needs free ports 18080, 18099, 14222, 14333)
 # Env: DURATION (default 10s), CONNS (default 64), SUSTAIN (ids in the window the sustained run
 # reaches, default 1000000), OUT (default BENCHMARKS.md)
+HTTP=18080 BASE=18099 EMB=14222 EXT=14333
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 SUSTAIN=${SUSTAIN:-1000000}
@@ -19,53 +20,53 @@ stored() { awk '/^stream/ {for (i=1;i<=NF;i++) if ($i=="acknowledged"||$i=="miss
 cpu() { awk -v n="$2" '/^cpu/ {k++; if (k==n) for (i=1;i<=NF;i++) if ($i=="ms") print $(i-1)}' "$1"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-load() { "$work/loadgen" -c "$CONNS" -d "$DURATION" "$@"; }
+load() { "$work/loadgen" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$HTTP/webhooks/aghanim" "$@"; }
 bridge_yaml() { # bridge_yaml FILE NATS-BLOCK
-  printf 'http: {listen: "127.0.0.1:8080"}\nnats: %s\nlog: {level: info}\nendpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]\n' "$2" > "$1"
+  printf 'http: {listen: "127.0.0.1:'"$HTTP"'"}\nnats: %s\nlog: {level: info}\nendpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]\n' "$2" > "$1"
 }
 
 # 1. The client's ceiling: a handler that answers 204 and does nothing, in a process of its own.
-"$work/loadgen" -baseline-listen 127.0.0.1:8099 >/dev/null 2>&1 & basepid=$!; pids+=($basepid)
-wait_port 8099
-load -url http://127.0.0.1:8099/ -cpu-pids "$basepid" > "$work/baseline.txt"
+"$work/loadgen" -baseline-listen 127.0.0.1:$BASE >/dev/null 2>&1 & basepid=$!; pids+=($basepid)
+wait_port $BASE
+"$work/loadgen" -c "$CONNS" -d "$DURATION" -url http://127.0.0.1:$BASE/ -cpu-pids "$basepid" > "$work/baseline.txt"
 kill "$basepid"
 
 # 2. The bridge with its embedded server (file storage, dedup on, 2xx after PubAck). The request
 #    log stays on at info (JSON: standard error is a file), as in production.
-bridge_yaml "$work/embedded.yaml" "{embedded: {listen: \"127.0.0.1:4222\", store_dir: \"$work/data-embedded\"}}"
+bridge_yaml "$work/embedded.yaml" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$work/data-embedded\"}}"
 "$work/bridge" -config "$work/embedded.yaml" 2>"$work/bridge-embedded.log" & bridge=$!; pids+=($bridge)
-wait_port 8080
-load -verify-stream nats://127.0.0.1:4222 -cpu-pids "$bridge" > "$work/embedded.txt"
-load -rate 2000 -verify-stream nats://127.0.0.1:4222 -cpu-pids "$bridge" > "$work/embedded-2000.txt"
+wait_port $HTTP
+load -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/embedded.txt"
+load -rate 2000 -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/embedded-2000.txt"
 rss_embedded=$(peak_rss_mb "$bridge")
 kill -TERM "$bridge"; wait "$bridge" || true
 
 # 3. The bridge against an external nats-server process.
-"$work/nats-server" -js -sd "$work/data-external" -a 127.0.0.1 -p 4333 >/dev/null 2>&1 & nats=$!; pids+=($nats)
-wait_port 4333
-bridge_yaml "$work/external.yaml" '{url: "nats://127.0.0.1:4333"}'
+"$work/nats-server" -js -sd "$work/data-external" -a 127.0.0.1 -p $EXT >/dev/null 2>&1 & nats=$!; pids+=($nats)
+wait_port $EXT
+bridge_yaml "$work/external.yaml" "{url: \"nats://127.0.0.1:$EXT\"}"
 "$work/bridge" -config "$work/external.yaml" 2>"$work/bridge-external.log" & bridge=$!; pids+=($bridge)
-wait_port 8080
-load -verify-stream nats://127.0.0.1:4333 -cpu-pids "$bridge,$nats" > "$work/external.txt"
+wait_port $HTTP
+load -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bridge,$nats" > "$work/external.txt"
 rss_external=$(peak_rss_mb "$bridge")
 kill -TERM "$bridge"; wait "$bridge" || true
 
 # 4. Raw JetStream publish rate of the same server, same message size and concurrency.
-load -jetstream-publish nats://127.0.0.1:4333 -cpu-pids "$nats" > "$work/raw.txt"
+"$work/loadgen" -c "$CONNS" -d "$DURATION" -jetstream-publish nats://127.0.0.1:$EXT -cpu-pids "$nats" > "$work/raw.txt"
 kill "$nats"; wait "$nats" 2>/dev/null || true
 
 # 5. Sustained: a fresh embedded bridge, consecutive 20 s runs until the 24 h duplicate window
 #    holds SUSTAIN ids; req/s and p99 of every run, and the process's RSS as the window fills.
-bridge_yaml "$work/sustained.yaml" "{embedded: {listen: \"127.0.0.1:4222\", store_dir: \"$work/data-sustained\"}}"
+bridge_yaml "$work/sustained.yaml" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$work/data-sustained\"}}"
 "$work/bridge" -config "$work/sustained.yaml" 2>/dev/null & bridge=$!; pids+=($bridge)
-wait_port 8080
+wait_port $HTTP
 sleep 1
 rss_start=$(rss_mb "$bridge")
 ids=0; i=0
 : > "$work/sustained.tsv"
 while [ "$ids" -lt "$SUSTAIN" ]; do
   i=$((i+1))
-  "$work/loadgen" -c "$CONNS" -d 20s -cpu-pids "$bridge" > "$work/sustained-$i.txt"
+  "$work/loadgen" -c "$CONNS" -d 20s -url "http://127.0.0.1:$HTTP/webhooks/aghanim" -cpu-pids "$bridge" > "$work/sustained-$i.txt"
   ids=$((ids + $(sent "$work/sustained-$i.txt")))
   printf '%s\t%s\t%s\t%s\t%s\n' "$i" "$(rate "$work/sustained-$i.txt")" "$(lat "$work/sustained-$i.txt" p99)" "$ids" "$(rss_mb "$bridge")" >> "$work/sustained.tsv"
   echo "sustained run $i: $(tail -1 "$work/sustained.tsv")" >&2
@@ -74,13 +75,13 @@ rss_end=$(rss_mb "$bridge")
 kill -TERM "$bridge"; wait "$bridge" || true
 
 # 6. Memory per id in an external nats-server's window: RSS before and after 300,000 events.
-"$work/nats-server" -js -sd "$work/data-mem" -a 127.0.0.1 -p 4333 >/dev/null 2>&1 & nats=$!; pids+=($nats)
-wait_port 4333
+"$work/nats-server" -js -sd "$work/data-mem" -a 127.0.0.1 -p $EXT >/dev/null 2>&1 & nats=$!; pids+=($nats)
+wait_port $EXT
 "$work/bridge" -config "$work/external.yaml" 2>/dev/null & bridge=$!; pids+=($bridge)
-wait_port 8080
-"$work/loadgen" -c "$CONNS" -n 20000 > /dev/null   # the stream and the server warmed up
+wait_port $HTTP
+"$work/loadgen" -c "$CONNS" -n 20000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > /dev/null   # the stream and the server warmed up
 nats_start=$(rss_mb "$nats")
-"$work/loadgen" -c "$CONNS" -n 300000 > "$work/nats-mem.txt"
+"$work/loadgen" -c "$CONNS" -n 300000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > "$work/nats-mem.txt"
 nats_end=$(rss_mb "$nats")
 kill -TERM "$bridge"; wait "$bridge" || true
 kill "$nats"; wait "$nats" 2>/dev/null || true
