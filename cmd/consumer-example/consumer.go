@@ -232,7 +232,7 @@ func (s *session) handle(msg jetstream.Msg) {
 		return
 	}
 	if s.tracer != nil {
-		ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(msg.Headers()))
+		ctx := traceContext(msg.Headers())
 		_, span := s.tracer.Start(ctx, "consume "+e.Type(), trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(attribute.String("cloudevents.event_id", e.ID()), attribute.String("cloudevents.event_type", e.Type()),
 				attribute.String("messaging.destination.name", msg.Subject())))
@@ -297,4 +297,22 @@ func lineValue(v string) string {
 		}
 	}
 	return v
+}
+
+// traceContext is the trace a message belongs to, from its W3C traceparent header. NATS header
+// names keep their case and the bridge writes them in lower case, while OpenTelemetry's
+// HeaderCarrier looks them up in canonical form ("Traceparent"), so they are read here by name in
+// any case.
+func traceContext(h nats.Header) context.Context {
+	carrier := propagation.MapCarrier{}
+	for name, values := range h {
+		if len(values) == 0 {
+			continue
+		}
+		switch strings.ToLower(name) {
+		case "traceparent", "tracestate":
+			carrier[strings.ToLower(name)] = values[0]
+		}
+	}
+	return propagation.TraceContext{}.Extract(context.Background(), carrier)
 }

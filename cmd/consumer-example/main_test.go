@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/webhookbridge/bridge/cloudevents"
 	"github.com/webhookbridge/bridge/internal/natstest"
@@ -476,5 +477,20 @@ func TestLineValue(t *testing.T) {
 		if got := lineValue(tc.in); got != tc.want {
 			t.Errorf("lineValue(%q) = %s, want %s", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestTraceContextFromMessage: the bridge writes traceparent in lower case; the consumer reads it
+// whatever its case, so its span continues the bridge's trace.
+func TestTraceContextFromMessage(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, name := range []string{"traceparent", "Traceparent", "TRACEPARENT"} {
+		sc := trace.SpanContextFromContext(traceContext(nats.Header{name: {tp}}))
+		if !sc.IsValid() || sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || sc.SpanID().String() != "00f067aa0ba902b7" {
+			t.Errorf("header %s: span context %v, want the message's", name, sc)
+		}
+	}
+	if sc := trace.SpanContextFromContext(traceContext(nats.Header{})); sc.IsValid() {
+		t.Error("a message without traceparent has a trace")
 	}
 }
