@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -224,7 +225,7 @@ func (a *App) shutdown() error {
 	return nil
 }
 
-// isTerminal reports whether w is a character device (colours only there).
+// isTerminal reports whether w is a terminal (the console format and colours only there).
 func isTerminal(w io.Writer) bool {
 	if lw, ok := w.(*LogWriter); ok {
 		w = lw.out
@@ -233,6 +234,7 @@ func isTerminal(w io.Writer) bool {
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	// A terminal, not any character device: /dev/null is one too, and a log sent there must not
+	// be pretty-printed at the cost of the bridge's CPU.
+	return isatty.IsTerminal(f.Fd())
 }

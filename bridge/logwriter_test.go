@@ -69,6 +69,7 @@ func TestLogFormatDefault(t *testing.T) {
 	}{
 		{"a pipe", "", pipeW, "json"},
 		{"a buffer", "", &bytes.Buffer{}, "json"},
+		{"/dev/null (a character device, not a terminal)", "", devNull(t), "json"},
 		{"a pipe, console asked for", "console", pipeW, "console"},
 		{"a buffered log writer over a pipe", "", bridge.NewLogWriter(pipeW, time.Second), "json"},
 	}
@@ -97,4 +98,14 @@ func TestLogFormatDefault(t *testing.T) {
 	if !strings.HasPrefix(buf.String(), `{"level":"info"`) {
 		t.Errorf("default log line %q is not JSON", buf.String())
 	}
+}
+
+func devNull(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
