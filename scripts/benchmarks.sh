@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: one run, one machine, the same load tool for every target.
-#   scripts/benchmarks.sh        (about 6 minutes; needs free ports 18080, 18099, 14222, 14333)
+#   scripts/benchmarks.sh        (about 8 minutes; needs free ports 18080, 18090, 18099, 14222, 14333)
 # Env: DURATION (default 10s), CONNS (default 64), SUSTAIN (ids in the window the sustained run
 # reaches, default 1000000), OUT (default BENCHMARKS.md)
-HTTP=18080 BASE=18099 EMB=14222 EXT=14333
+HTTP=18080 BASE=18099 EMB=14222 EXT=14333 BTH=18090
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 SUSTAIN=${SUSTAIN:-1000000}
 OUT=${OUT:-BENCHMARKS.md}
 source "$(dirname "$0")/lib.sh"
+# The peer: Benthos v4.27 doing the same job (bench/, a module of its own).
+(cd bench && go build -o "$work/benthos" ./benthos)
 
 
 # The numbers of a loadgen text report.
@@ -49,7 +51,24 @@ bridge_yaml "$work/external.yaml" "{url: \"nats://127.0.0.1:$EXT\"}"
 wait_port $HTTP
 load -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bridge,$nats" > "$work/external.txt"
 rss_external=$(peak_rss_mb "$bridge")
+
+# 3b. Benthos against the same server and stream (bench/benthos/benthos.yaml). First, do the two
+#     answer alike? A valid event, the same event again (a duplicate), a forged one.
+NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml 2>"$work/benthos.log" & bth=$!; pids+=($bth)
+wait_port $BTH
+printf '{"event_type":"player.update","event_id":"whevt_compare_%s","event_time":1725548450,"event_data":{"player_id":"P1"}}' "$(date +%s%N)" > "$work/compare.json"
+answer() { # answer PORT SECRET: status line and body of one signed POST
+  "$work/bridge" send -provider aghanim -secret "$2" -file "$work/compare.json" -url "http://127.0.0.1:$1/webhooks/aghanim" 2>/dev/null | awk 'NR==1 {s=$2} body {b=b $0} /^\r?$/ {body=1} END {print s, b}'
+}
+: > "$work/compare.txt"
+for c in "valid demo-secret" "duplicate demo-secret" "forged wrong-secret"; do
+  set -- $c
+  printf '| %s | %s | %s |\n' "$1" "$(answer $HTTP "$2")" "$(answer $BTH "$2")" >> "$work/compare.txt"
+done
 kill -TERM "$bridge"; wait "$bridge" || true
+"$work/loadgen" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$BTH/webhooks/aghanim" -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bth,$nats" > "$work/benthos.txt"
+rss_benthos=$(peak_rss_mb "$bth")
+kill "$bth"; wait "$bth" 2>/dev/null || true
 
 # 4. Raw JetStream publish rate of the same server, same message size and concurrency.
 "$work/loadgen" -c "$CONNS" -d "$DURATION" -jetstream-publish nats://127.0.0.1:$EXT -cpu-pids "$nats" > "$work/raw.txt"
@@ -119,7 +138,17 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   row "bridge, embedded nats-server" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "$(cpu "$work/embedded.txt" 2) ms (bridge + its server)" "peak RSS ${rss_embedded} MB; $(stored "$work/embedded.txt")"
   row "bridge, embedded, steady 2,000 req/s" "$work/embedded-2000.txt" "—" "$(cpu "$work/embedded-2000.txt" 2) ms" "latency when not saturated; $(stored "$work/embedded-2000.txt")"
   row "bridge, external nats-server" "$work/external.txt" "$(ratio "$(rate "$work/external.txt")")" "bridge $(cpu "$work/external.txt" 2) ms + nats-server $(cpu "$work/external.txt" 3) ms" "bridge peak RSS ${rss_external} MB; $(stored "$work/external.txt")"
+  row "Benthos v4.27, external nats-server" "$work/benthos.txt" "$(ratio "$(rate "$work/benthos.txt")")" "benthos $(cpu "$work/benthos.txt" 2) ms + nats-server $(cpu "$work/benthos.txt" 3) ms" "peak RSS ${rss_benthos} MB; $(stored "$work/benthos.txt"); no request log"
   row "raw JetStream publish (no HTTP)" "$work/raw.txt" "$(ratio "$(rate "$work/raw.txt")")" "nats-server $(cpu "$work/raw.txt" 2) ms" "PublishMsgAsync, each waits for its own ack"
+  echo
+  echo "Bridge against Benthos, both on the external nats-server: **$(awk -v a="$(rate "$work/external.txt")" -v b="$(rate "$work/benthos.txt")" 'BEGIN {printf "%.2f×", a/b}')** the req/s."
+  echo "Benthos (\`bench/benthos/\`, built from Go modules with only its io, pure, nats and prometheus components)"
+  echo "checks the same HMAC in Bloblang, writes the CloudEvents headers and \`Nats-Msg-Id\`, and answers after the"
+  echo "JetStream PubAck; it logs no line per request, the bridge does. Their answers to the same requests:"
+  echo
+  echo "| request | bridge | Benthos |"
+  echo "|---|---|---|"
+  cat "$work/compare.txt"
   echo
   echo "## Sustained: throughput as the duplicate window fills"
   echo
@@ -158,7 +187,7 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo '```'
   echo
   echo "Raw reports:"
-  for f in baseline embedded embedded-2000 external raw; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
+  for f in baseline embedded embedded-2000 external benthos raw; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
 } > "$work/report.md"
 if [ -f "$OUT" ] && grep -q '^## Notes' "$OUT"; then
   # Keep the hand-written notes below the generated part.
