@@ -99,12 +99,7 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 		log.Warn().Int64("max_payload", broker.MaxPayload()).Int64("max_body_bytes", maxBody).
 			Msg("NATS max_payload is smaller than http.max_body_bytes allows: body limit lowered")
 	}
-	for _, ep := range cfg.Endpoints {
-		if ep.AllowUnsigned && len(ep.AllowFrom) == 0 {
-			log.Warn().Str("endpoint", ep.ID).
-				Msg("allow_unsigned without allow_from: requests with no proof at all are accepted from any address")
-		}
-	}
+	warnUnlimitedUnsigned(log, cfg)
 	metrics := NewMetrics(broker)
 	handler := NewServer(cfg, ServerDeps{
 		Publisher:    NewPublisher(broker, cfg.NATS.PublishTimeout),
@@ -173,6 +168,16 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 	log.Info().Str("listen", a.Addr()).Bool("tls", cfg.HTTP.TLS.CertFile != "").Str("nats", mode).
 		Str("stream", cfg.Stream.Name).Str("endpoints", strings.Join(ids, ", ")).Msg("bridge started")
 	return a, nil
+}
+
+// warnUnlimitedUnsigned warns of endpoints that accept requests without proof from anywhere.
+func warnUnlimitedUnsigned(log zerolog.Logger, cfg *Config) {
+	for _, ep := range cfg.Endpoints {
+		if ep.AllowUnsigned && len(ep.AllowFrom) == 0 {
+			log.Warn().Str("endpoint", ep.ID).
+				Msg("allow_unsigned without allow_from: requests with no proof at all are accepted from any address")
+		}
+	}
 }
 
 // Addr is the address the HTTP server listens on.

@@ -42,6 +42,9 @@ type Broker struct {
 	log       zerolog.Logger
 	connected atomic.Bool
 	readiness atomic.Pointer[readiness]
+	// generation counts disconnections: a stream check that began on an earlier connection
+	// does not record its result, so a reconnect is never "ready" on an old answer.
+	generation atomic.Uint64
 	recreated atomic.Uint64
 	checkNow  chan struct{}
 	stop      chan struct{}
@@ -91,6 +94,7 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 		nats.Timeout(2 * time.Second),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			b.connected.Store(false)
+			b.generation.Add(1)
 			// What was checked over the old connection says nothing about the next one (it may
 			// reach a node whose stream has no quorum): not ready until a check says otherwise.
 			b.readiness.Store(&readiness{err: errors.New("reconnected: stream not checked yet"), at: time.Now()})
@@ -336,12 +340,10 @@ func (b *Broker) watchStream() {
 // an operator under a running bridge) is created again with the configured settings: until that
 // succeeds, publishes find no stream and get the retry answer, never a 2xx.
 func (b *Broker) checkStream() {
+	gen := b.generation.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), streamCheckTimeout)
 	defer cancel()
 	err := b.streamReady(ctx)
-	if b.domain != "" {
-		b.edge.update(ctx, b)
-	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		b.log.Error().Str("stream", b.stream.Name).Msg("stream not found (deleted?): creating it again")
 		if cerr := b.ensureStream(ctx); cerr != nil {
@@ -353,7 +355,12 @@ func (b *Broker) checkStream() {
 			err = b.streamReady(ctx)
 		}
 	}
-	b.readiness.Store(&readiness{err: err, at: time.Now()})
+	if b.generation.Load() == gen {
+		b.readiness.Store(&readiness{err: err, at: time.Now()})
+	}
+	if b.domain != "" {
+		b.edge.update(b) // after the stream's own check, on a time budget of its own
+	}
 }
 
 // streamReady asks whether the stream can take a publish: it answers, has a leader and a majority

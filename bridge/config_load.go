@@ -47,7 +47,7 @@ func ParseConfig(r io.Reader, getenv func(string) (string, bool)) (*Config, erro
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		if err := root.Decode(&cfg); err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			return nil, fmt.Errorf("config: %s", unquoteValues(err.Error()))
 		}
 	}
 	cfg.ApplyDefaults()
@@ -155,3 +155,12 @@ func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
 	}
 	return nil
 }
+
+// quotedValue is a value the YAML decoder quotes in its errors ("cannot unmarshal !!str `…` into
+// []string").
+var quotedValue = regexp.MustCompile("`[^`]*`")
+
+// unquoteValues drops the values the YAML decoder quotes in an error: after ${VAR} expansion a
+// value can be a secret, and errors are logged (and answered by the admin reload endpoint).
+// The line number and the expected type stay.
+func unquoteValues(msg string) string { return quotedValue.ReplaceAllString(msg, "a value") }

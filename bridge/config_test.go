@@ -136,3 +136,12 @@ func TestEffectiveBodyLimit(t *testing.T) {
 		t.Errorf("limit %d, want 1000", got)
 	}
 }
+
+// TestConfigErrorsNeverQuoteValues: after ${VAR} expansion a value may be a secret; a value of the
+// wrong type is named by its line and type, never quoted.
+func TestConfigErrorsNeverQuoteValues(t *testing.T) {
+	_, err := bridge.ParseConfig(strings.NewReader("endpoints: [{id: a, provider: aghanim, secrets: ${S}}]"), env(map[string]string{"S": "hunter2pw"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v: want one that does not quote the secret", err)
+	}
+}

@@ -67,6 +67,7 @@ type edgeState struct {
 	lastSeq       atomic.Uint64 // the local stream's last sequence
 	forwardedSeq  atomic.Uint64 // the local sequence the hub had sourced up to, when last asked
 	hubAsked      atomic.Int64  // when the hub last answered (Unix nanoseconds)
+	hubTried      atomic.Int64  // when the hub was last asked
 	hubDomain     string
 	hubStream     string
 	edgeStream    string
@@ -80,31 +81,38 @@ const hubQueryInterval = 5 * time.Second
 // lag as the messages pending when it last received from it, and keeps the last value while the
 // link is down, so the forwarded sequence is taken as the local last sequence minus that lag only
 // from an answer over a live link, and kept as it was while the link is down.
-func (e *edgeState) update(ctx context.Context, b *Broker) {
+func (e *edgeState) update(b *Broker) {
 	if b.Embedded == nil {
 		return
 	}
 	up := b.Embedded.NumLeafNodes() > 0
 	e.leafConnected.Store(up)
-	if !up || time.Since(time.Unix(0, e.hubAsked.Load())) < hubQueryInterval {
+	if !up || time.Since(time.Unix(0, e.hubTried.Load())) < hubQueryInterval {
 		return
 	}
+	e.hubTried.Store(time.Now().UnixNano()) // a hub that does not answer is asked again only after the interval
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
 	hub, err := jetstream.NewWithDomain(b.Conn, e.hubDomain)
 	if err != nil {
 		return
 	}
 	last := e.lastSeq.Load()
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
 	s, err := hub.Stream(ctx, e.hubStream)
 	if err != nil {
 		return
 	}
 	for _, src := range s.CachedInfo().Sources {
-		if src.External != nil && src.External.APIPrefix == edgeAPIPrefix(b.domain) && src.Name == e.edgeStream {
-			e.forwardedSeq.Store(last - min(src.Lag, last))
-			e.hubAsked.Store(time.Now().UnixNano())
+		if src.External == nil || src.External.APIPrefix != edgeAPIPrefix(b.domain) || src.Name != e.edgeStream {
+			continue
 		}
+		// Until the hub has received from a source (after its restart, or a source just added)
+		// it reports no activity and a lag of 0, which says nothing about the backlog.
+		if src.Active < 0 || src.Error != nil {
+			continue
+		}
+		e.forwardedSeq.Store(last - min(src.Lag, last))
+		e.hubAsked.Store(time.Now().UnixNano())
 	}
 }
 

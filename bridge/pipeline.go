@@ -35,7 +35,11 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	provider := ""
 	defer func() { endRequest(span, rec, provider) }()
 
-	ep, ok := s.routing.Load().endpoints[rec.endpoint]
+	// One routing for the whole request: its endpoint and how its client's address is found
+	// come from the same configuration, even while a reload swaps it.
+	rt := s.routing.Load()
+	rec.clientIP = rt.clientIP(c.Request())
+	ep, ok := rt.endpoints[rec.endpoint]
 	rec.known = ok
 	if !ok {
 		return s.fail(c, rec, http.StatusNotFound, "unknown_endpoint", "unknown endpoint")
@@ -46,7 +50,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	}
 	provider = ep.Provider.Name
 	// Before anything is read: a sender outside the endpoint's allow_from costs nothing more.
-	if !ep.Allows(c.RealIP()) {
+	if !ep.Allows(rec.clientIP) {
 		return s.fail(c, rec, http.StatusForbidden, "ip_not_allowed", "client address not allowed")
 	}
 
@@ -148,15 +152,15 @@ func (s *Server) ask(c echo.Context, rec *record, ep *Endpoint, eventType string
 	case errors.Is(err, ErrNoResponders):
 		s.metrics.replies.WithLabelValues(ep.ID, "no_responders").Inc()
 		rec.err = err
-		return s.unavailable(c, rec, ep, "no_responders")
+		return s.noAnswer(c, rec, "no_responders")
 	case errors.Is(err, ErrNoReply):
 		s.metrics.replies.WithLabelValues(ep.ID, "timeout").Inc()
 		rec.err = err
-		return s.unavailable(c, rec, ep, "reply_timeout")
+		return s.noAnswer(c, rec, "reply_timeout")
 	case err != nil:
 		s.metrics.replies.WithLabelValues(ep.ID, "error").Inc()
 		rec.err = err
-		return s.unavailable(c, rec, ep, "reply_error")
+		return s.noAnswer(c, rec, "reply_error")
 	}
 	answer := replyAnswer(reply)
 	outcome := "answered"
@@ -242,7 +246,8 @@ func rejectionReason(err error) string {
 // record is what the request log line says about one request.
 type record struct {
 	endpoint  string
-	known     bool // the endpoint is configured
+	known     bool   // the endpoint is configured
+	clientIP  string // as the request's routing finds it (trusted proxies)
 	start     time.Time
 	status    int
 	reason    string
@@ -288,6 +293,19 @@ func (s *Server) fail(c echo.Context, rec *record, status int, reason, message s
 	return s.answer(c, rec, providers.Answer{Status: status, ContentType: "application/json", Body: body})
 }
 
+// noAnswer answers a question that got no reply: 503 with Retry-After, whatever the provider.
+// The event itself is stored (it was published before it was asked), so this is not the
+// could-not-store retry answer; the sender is asked to try again for its answer.
+func (s *Server) noAnswer(c echo.Context, rec *record, reason string) error {
+	rec.reason = reason
+	rec.retry = true
+	return s.answer(c, rec, providers.Answer{
+		Status: http.StatusServiceUnavailable, ContentType: "application/json",
+		Body:   []byte(`{"error":"no answer to the question, retry later"}`),
+		Header: http.Header{"Retry-After": {providers.RetryAfterSeconds}},
+	})
+}
+
 // unavailable gives the provider its retry answer (503, or what its documentation retries on,
 // with Retry-After), so it keeps the event and sends it again.
 func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason string) error {
@@ -314,7 +332,7 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	e.Str("endpoint", rec.endpoint).
 		Int("status", rec.status).
 		Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).
-		Str("remote_ip", c.RealIP()).
+		Str("remote_ip", rec.clientIP).
 		Dur("latency_ms", s.now().Sub(rec.start))
 	if rec.eventID != "" {
 		e.Str("event_id", rec.eventID).Str("type", rec.eventType)

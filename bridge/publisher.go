@@ -33,11 +33,34 @@ type Publisher struct {
 	broker  *Broker
 	js      jetstream.JetStream
 	timeout time.Duration
+	// handovers bounds the hand-overs under way: on a stalled link each one waits, holding its
+	// message, until the flusher timeout frees the connection; past the bound a request gets its
+	// retry answer at once instead of adding another.
+	handovers chan struct{}
 }
+
+// maxHandovers is how many hand-overs may wait on the connection at once (the client's own
+// bound on publishes awaiting their PubAck).
+const maxHandovers = 16384
 
 // NewPublisher publishes through b with the given PubAck timeout.
 func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
-	return &Publisher{broker: b, js: b.JS, timeout: timeout}
+	return &Publisher{broker: b, js: b.JS, timeout: timeout, handovers: make(chan struct{}, maxHandovers)}
+}
+
+// handOver runs call, which takes the connection's lock, on its own goroutine within ctx's
+// deadline, if fewer than maxHandovers are already waiting.
+func handOver[T any](ctx context.Context, p *Publisher, call func() (T, error)) (T, error) {
+	select {
+	case p.handovers <- struct{}{}:
+	default:
+		var zero T
+		return zero, fmt.Errorf("%d hand-overs already wait on the NATS connection: %w", maxHandovers, ErrUnavailable)
+	}
+	return withDeadline(ctx, func() (T, error) {
+		defer func() { <-p.handovers }()
+		return call()
+	})
 }
 
 // Publish stores msg with Nats-Msg-Id = msgID and returns its PubAck (Duplicate set when the
@@ -48,7 +71,7 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	fut, err := withDeadline(ctx, func() (jetstream.PubAckFuture, error) {
+	fut, err := handOver(ctx, p, func() (jetstream.PubAckFuture, error) {
 		return p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	})
 	if err != nil {
@@ -88,7 +111,7 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	q := &nats.Msg{Subject: subject, Header: msg.Header, Data: msg.Data}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	reply, err := withDeadline(ctx, func() (*nats.Msg, error) {
+	reply, err := handOver(ctx, p, func() (*nats.Msg, error) {
 		return p.broker.Conn.RequestMsgWithContext(ctx, q)
 	})
 	switch {

@@ -11,6 +11,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/webhookbridge/bridge/providers"
 )
 
 // Reloading the configuration while running (SIGHUP, or POST /-/reload on http.admin_listen).
@@ -85,6 +89,7 @@ func (a *App) reload() (ReloadReport, error) {
 	applied.HTTP.TrustedProxies = next.HTTP.TrustedProxies
 	a.server.Route(&applied)
 	a.cfg = &applied
+	warnUnlimitedUnsigned(a.log, next)
 	return report, nil
 }
 
@@ -100,7 +105,7 @@ func diffConfigs(old, next *Config) ReloadReport {
 		switch {
 		case !ok:
 			r.Added = append(r.Added, ep.ID)
-		case !reflect.DeepEqual(prev, ep):
+		case !sameEndpoint(prev, ep):
 			r.Changed = append(r.Changed, ep.ID)
 		}
 		delete(before, ep.ID)
@@ -126,6 +131,32 @@ func diffConfigs(old, next *Config) ReloadReport {
 		r.NeedsRestart = append(r.NeedsRestart, "endpoints[].reply_timeout (longer than at start: the HTTP write timeout)")
 	}
 	return r
+}
+
+// sameEndpoint compares two endpoint configurations as written: what the provider made of its
+// keys (compiled templates and the like) is left out, and its keys are compared by value, not by
+// where they stood in the file.
+func sameEndpoint(a, b EndpointConfig) bool {
+	ka, kb := settingsText(a.Settings), settingsText(b.Settings)
+	a.settings, b.settings = providers.Settings{}, providers.Settings{}
+	a.Settings, b.Settings = nil, nil
+	return reflect.DeepEqual(a, b) && ka == kb
+}
+
+// settingsText writes an endpoint's own keys as YAML, in key order, without positions.
+func settingsText(m map[string]yaml.Node) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		n := m[k]
+		out, _ := yaml.Marshal(&n)
+		b.WriteString(k + ": " + string(out))
+	}
+	return b.String()
 }
 
 func maxReplyTimeout(c *Config) time.Duration {

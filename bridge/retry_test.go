@@ -107,8 +107,9 @@ func TestRetryAnswerOnPublishTimeout(t *testing.T) {
 	}
 }
 
-// TestRetryAnswerForUnansweredQuestion: a question nobody answers gets the provider's retry
-// answer too (AltDentifier's 429 here, with a question configured for it).
+// TestRetryAnswerForUnansweredQuestion: a question nobody answers is answered 503 with
+// Retry-After whatever the provider (AltDentifier here, with a question configured for it): the
+// event itself was stored before it was asked.
 func TestRetryAnswerForUnansweredQuestion(t *testing.T) {
 	h := startBridge(t, func(c *bridge.Config) {
 		for i := range c.Endpoints {
@@ -119,6 +120,10 @@ func TestRetryAnswerForUnansweredQuestion(t *testing.T) {
 		}
 	})
 	r := signedForEveryProvider(testSecret)[0]
+	r.retry = http.StatusServiceUnavailable
 	resp, body := h.post(r.endpoint, r.header, r.body)
 	checkRetryAnswer(t, r, resp, body)
+	if n := len(h.messages()); n != 1 {
+		t.Errorf("%d messages, want the event stored once before it was asked", n)
+	}
 }

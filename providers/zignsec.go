@@ -408,7 +408,7 @@ func zignSecCharsetReader(label string, input io.Reader) (io.Reader, error) {
 	case "utf8", "us-ascii", "ascii", "utf-16", "utf16", "unicode":
 		return input, nil
 	}
-	return nil, fmt.Errorf("encoding %q not supported", label)
+	return nil, errors.New("unsupported encoding declaration") // the label is the body's: not quoted
 }
 
 // zignSecXMLError wraps a decoder error. A syntax error is reported by its line only: its
@@ -419,5 +419,6 @@ func zignSecXMLError(err error) error {
 	if errors.As(err, &syntax) {
 		return fmt.Errorf("XML not well-formed at line %d: %w", syntax.Line, ErrUnmappable)
 	}
-	return fmt.Errorf("XML: %v: %w", err, ErrUnmappable)
+	// Other decoder errors can quote the body too (an encoding label, a name): none is quoted.
+	return fmt.Errorf("XML not readable: %w", ErrUnmappable)
 }

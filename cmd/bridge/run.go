@@ -57,6 +57,11 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 		}
 		return err
 	}
+	// SIGHUP is taken from the start, so that one arriving during start-up, or in the demo (which
+	// has no file to reload), does not end the process as its default action would.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -102,20 +107,19 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 	}
 	if *configPath != "" {
 		app.EnableReload(func() (*bridge.Config, error) { return bridge.LoadConfig(*configPath, getenv) })
-		stopHUP := reloadOnSIGHUP(ctx, app)
-		defer stopHUP()
 	}
+	stopHUP := reloadOnSIGHUP(ctx, app, hup)
+	defer stopHUP()
 	if started != nil {
 		started(app)
 	}
 	return app.Wait(ctx)
 }
 
-// reloadOnSIGHUP reloads the configuration file on every SIGHUP until ctx ends or the returned
-// function is called. Reload logs its outcome and counts it.
-func reloadOnSIGHUP(ctx context.Context, app *bridge.App) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// reloadOnSIGHUP reloads the configuration file on every SIGHUP (already delivered to hup) until
+// ctx ends or the returned function is called. Reload logs its outcome and counts it; the demo
+// logs that it has nothing to reload.
+func reloadOnSIGHUP(ctx context.Context, app *bridge.App, hup <-chan os.Signal) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -129,5 +133,5 @@ func reloadOnSIGHUP(ctx context.Context, app *bridge.App) (stop func()) {
 			}
 		}
 	}()
-	return func() { signal.Stop(hup); close(done) }
+	return func() { close(done) }
 }

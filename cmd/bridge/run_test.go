@@ -18,6 +18,7 @@ import (
 
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/internal/testio"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -47,7 +48,7 @@ endpoints:
 	ctx, cancel := context.WithCancel(context.Background())
 	apps := make(chan *bridge.App, 1)
 	done := make(chan error, 1)
-	var stderr bytes.Buffer
+	var stderr testio.Buffer // written by the log writer's goroutine while the test reads it
 	go func() {
 		done <- serve(ctx, []string{"-config", cfgPath}, getenv, &stderr, func(a *bridge.App) { apps <- a })
 	}()
