@@ -45,10 +45,10 @@ type Broker struct {
 	// generation counts disconnections: a stream check that began on an earlier connection
 	// does not record its result, so a reconnect is never "ready" on an old answer.
 	generation atomic.Uint64
-	recreated atomic.Uint64
-	checkNow  chan struct{}
-	stop      chan struct{}
-	watching  sync.WaitGroup
+	recreated  atomic.Uint64
+	checkNow   chan struct{}
+	stop       chan struct{}
+	watching   sync.WaitGroup
 }
 
 // readiness is the outcome of the latest stream check.
