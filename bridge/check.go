@@ -25,7 +25,7 @@ func Check(ctx context.Context, cfg *Config, out io.Writer) error {
 	if cfg.NATS.StoreAndForward() {
 		e := cfg.NATS.Embedded
 		fmt.Fprintf(out, "nats:     store-and-forward: embedded leaf on %s, domain %s, local stream %s (max age %s, max bytes %d, duplicate window %s), hub %s (domain %s)\n",
-			e.Listen, e.Domain, cfg.Stream.EdgeStreamName(), e.Edge.MaxAge, e.Edge.MaxBytes, e.Edge.DuplicateWindow, e.Leaf.URL, e.Leaf.HubDomain)
+			e.Listen, e.Domain, cfg.Stream.EdgeStreamName(), e.Edge.MaxAge, e.Edge.MaxBytes, e.Edge.DuplicateWindow, redactURLs(e.Leaf.URL), e.Leaf.HubDomain)
 		problems = append(problems, checkStoreAndForward(ctx, cfg, out)...)
 	} else if cfg.NATS.URL == "" {
 		fmt.Fprintf(out, "nats:     embedded server on %s, store %s\n", cfg.NATS.Embedded.Listen, cfg.NATS.Embedded.StoreDir)

@@ -150,7 +150,7 @@ func (c *Config) validateStoreAndForward(bad func(field, format string, args ...
 		bad("nats.url", "store-and-forward (nats.embedded.leaf) runs the embedded server: leave nats.url empty")
 	}
 	if e.Domain == "" {
-		bad("nats.embedded.domain", "leaf %q needs this replica's JetStream domain (stable and unique per replica, e.g. edge-0)", e.Leaf.URL)
+		bad("nats.embedded.domain", "leaf %q needs this replica's JetStream domain (stable and unique per replica, e.g. edge-0)", redactURLs(e.Leaf.URL))
 	} else if !tokenPattern.MatchString(e.Domain) {
 		bad("nats.embedded.domain", "%q may hold only letters, digits, '_' and '-'", e.Domain)
 	}

@@ -51,7 +51,7 @@ func leafURLs(list string) ([]*url.URL, error) {
 		}
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("nats.embedded.leaf.url: %q is not a URL like nats-leaf://hub:7422", s)
+			return nil, fmt.Errorf("nats.embedded.leaf.url: %q is not a URL like nats-leaf://hub:7422", redactURLs(s))
 		}
 		urls = append(urls, u)
 	}
@@ -166,4 +166,18 @@ func hubAnswered(nanos int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, nanos)
+}
+
+// redactURLs hides the passwords of comma-separated URLs (nats-leaf://user:pass@hub:7422), for
+// messages and output.
+func redactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		} else if at := strings.LastIndex(p, "@"); at >= 0 {
+			parts[i] = "…" + p[at:] // not a URL, but it may still carry credentials
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -85,6 +85,12 @@ func ApplyHub(ctx context.Context, js jetstream.JetStream, cfg *Config, domains 
 	if len(have.Subjects) > 0 {
 		return fmt.Errorf("stream %s on the hub has subjects %v: it is not a store-and-forward hub stream", want.Name, have.Subjects)
 	}
+	// Sources the bridge does not manage (another stream an operator added) are kept as they are.
+	for _, src := range have.Sources {
+		if src.Name != cfg.Stream.EdgeStreamName() || src.External == nil {
+			want.Sources = append(want.Sources, src)
+		}
+	}
 	haveDomains := sourceDomains(have.Sources, cfg.Stream.EdgeStreamName())
 	var added, removed []string
 	for _, d := range domains {

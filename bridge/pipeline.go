@@ -88,7 +88,8 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if err != nil {
 		rec.err = err
 		rec.reason = "unmapped"
-		mapped = providers.Event{Type: unmappedType}
+		// An id the provider's headers give still identifies it, so its retries stay one event.
+		mapped = providers.Event{Type: unmappedType, ID: mapped.ID, Time: mapped.Time}
 		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
 	}
 	// The publish span covers encoding and publishing until the PubAck; with tracing on, the

@@ -59,6 +59,14 @@ func TestStandardWebhooksEndpoint(t *testing.T) {
 		m.Header.Get("ce-time") != "2026-11-29T10:15:00Z" {
 		t.Errorf("published %s: ce-type %q, ce-id %q, ce-time %q", m.Subject, m.Header.Get("ce-type"), m.Header.Get("ce-id"), m.Header.Get("ce-time"))
 	}
+	// No type: unmapped, but still the sender's message id, so its retries stay one event.
+	untyped := []byte(`{"data":{"invoice":"in_2"}}`)
+	if resp, _ := h.post("acme", standardWebhooksHeaders(key, "msg_untyped", time.Now(), untyped), untyped); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("untyped: %d", resp.StatusCode)
+	}
+	if msgs := h.messages(); msgs[len(msgs)-1].Header.Get("ce-id") != "msg_untyped" || msgs[len(msgs)-1].Subject != "webhooks.acme.unmapped" {
+		t.Errorf("untyped event: %s ce-id %q, want unmapped with the webhook-id", msgs[len(msgs)-1].Subject, msgs[len(msgs)-1].Header.Get("ce-id"))
+	}
 	stale := standardWebhooksHeaders(key, "msg_43", time.Now().Add(-11*time.Minute), body)
 	if resp, _ := h.post("acme", stale, body); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a timestamp 11 min old with a 10 min tolerance: %d, want 401", resp.StatusCode)

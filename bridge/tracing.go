@@ -44,7 +44,8 @@ func (t *tracing) start(r *http.Request, endpoint string) (context.Context, trac
 		return r.Context(), nil
 	}
 	ctx := t.prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	return t.tracer.Start(ctx, "webhook "+endpoint, trace.WithSpanKind(trace.SpanKindServer),
+	// A fixed name: the endpoint comes from the URL and may be anything a client sends.
+	return t.tracer.Start(ctx, "webhook", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("bridge.endpoint", endpoint), semconv.HTTPRequestMethodKey.String(r.Method)))
 }
 
@@ -117,9 +118,12 @@ func NewTracerProvider(ctx context.Context, getenv func(string) (string, bool)) 
 	if get("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
 		return nil, nil
 	}
-	if p := get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"); p == "" {
-		if p = get("OTEL_EXPORTER_OTLP_PROTOCOL"); p != "" && p != "http/protobuf" {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%s: the bridge exports OTLP over HTTP (http/protobuf)", p)
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"} {
+		if p := get(k); p != "" {
+			if p != "http/protobuf" {
+				return nil, fmt.Errorf("%s=%s: the bridge exports OTLP over HTTP (http/protobuf)", k, p)
+			}
+			break // the traces-specific setting wins over the general one
 		}
 	}
 	exp, err := otlptracehttp.New(ctx)

@@ -203,12 +203,12 @@ var HMAC = &Provider{
 		case s.typeHeader != "":
 			ev.Type = strings.TrimSpace(req.Header.Get(s.typeHeader))
 			if ev.Type == "" {
-				return Event{}, fmt.Errorf("no type in header %s: %w", s.typeHeader, ErrUnmappable)
+				return ev, fmt.Errorf("no type in header %s: %w", s.typeHeader, ErrUnmappable) // the id still names it
 			}
 		case s.typeField != "":
 			ev.Type = strings.TrimSpace(stringOrNumber(typeRaw))
 			if ev.Type == "" {
-				return Event{}, fmt.Errorf("no type at field %s: %w", s.typeField, ErrUnmappable)
+				return ev, fmt.Errorf("no type at field %s: %w", s.typeField, ErrUnmappable) // the id still names it
 			}
 		default:
 			return Event{}, fmt.Errorf("no type_header or type_field configured: %w", ErrUnmappable)

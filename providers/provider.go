@@ -107,7 +107,8 @@ type Provider struct {
 	// ErrMissingProof, ErrMalformedProof, ErrBadSignature or ErrBadCredentials.
 	Authenticate func(req Request, creds Credentials) error
 	// Map extracts the event from an authentic request; an error wrapping ErrUnmappable means
-	// "publish as unmapped".
+	// "publish as unmapped", and the Event returned with it may still carry the id and time the
+	// provider's headers give (its type is ignored).
 	Map func(req Request) (Event, error)
 	// Handshake, when set, answers requests that are not events (CentrePoint's validation),
 	// before and without authentication. It returns false for ordinary requests.
@@ -213,7 +214,7 @@ func (v Verified) Valid() bool { return v.provider != nil }
 func (v Verified) Map() (Event, error) {
 	ev, err := v.provider.Map(v.req)
 	if err != nil {
-		return Event{}, fmt.Errorf("%s: %w", v.provider.Name, err)
+		return Event{ID: ev.ID, Time: ev.Time}, fmt.Errorf("%s: %w", v.provider.Name, err)
 	}
 	return ev, nil
 }

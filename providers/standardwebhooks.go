@@ -117,7 +117,7 @@ var StandardWebhooks = &Provider{
 		// The specification's payload: {"type": "…", "timestamp": "<RFC 3339>", "data": {…}}.
 		f, err := scanFields(req.Body, "type", "timestamp")
 		if err != nil {
-			return Event{}, err
+			return ev, err // unmapped, but still the sender's message id: its retries stay one event
 		}
 		if t, ok := jsonString(f[1]); ok {
 			if parsed, err := time.Parse(time.RFC3339Nano, t); err == nil {
@@ -126,7 +126,7 @@ var StandardWebhooks = &Provider{
 		}
 		eventType, ok := jsonString(f[0])
 		if !ok || strings.TrimSpace(eventType) == "" {
-			return Event{}, fmt.Errorf("no type: %w", ErrUnmappable)
+			return ev, fmt.Errorf("no type: %w", ErrUnmappable)
 		}
 		ev.Type = strings.ToLower(strings.TrimSpace(eventType))
 		return ev, nil
