@@ -709,9 +709,26 @@ func fitsInt64(lit []byte) bool {
 //     (OrdinaryOwnPropertyKeys, ECMA-262 §10.1.11.1).
 //
 // It never fails: JSON.parse accepts every document parseJSONDoc does.
-func (d *jsonDoc) jsForm(out []byte) ([]byte, error) { return d.appendJS(out, d.root), nil }
+func (d *jsonDoc) jsForm(out []byte) ([]byte, error) {
+	return d.appendForm(out, d.root, &jsDialect), nil
+}
 
-func (d *jsonDoc) appendJS(out []byte, n jsonNode) []byte {
+// dialect is what distinguishes the JavaScript and Python writers: separators, how scalars are
+// written, and whether object keys are reordered. The walk over the tree is the same.
+type dialect struct {
+	itemSep, keySep string
+	str             func(out, s []byte) []byte
+	num             func(out, lit []byte) []byte
+	jsKeyOrder      bool // array-index keys first, as a JavaScript object lists them
+}
+
+var (
+	jsDialect     = dialect{itemSep: ",", keySep: ":", str: appendJSString, num: appendJSNumber, jsKeyOrder: true}
+	pythonDialect = dialect{itemSep: ", ", keySep: ": ", str: appendPythonString, num: appendPythonNumber}
+)
+
+// appendForm writes n in the given dialect.
+func (d *jsonDoc) appendForm(out []byte, n jsonNode, dl *dialect) []byte {
 	switch n.kind {
 	case kindNull:
 		return append(out, "null"...)
@@ -720,28 +737,31 @@ func (d *jsonDoc) appendJS(out []byte, n jsonNode) []byte {
 	case kindTrue:
 		return append(out, "true"...)
 	case kindNumber:
-		return appendJSNumber(out, d.bytes(n.text))
+		return dl.num(out, d.bytes(n.text))
 	case kindString:
-		return appendJSString(out, d.bytes(n.text))
+		return dl.str(out, d.bytes(n.text))
 	case kindArray:
 		out = append(out, '[')
 		for i, m := range d.members(n) {
 			if i > 0 {
-				out = append(out, ',')
+				out = append(out, dl.itemSep...)
 			}
-			out = d.appendJS(out, m)
+			out = d.appendForm(out, m, dl)
 		}
 		return append(out, ']')
 	}
 	out = append(out, '{')
-	mark := len(d.jsOrder)
-	for i, m := range d.jsKeyOrder(d.members(n)) {
+	members, mark := d.members(n), len(d.jsOrder)
+	if dl.jsKeyOrder {
+		members = d.jsKeyOrder(members)
+	}
+	for i, m := range members {
 		if i > 0 {
-			out = append(out, ',')
+			out = append(out, dl.itemSep...)
 		}
-		out = appendJSString(out, d.bytes(m.key))
-		out = append(out, ':')
-		out = d.appendJS(out, m)
+		out = dl.str(out, d.bytes(m.key))
+		out = append(out, dl.keySep...)
+		out = d.appendForm(out, m, dl)
 	}
 	d.jsOrder = d.jsOrder[:mark]
 	return append(out, '}')
@@ -871,41 +891,7 @@ func (d *jsonDoc) pythonForm(out []byte) ([]byte, error) {
 	if d.longInt {
 		return nil, errors.New("integer literal longer than Python converts")
 	}
-	return d.appendPython(out, d.root), nil
-}
-
-func (d *jsonDoc) appendPython(out []byte, n jsonNode) []byte {
-	switch n.kind {
-	case kindNull:
-		return append(out, "null"...)
-	case kindFalse:
-		return append(out, "false"...)
-	case kindTrue:
-		return append(out, "true"...)
-	case kindNumber:
-		return appendPythonNumber(out, d.bytes(n.text))
-	case kindString:
-		return appendPythonString(out, d.bytes(n.text))
-	case kindArray:
-		out = append(out, '[')
-		for i, m := range d.members(n) {
-			if i > 0 {
-				out = append(out, ',', ' ')
-			}
-			out = d.appendPython(out, m)
-		}
-		return append(out, ']')
-	}
-	out = append(out, '{')
-	for i, m := range d.members(n) {
-		if i > 0 {
-			out = append(out, ',', ' ')
-		}
-		out = appendPythonString(out, d.bytes(m.key))
-		out = append(out, ':', ' ')
-		out = d.appendPython(out, m)
-	}
-	return append(out, '}')
+	return d.appendForm(out, d.root, &pythonDialect), nil
 }
 
 func appendPythonString(out, s []byte) []byte {
