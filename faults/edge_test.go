@@ -15,6 +15,7 @@ import (
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/linkproxy"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/internal/streamcheck"
 )
 
 // Store-and-forward mode under faults: each bridge's embedded server is a leaf of a hub (one
@@ -122,47 +123,26 @@ func checkOrderPerWorker(t *testing.T, nc *nats.Conn, l *load) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, "WEBHOOKS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	last := map[string]int{}
 	prefix := l.idPrefix()
 	outOfOrder := 0
-	for read := uint64(0); read < info.State.Msgs; {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			t.Fatal(err)
+	err = streamcheck.Each(ctx, js, "WEBHOOKS", "", 0, func(h nats.Header) {
+		if h.Get("ce-id") == "" || h.Get("ce-source") != "/webhooks/aghanim" {
+			t.Errorf("hub message %s lost its CloudEvents headers", h.Get(jetstream.MsgIDHeader))
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			read++
-			if m.Headers().Get("ce-id") == "" || m.Headers().Get("ce-source") != "/webhooks/aghanim" {
-				t.Errorf("hub message %s lost its CloudEvents headers", m.Headers().Get(jetstream.MsgIDHeader))
-			}
-			rest, ok := strings.CutPrefix(m.Headers().Get(jetstream.MsgIDHeader), prefix)
-			if !ok {
-				continue
-			}
-			worker, seq, _ := strings.Cut(rest, "_")
-			k, _ := strconv.Atoi(seq)
-			if prev, seen := last[worker]; seen && k < prev {
-				outOfOrder++
-			}
-			last[worker] = k
+		rest, ok := strings.CutPrefix(h.Get(jetstream.MsgIDHeader), prefix)
+		if !ok {
+			return
 		}
-		if n == 0 {
-			break
+		worker, seq, _ := strings.Cut(rest, "_")
+		k, _ := strconv.Atoi(seq)
+		if prev, seen := last[worker]; seen && k < prev {
+			outOfOrder++
 		}
+		last[worker] = k
+	})
+	if err != nil {
+		t.Fatalf("reading the hub stream: %v", err)
 	}
 	if outOfOrder > 0 {
 		t.Errorf("%d events reached the hub out of their worker's order", outOfOrder)

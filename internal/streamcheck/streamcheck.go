@@ -17,9 +17,22 @@ import (
 // startSeq on filter (every subject when filter is empty) and counts the messages per
 // Nats-Msg-Id. It fails if the stream stops delivering for 15 s while messages are pending.
 func MsgIDs(ctx context.Context, js jetstream.JetStream, stream, filter string, startSeq uint64) (map[string]int, error) {
+	counts := map[string]int{}
+	err := Each(ctx, js, stream, filter, startSeq, func(h nats.Header) {
+		counts[h.Get(jetstream.MsgIDHeader)]++
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// Each hands the headers of every message of stream stored after startSeq on filter (every
+// subject when filter is empty) to fn, in stream order.
+func Each(ctx context.Context, js jetstream.JetStream, stream, filter string, startSeq uint64, fn func(nats.Header)) error {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", stream, err)
+		return fmt.Errorf("stream %s: %w", stream, err)
 	}
 	cc := jetstream.OrderedConsumerConfig{HeadersOnly: true}
 	if filter != "" {
@@ -31,36 +44,35 @@ func MsgIDs(ctx context.Context, js jetstream.JetStream, stream, filter string, 
 	}
 	cons, err := s.OrderedConsumer(ctx, cc)
 	if err != nil {
-		return nil, fmt.Errorf("consumer on %s: %w", stream, err)
+		return fmt.Errorf("consumer on %s: %w", stream, err)
 	}
-	counts := map[string]int{}
 	pending := cons.CachedInfo().NumPending
 	for empty := 0; pending > 0; {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("read %s: %w with %d still pending", stream, err, pending)
+			return fmt.Errorf("read %s: %w with %d still pending", stream, err, pending)
 		}
 		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", stream, err)
+			return fmt.Errorf("read %s: %w", stream, err)
 		}
 		got := 0
 		for msg := range batch.Messages() {
 			got++
-			counts[msg.Headers().Get(jetstream.MsgIDHeader)]++
+			fn(msg.Headers())
 			if md, err := msg.Metadata(); err == nil {
 				pending = md.NumPending
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return nil, fmt.Errorf("read %s: %w", stream, err)
+			return fmt.Errorf("read %s: %w", stream, err)
 		}
 		if got == 0 {
 			if empty++; empty == 3 {
-				return nil, fmt.Errorf("read %s: no message for 15s with %d still pending", stream, pending)
+				return fmt.Errorf("read %s: no message for 15s with %d still pending", stream, pending)
 			}
 		} else {
 			empty = 0
 		}
 	}
-	return counts, nil
+	return nil
 }
