@@ -141,9 +141,9 @@ func checkStoreAndForward(ctx context.Context, cfg *Config, out io.Writer) []err
 		return append(problems, fmt.Errorf("hub (domain %s) unreachable through the leaf link: %w", e.Leaf.HubDomain, err))
 	}
 	info := s.CachedInfo()
-	fmt.Fprintf(out, "          hub stream %s: %d messages, sources from %s\n", info.Config.Name, info.State.Msgs,
-		strings.Join(sourceDomains(info.Config.Sources, cfg.Stream.EdgeStreamName()), ", "))
-	if !slices.Contains(sourceDomains(info.Config.Sources, cfg.Stream.EdgeStreamName()), e.Domain) {
+	domains := sourceDomains(info.Config.Sources, cfg.Stream.EdgeStreamName())
+	fmt.Fprintf(out, "          hub stream %s: %d messages, sources from %s\n", info.Config.Name, info.State.Msgs, strings.Join(domains, ", "))
+	if !slices.Contains(domains, e.Domain) {
 		return append(problems, fmt.Errorf("hub: stream %s has no source for this replica (domain %s): run bridge hub apply with it", cfg.Stream.Name, e.Domain))
 	}
 	for _, src := range info.Sources {

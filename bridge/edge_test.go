@@ -65,23 +65,14 @@ func applyHub(t *testing.T, hub *natstest.Server, cfg *bridge.Config, domains ..
 // waitHubMsgs waits until the hub stream holds n messages and returns them in order.
 func waitHubMsgs(t *testing.T, js jetstream.JetStream, name string, n int, timeout time.Duration) []*jetstream.RawStreamMsg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+	deadline := time.Now().Add(timeout)
 	for {
-		s, err := js.Stream(ctx, name)
-		if err == nil {
-			if info, err := s.Info(ctx); err == nil && info.State.Msgs >= uint64(n) {
-				var msgs []*jetstream.RawStreamMsg
-				for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-					if m, err := s.GetMsg(ctx, seq); err == nil {
-						msgs = append(msgs, m)
-					}
-				}
-				return msgs
-			}
+		msgs, err := streamMessages(js, name)
+		if err == nil && len(msgs) >= n {
+			return msgs
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("hub stream %s: not %d messages within %s (last error %v)", name, n, timeout, err)
+		if time.Now().After(deadline) {
+			t.Fatalf("hub stream %s: not %d messages within %s (%d, last error %v)", name, n, timeout, len(msgs), err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

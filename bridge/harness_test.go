@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -109,15 +110,24 @@ func (h *harness) do(method, endpoint string, header http.Header, body []byte) (
 // messages returns every message in the stream, in order.
 func (h *harness) messages() []*jetstream.RawStreamMsg {
 	h.t.Helper()
+	msgs, err := streamMessages(h.js, h.cfg.Stream.Name)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return msgs
+}
+
+// streamMessages returns every message of the stream called name, in order.
+func streamMessages(js jetstream.JetStream, name string) ([]*jetstream.RawStreamMsg, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := h.js.Stream(ctx, h.cfg.Stream.Name)
+	s, err := js.Stream(ctx, name)
 	if err != nil {
-		h.t.Fatalf("stream: %v", err)
+		return nil, fmt.Errorf("stream %s: %w", name, err)
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		h.t.Fatalf("stream info: %v", err)
+		return nil, fmt.Errorf("stream %s info: %w", name, err)
 	}
 	var msgs []*jetstream.RawStreamMsg
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
@@ -127,7 +137,7 @@ func (h *harness) messages() []*jetstream.RawStreamMsg {
 		}
 		msgs = append(msgs, m)
 	}
-	return msgs
+	return msgs, nil
 }
 
 // hexHMAC256 is hex HMAC-SHA256(secret, parts), as the providers' documentation computes it.

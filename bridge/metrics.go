@@ -59,12 +59,7 @@ func NewMetrics(link LinkState) *Metrics {
 	}
 	connectedGauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "bridge_nats_connected", Help: "1 while the NATS connection is up.",
-	}, func() float64 {
-		if link.Connected() {
-			return 1
-		}
-		return 0
-	})
+	}, func() float64 { return b2f(link.Connected()) })
 	recreated := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_stream_recreated_total", Help: "Times the stream was found missing (deleted under the running bridge) and created again.",
 	}, func() float64 { return float64(link.StreamsRecreated()) })

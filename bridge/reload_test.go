@@ -143,7 +143,11 @@ func TestReloadRotatesASecretUnderLoad(t *testing.T) {
 	if got := r.post("uc", "old-secret", ucBody(-1)); got != http.StatusUnauthorized {
 		t.Errorf("the old secret after its removal: %d, want 401", got)
 	}
-	stored := len((&harness{t: t, js: mustJetStream(t, r.ns), cfg: &bridge.Config{Stream: bridge.StreamConfig{Name: "WEBHOOKS"}}}).messages())
+	msgs, err := streamMessages(mustJetStream(t, r.ns), "WEBHOOKS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := len(msgs)
 	if int64(stored) != ok2xx.Load() || ok2xx.Load() == 0 {
 		t.Errorf("%d events answered 2xx, %d stored", ok2xx.Load(), stored)
 	}
