@@ -210,15 +210,20 @@ func replyHeader(h nats.Header, name string) string {
 	return ""
 }
 
-// readBody reads at most limit bytes of the body; a longer body is errTooLarge.
+// readBody reads at most limit bytes of the body; a longer body is errTooLarge. A body whose
+// length is declared is read into a buffer of exactly that length (net/http ends it there).
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, errTooLarge
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead spare bytes
+	if r.ContentLength >= 0 {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		return body, nil
 	}
+	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}

@@ -89,7 +89,9 @@ func Encode(subject string, e *event.Event) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode CloudEvent: %w", err)
 	}
-	h := make(nats.Header, len(attrs)+1)
+	// Room for content-type and for the two headers the bridge adds before publishing
+	// (Nats-Msg-Id, traceparent): a map that has to grow copies itself.
+	h := make(nats.Header, len(attrs)+1+2)
 	// One backing array for every header's value slice.
 	values := make([]string, len(attrs)+1)
 	for i, a := range attrs {
