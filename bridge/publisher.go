@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -48,19 +49,40 @@ func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
 	return &Publisher{broker: b, js: b.JS, timeout: timeout, handovers: make(chan struct{}, maxHandovers)}
 }
 
-// handOver runs call, which takes the connection's lock, on its own goroutine within ctx's
-// deadline, if fewer than maxHandovers are already waiting.
-func handOver[T any](ctx context.Context, p *Publisher, call func() (T, error)) (T, error) {
+// handOver runs call, which takes the connection's lock, on its own goroutine until ctx ends or
+// expired fires (nil: never), if fewer than maxHandovers are already waiting.
+func handOver[T any](ctx context.Context, expired <-chan time.Time, p *Publisher, call func() (T, error)) (T, error) {
 	select {
 	case p.handovers <- struct{}{}:
 	default:
 		var zero T
 		return zero, fmt.Errorf("%d hand-overs already wait on the NATS connection: %w", maxHandovers, ErrUnavailable)
 	}
-	return withDeadline(ctx, func() (T, error) {
+	return withDeadline(ctx, expired, func() (T, error) {
 		defer func() { <-p.handovers }()
 		return call()
 	})
+}
+
+// deadlines are the timers of publishes under way, reused: a context with a timeout would cost
+// every request about a kilobyte of garbage (its timer, its channel, its place in the request
+// context's children), and garbage is what makes the collector run.
+var deadlines = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// startDeadline returns a timer that fires after d; give it back with stopDeadline.
+func startDeadline(d time.Duration) *time.Timer {
+	t := deadlines.Get().(*time.Timer)
+	t.Reset(d) // since Go 1.23 a reset timer never delivers a value from before the reset
+	return t
+}
+
+func stopDeadline(t *time.Timer) {
+	t.Stop()
+	deadlines.Put(t)
 }
 
 // Publish stores msg with Nats-Msg-Id = msgID and returns its PubAck (Duplicate set when the
@@ -69,9 +91,9 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	if !p.broker.Connected() {
 		return nil, fmt.Errorf("publish %s: not connected: %w", msg.Subject, ErrUnavailable)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	fut, err := handOver(ctx, p, func() (jetstream.PubAckFuture, error) {
+	deadline := startDeadline(p.timeout)
+	defer stopDeadline(deadline)
+	fut, err := handOver(ctx, deadline.C, p, func() (jetstream.PubAckFuture, error) {
 		return p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	})
 	if err != nil {
@@ -85,6 +107,8 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 		return ack, nil
 	case err := <-fut.Err():
 		return nil, p.failed(msg.Subject, err)
+	case <-deadline.C:
+		return nil, p.failed(msg.Subject, context.DeadlineExceeded)
 	case <-ctx.Done():
 		return nil, p.failed(msg.Subject, ctx.Err())
 	}
@@ -111,7 +135,7 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	q := &nats.Msg{Subject: subject, Header: msg.Header, Data: msg.Data}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	reply, err := handOver(ctx, p, func() (*nats.Msg, error) {
+	reply, err := handOver(ctx, nil, p, func() (*nats.Msg, error) {
 		return p.broker.Conn.RequestMsgWithContext(ctx, q)
 	})
 	switch {
@@ -125,9 +149,10 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	return reply, nil
 }
 
-// withDeadline runs call on its own goroutine and waits for it until ctx ends. A call that
-// returns later is left to finish on its own; its result is dropped.
-func withDeadline[T any](ctx context.Context, call func() (T, error)) (T, error) {
+// withDeadline runs call on its own goroutine and waits for it until ctx ends or expired fires
+// (context.DeadlineExceeded). A call that returns later is left to finish on its own; its result
+// is dropped.
+func withDeadline[T any](ctx context.Context, expired <-chan time.Time, call func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error
@@ -137,11 +162,13 @@ func withDeadline[T any](ctx context.Context, call func() (T, error)) (T, error)
 		v, err := call()
 		done <- result{v, err}
 	}()
+	var zero T
 	select {
 	case r := <-done:
 		return r.v, r.err
+	case <-expired:
+		return zero, context.DeadlineExceeded
 	case <-ctx.Done():
-		var zero T
 		return zero, ctx.Err()
 	}
 }
