@@ -27,9 +27,9 @@ func TestGCPolicy(t *testing.T) {
 		cgroup int64
 		want   gcSettings
 	}{
-		{"embedded, no container limit: no soft limit at all", env(), embedded, 0, gcSettings{percent: 100, limit: -1}},
+		{"embedded, no container limit: GOGC 200, no soft limit at all", env(), embedded, 0, gcSettings{percent: 200, limit: -1}},
 		{"remote: GOGC 300, no soft limit", env(), remote, 0, gcSettings{percent: 300, limit: -1}},
-		{"in a 2 GiB container: 90 % of it", env(), embedded, 2 << 30, gcSettings{percent: 100, limit: 2 << 30 / 10 * 9}},
+		{"in a 2 GiB container: 90 % of it", env(), embedded, 2 << 30, gcSettings{percent: 200, limit: 2 << 30 / 10 * 9}},
 		{"GOGC and GOMEMLIMIT set: left alone", env("GOGC", "GOMEMLIMIT"), remote, 2 << 30, gcSettings{percent: -1, limit: -1}},
 	}
 	for _, tc := range tests {
