@@ -76,12 +76,19 @@ var deadlines = sync.Pool{New: func() any {
 // startDeadline returns a timer that fires after d; give it back with stopDeadline.
 func startDeadline(d time.Duration) *time.Timer {
 	t := deadlines.Get().(*time.Timer)
-	t.Reset(d) // since Go 1.23 a reset timer never delivers a value from before the reset
+	t.Reset(d)
 	return t
 }
 
 func stopDeadline(t *time.Timer) {
-	t.Stop()
+	if !t.Stop() {
+		// Fired, perhaps unread. Since Go 1.23 Reset discards that tick anyway; draining it
+		// keeps that true under GODEBUG=asynctimerchan=1 too.
+		select {
+		case <-t.C:
+		default:
+		}
+	}
 	deadlines.Put(t)
 }
 
