@@ -76,9 +76,9 @@ kill "$nats"; wait "$nats" 2>/dev/null || true
 
 # 5. Sustained: a fresh embedded bridge, consecutive 20 s runs until the 24 h duplicate window
 #    holds SUSTAIN ids; req/s, p99, the collector's share of the bridge's CPU (from gctrace) and
-#    the process's RSS as the window fills. Then the same with a 5 s window, which never holds
-#    more than ~100,000 ids: what changes between its runs is the machine and the stream's size,
-#    not the window, so it shows how much of a drop is the window's.
+#    the process's RSS as the window fills. First, the same with a 5 s window, which never holds
+#    more than a few seconds of ids: what changes between its runs is the machine and the
+#    stream's size, not the window, so it shows how much of a drop is the window's.
 # sustained NAME STREAM-BLOCK: writes $work/NAME.tsv (run, req/s, p99, ids, RSS MB, GC % of CPU)
 sustained() {
   bridge_yaml "$work/$1.yaml" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$work/data-$1\"}}"
@@ -167,9 +167,10 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "## Sustained: throughput as the duplicate window fills"
   echo
   echo "A fresh embedded bridge (24 h \`duplicate_window\`, \`GOGC\` 200 as the bridge sets it), consecutive 20 s runs"
-  echo "at $CONNS connections until the window holds $ids ids; then the same runs with a 5 s window, which never"
-  echo "holds more than about 100,000 ids — the control: what changes between its runs is the machine and the"
-  echo "stream's size, not the window. \"GC\" is the collector's share of the bridge's CPU during the run (gctrace)."
+  echo "at $CONNS connections until the window holds $ids ids. Before it, the control: the same runs with a 5 s"
+  echo "window, which never holds more than a few seconds of ids (about 130,000 at these rates), so what changes"
+  echo "between its runs is the machine and the stream's size, not the window. \"GC\" is the collector's share of"
+  echo "the bridge's CPU during the run (every CPU term of gctrace, idle mark workers included)."
   echo
   echo "| | req/s | p99 | ids in the window | bridge RSS | GC | last ÷ first |"
   echo "|---|---|---|---|---|---|---|"
@@ -179,7 +180,7 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "| control, last run | $(col "$clast" 2) | $(col "$clast" 3) | (5 s window) | $(col "$clast" 5) MB | $(col "$clast" 6) % | $(awk -v a="$(col "$clast" 2)" -v b="$(col "$cfirst" 2)" 'BEGIN {printf "%.2f×", a/b}') |"
   echo
   echo "Memory per id in the window: **${bridge_per_id} bytes** of RSS for the bridge with its embedded server"
-  echo "(RSS ${rss_start} → ${rss_end} MB over $ids ids), **${nats_per_id} bytes** for an external nats-server"
+  echo "(RSS ${rss_start} MB idle → ${rss_end} MB over $ids ids, the load's own working set included), **${nats_per_id} bytes** for an external nats-server"
   echo "(RSS ${nats_start} → ${nats_end} MB over 300,000 ids). RSS includes the collector's headroom, so it lands"
   echo "anywhere between the live table and about three times it (\`GOGC\` 200); the live table alone, from"
   echo "\`go test ./bridge -run '^\$' -bench DuplicateWindowMemory -benchtime 300000x\` (heap after collection per id):"

@@ -27,7 +27,7 @@ type gcSettings struct {
 //     small objects per id (the id, its entry, its slot in a map), and every collection marks
 //     all of them: what a collection costs grows with the window, while the per-request garbage
 //     that triggers collections does not. Measured at 1 M ids in the window on 2 cores: collection took about
-//     17 % of the CPU at GOGC 100 and about 12 % at 200 (under 5 % on a fresh stream either way).
+//     17 % of the CPU at GOGC 100 and about 12 % at 200 (5–7 % on a fresh stream either way).
 //     The price is memory: the heap peaks at about three times the live heap instead of twice.
 //   - GOGC 300 against a remote server, where the live heap is small and nearly all allocation is
 //     per-request garbage: collecting less often is cheaper.
