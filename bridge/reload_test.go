@@ -253,7 +253,7 @@ func TestAdminReload(t *testing.T) {
 	}
 }
 
-func mustJetStream(t *testing.T, ns *natstest.Server) jetstream.JetStream {
+func mustJetStream(t testing.TB, ns *natstest.Server) jetstream.JetStream {
 	t.Helper()
 	js, err := jetstream.New(ns.Connect(t))
 	if err != nil {

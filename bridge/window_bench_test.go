@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/webhookbridge/bridge/internal/natstest"
@@ -43,18 +42,8 @@ func BenchmarkDuplicateWindowMemory(b *testing.B) {
 	}
 	for _, shape := range shapes {
 		b.Run(shape.name, func(b *testing.B) {
-			ns := natstest.Start(b)
-			nc, err := nats.Connect(ns.URL())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer nc.Close()
-			js, err := jetstream.New(nc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+			js := mustJetStream(b, natstest.Start(b))
+			if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{
 				Name: "WINDOW", Subjects: []string{"webhooks.>"}, Storage: jetstream.FileStorage,
 				Duplicates: 24 * time.Hour,
 			}); err != nil {
