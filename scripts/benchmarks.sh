@@ -80,14 +80,15 @@ kill "$nats"; wait "$nats" 2>/dev/null || true
 #    more than a few seconds of ids: what changes between its runs is the machine and the
 #    stream's size, not the window, so it shows how much of a drop is the window's.
 # sustained NAME STREAM-BLOCK: writes $work/NAME.tsv (run, req/s, p99, ids, RSS MB, GC % of CPU)
+# and $work/NAME.idle (the RSS in MB before the first run)
 sustained() {
   bridge_yaml "$work/$1.yaml" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$work/data-$1\"}}"
   printf 'stream: %s\n' "$2" >> "$work/$1.yaml"
   GODEBUG=gctrace=1 "$work/bridge" -config "$work/$1.yaml" 2> >(grep --line-buffered -ao 'gc [0-9]* @[0-9.]*s [0-9]*%: [^,]*, [^ ]* ms cpu' > "$work/$1-gc.txt") & bridge=$!; pids+=($bridge)
   wait_port $HTTP
   sleep 1
-  rss_start=$(rss_mb "$bridge")
-  ids=0; i=0
+  rss_mb "$bridge" > "$work/$1.idle"
+  local ids=0 i=0
   : > "$work/$1.tsv"
   while [ "$ids" -lt "$SUSTAIN" ]; do
     i=$((i+1))
@@ -99,7 +100,6 @@ sustained() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$(rate "$work/$1-$i.txt")" "$(lat "$work/$1-$i.txt" p99)" "$ids" "$(rss_mb "$bridge")" "$gc" >> "$work/$1.tsv"
     echo "$1 run $i: $(tail -1 "$work/$1.tsv")" >&2
   done
-  rss_end=$(rss_mb "$bridge")
   kill -TERM "$bridge"; wait "$bridge" || true
 }
 sustained control "{duplicate_window: 5s}"
@@ -122,12 +122,14 @@ kill "$nats"; wait "$nats" 2>/dev/null || true
 go test ./bridge/ -run '^$' -bench 'Pipeline' -benchmem -benchtime 3s > "$work/gobench.txt"
 
 base=$(rate "$work/baseline.txt")
-ratio() { awk -v a="$1" -v b="$base" 'BEGIN {printf "%.2f×", a/b}'; }
+over() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f×", a/b}'; }
+ratio() { over "$1" "$base"; }
 row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 | $5 |"; }
 per_id() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.0f", (b-a)*1048576/n}'; }
 first=$(head -1 "$work/sustained.tsv"); last=$(tail -1 "$work/sustained.tsv")
 cfirst=$(head -1 "$work/control.tsv"); clast=$(tail -1 "$work/control.tsv")
 col() { echo "$1" | cut -f"$2"; }
+ids=$(col "$last" 4); rss_start=$(cat "$work/sustained.idle"); rss_end=$(col "$last" 5)
 bridge_per_id=$(per_id "$rss_start" "$rss_end" "$ids")
 nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
 {
@@ -155,7 +157,7 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   row "Benthos v4.27, external nats-server" "$work/benthos.txt" "$(ratio "$(rate "$work/benthos.txt")")" "benthos $(cpu "$work/benthos.txt" 2) ms + nats-server $(cpu "$work/benthos.txt" 3) ms" "peak RSS ${rss_benthos} MB; $(stored "$work/benthos.txt"); no request log"
   row "raw JetStream publish (no HTTP)" "$work/raw.txt" "$(ratio "$(rate "$work/raw.txt")")" "nats-server $(cpu "$work/raw.txt" 2) ms" "PublishMsgAsync, each waits for its own ack"
   echo
-  echo "Bridge against Benthos, both on the external nats-server: **$(awk -v a="$(rate "$work/external.txt")" -v b="$(rate "$work/benthos.txt")" 'BEGIN {printf "%.2f×", a/b}')** the req/s."
+  echo "Bridge against Benthos, both on the external nats-server: **$(over "$(rate "$work/external.txt")" "$(rate "$work/benthos.txt")")** the req/s."
   echo "Benthos (\`bench/benthos/\`, built from Go modules with only its io, pure, nats and prometheus components)"
   echo "checks the same HMAC in Bloblang, writes the CloudEvents headers and \`Nats-Msg-Id\`, and answers after the"
   echo "JetStream PubAck; it logs no line per request, the bridge does. Their answers to the same requests:"
@@ -175,9 +177,9 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "| | req/s | p99 | ids in the window | bridge RSS | GC | last ÷ first |"
   echo "|---|---|---|---|---|---|---|"
   echo "| first run | $(col "$first" 2) | $(col "$first" 3) | $(col "$first" 4) | $(col "$first" 5) MB | $(col "$first" 6) % | |"
-  echo "| last run (run $(col "$last" 1)) | $(col "$last" 2) | $(col "$last" 3) | $(col "$last" 4) | $(col "$last" 5) MB | $(col "$last" 6) % | **$(awk -v a="$(col "$last" 2)" -v b="$(col "$first" 2)" 'BEGIN {printf "%.2f×", a/b}')** |"
+  echo "| last run (run $(col "$last" 1)) | $(col "$last" 2) | $(col "$last" 3) | $(col "$last" 4) | $(col "$last" 5) MB | $(col "$last" 6) % | **$(over "$(col "$last" 2)" "$(col "$first" 2)")** |"
   echo "| control, first run | $(col "$cfirst" 2) | $(col "$cfirst" 3) | (5 s window) | $(col "$cfirst" 5) MB | $(col "$cfirst" 6) % | |"
-  echo "| control, last run | $(col "$clast" 2) | $(col "$clast" 3) | (5 s window) | $(col "$clast" 5) MB | $(col "$clast" 6) % | $(awk -v a="$(col "$clast" 2)" -v b="$(col "$cfirst" 2)" 'BEGIN {printf "%.2f×", a/b}') |"
+  echo "| control, last run | $(col "$clast" 2) | $(col "$clast" 3) | (5 s window) | $(col "$clast" 5) MB | $(col "$clast" 6) % | $(over "$(col "$clast" 2)" "$(col "$cfirst" 2)") |"
   echo
   echo "Memory per id in the window: **${bridge_per_id} bytes** of RSS for the bridge with its embedded server"
   echo "(RSS ${rss_start} MB idle → ${rss_end} MB over $ids ids, the load's own working set included), **${nats_per_id} bytes** for an external nats-server"
