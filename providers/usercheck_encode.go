@@ -489,6 +489,47 @@ func appendShortEscape(out []byte, c byte) ([]byte, bool) {
 	return out, false
 }
 
+// appendJSONString writes s as a JSON string the way the three languages do; they differ only in
+// what plain lets through as it is and in keepUTF8. Of what plain leaves out: the two-character
+// escapes; "\/" (only PHP leaves '/' out); other ASCII below 0x20, and DEL, as \uXXXX; non-ASCII
+// as UTF-8 with only unpaired surrogates escaped when keepUTF8 (JavaScript), otherwise as \uXXXX,
+// in UTF-16 surrogate pairs above U+FFFF.
+func appendJSONString(out, s []byte, plain *[256]bool, keepUTF8 bool) []byte {
+	out = append(out, '"')
+	for {
+		if out, s = appendPlain(out, s, plain); len(s) == 0 {
+			break
+		}
+		c := s[0]
+		if c < utf8.RuneSelf {
+			s = s[1:]
+			var ok bool
+			switch out, ok = appendShortEscape(out, c); {
+			case ok:
+			case c == '/':
+				out = append(out, '\\', '/')
+			case c < 0x20 || c == 0x7F:
+				out = appendU(out, rune(c))
+			default:
+				out = append(out, c)
+			}
+			continue
+		}
+		r, size := decodeWTF8(s)
+		switch {
+		case keepUTF8 && (r < 0xD800 || r >= 0xE000):
+			out = append(out, s[:size]...)
+		case r > 0xFFFF:
+			r -= 0x10000
+			out = appendU(appendU(out, 0xD800+r>>10), 0xDC00+r&0x3FF)
+		default:
+			out = appendU(out, r)
+		}
+		s = s[size:]
+	}
+	return append(out, '"')
+}
+
 // floatDigits returns the shortest decimal digits that read back as f (f finite, not zero) and
 // the position of the decimal point: |f| = 0.digits × 10^point. JavaScript's Number::toString,
 // Python's repr and PHP's serialize_precision -1 all start from these digits and only lay them
@@ -610,38 +651,7 @@ func (d *jsonDoc) phpIsList(members []jsonNode) bool {
 	return true
 }
 
-func appendPHPString(out, s []byte) []byte {
-	out = append(out, '"')
-	for {
-		if out, s = appendPlain(out, s, plainForPHP); len(s) == 0 {
-			break
-		}
-		c := s[0]
-		if c < utf8.RuneSelf {
-			s = s[1:]
-			var ok bool
-			switch out, ok = appendShortEscape(out, c); {
-			case ok:
-			case c == '/':
-				out = append(out, '\\', '/')
-			case c < 0x20:
-				out = appendU(out, rune(c))
-			default: // printable ASCII and DEL
-				out = append(out, c)
-			}
-			continue
-		}
-		r, size := decodeWTF8(s)
-		s = s[size:]
-		if r > 0xFFFF {
-			r -= 0x10000
-			out = appendU(appendU(out, 0xD800+r>>10), 0xDC00+r&0x3FF)
-		} else {
-			out = appendU(out, r)
-		}
-	}
-	return append(out, '"')
-}
+func appendPHPString(out, s []byte) []byte { return appendJSONString(out, s, plainForPHP, false) }
 
 // appendPHPNumber writes a JSON number as json_encode writes what json_decode made of it: an
 // integer that fits in 64 bits as an integer, anything else as a double in php_gcvt's format
@@ -814,35 +824,7 @@ func jsArrayIndex(key []byte) (int64, bool) {
 	return n, n <= 1<<32-2
 }
 
-func appendJSString(out, s []byte) []byte {
-	out = append(out, '"')
-	for {
-		if out, s = appendPlain(out, s, plainForJS); len(s) == 0 {
-			break
-		}
-		c := s[0]
-		if c < utf8.RuneSelf {
-			s = s[1:]
-			var ok bool
-			switch out, ok = appendShortEscape(out, c); {
-			case ok:
-			case c < 0x20:
-				out = appendU(out, rune(c))
-			default:
-				out = append(out, c)
-			}
-			continue
-		}
-		r, size := decodeWTF8(s)
-		if r >= 0xD800 && r < 0xE000 {
-			out = appendU(out, r)
-		} else {
-			out = append(out, s[:size]...)
-		}
-		s = s[size:]
-	}
-	return append(out, '"')
-}
+func appendJSString(out, s []byte) []byte { return appendJSONString(out, s, plainForJS, true) }
 
 // appendJSNumber writes Number::toString of the double a JSON literal reads as.
 func appendJSNumber(out, lit []byte) []byte {
@@ -895,34 +877,7 @@ func (d *jsonDoc) pythonForm(out []byte) ([]byte, error) {
 }
 
 func appendPythonString(out, s []byte) []byte {
-	out = append(out, '"')
-	for {
-		if out, s = appendPlain(out, s, plainForPython); len(s) == 0 {
-			break
-		}
-		c := s[0]
-		if c < utf8.RuneSelf {
-			s = s[1:]
-			var ok bool
-			switch out, ok = appendShortEscape(out, c); {
-			case ok:
-			case c < 0x20 || c == 0x7F:
-				out = appendU(out, rune(c))
-			default:
-				out = append(out, c)
-			}
-			continue
-		}
-		r, size := decodeWTF8(s)
-		s = s[size:]
-		if r > 0xFFFF {
-			r -= 0x10000
-			out = appendU(appendU(out, 0xD800+r>>10), 0xDC00+r&0x3FF)
-		} else {
-			out = appendU(out, r)
-		}
-	}
-	return append(out, '"')
+	return appendJSONString(out, s, plainForPython, false)
 }
 
 // appendPythonNumber writes a JSON number as repr writes what json.loads made of it.
