@@ -63,7 +63,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		rec.err = err
 		return s.fail(c, rec, http.StatusBadRequest, "read_error", "could not read the body")
 	}
-	req := providers.Request{Header: c.Request().Header, Body: body}
+	req := providers.Request{Header: c.Request().Header, Body: body, Received: rec.start}
 	if ep.Provider.Handshake != nil {
 		if answer, ok := ep.Provider.Handshake(req); ok {
 			rec.reason = "handshake"

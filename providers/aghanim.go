@@ -37,7 +37,7 @@ var Aghanim = &Provider{
 	DefaultReplyEvents: []string{"player.verify", "player.lookup", "store.get"},
 	CheckCredentials:   needSecret,
 
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		// The timestamp equals event_time and a retry may carry an old one, so its age is not
 		// checked; it only has to be there, as it is part of what is signed.
 		ts, err := proofHeader(req.Header, AghanimTimestampHeader)
@@ -46,7 +46,7 @@ var Aghanim = &Provider{
 		}
 		return verifyMAC(req.Header, AghanimSignatureHeader, decodeHex, sha256.New, creds.Secrets,
 			[]byte(ts), []byte("."), req.Body)
-	},
+	}),
 
 	Map: func(req Request) (Event, error) {
 		// event_data differs per event type; only an object's player_id is read.

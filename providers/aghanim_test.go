@@ -191,7 +191,7 @@ func TestAghanimAuthenticate(t *testing.T) {
 			if tt.secrets != nil {
 				creds.Secrets = tt.secrets
 			}
-			err := Aghanim.Authenticate(req, creds)
+			_, err := Aghanim.Authenticate(req, creds)
 			checkAuthError(t, err, tt.wantErr)
 
 			// Verify, the only way to a Verified, agrees and keeps the sentinel.
@@ -232,7 +232,7 @@ func TestAghanimAuthenticateExamples(t *testing.T) {
 	for _, name := range []string{"player_update.json", "player_verify.json", "store_get.json", "payment_succeeded.json", "testing.json"} {
 		t.Run(name, func(t *testing.T) {
 			req := aghanimRequest(aghanimTestSecret, "1725548450", aghanimExample(t, name))
-			if err := Aghanim.Authenticate(req, Credentials{Secrets: []string{aghanimTestSecret}}); err != nil {
+			if _, err := Aghanim.Authenticate(req, Credentials{Secrets: []string{aghanimTestSecret}}); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -477,7 +477,7 @@ func FuzzAghanimAuthenticate(f *testing.F) {
 		h := http.Header{}
 		h.Set("X-Aghanim-Signature-Timestamp", ts)
 		h.Set("X-Aghanim-Signature", sig)
-		err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds)
+		_, err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds)
 		if err != nil && !errors.Is(err, ErrMissingProof) && !errors.Is(err, ErrMalformedProof) && !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("error %v wraps no sentinel", err)
 		}
@@ -493,11 +493,11 @@ func FuzzAghanimAuthenticate(f *testing.F) {
 		}
 		h.Set("X-Aghanim-Signature-Timestamp", ts)
 		h.Set("X-Aghanim-Signature", aghanimSignature(aghanimTestSecret, ts, body))
-		if err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds); err != nil {
+		if _, err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds); err != nil {
 			t.Fatalf("correctly signed request rejected: %v", err)
 		}
 		h.Set("X-Aghanim-Signature", aghanimSignature("a third key", ts, body))
-		if err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds); !errors.Is(err, ErrBadSignature) {
+		if _, err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds); !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("request signed with an unknown key: %v", err)
 		}
 	})

@@ -50,9 +50,9 @@ var AltDentifier = &Provider{
 	},
 	CheckCredentials: needSecret,
 
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		return verifyMAC(req.Header, AltDentifierDigestHeader, decodeAltDentifierDigest, md5.New, creds.Secrets, req.Body)
-	},
+	}),
 
 	Map: func(req Request) (Event, error) {
 		// Keys match case-insensitively. The documentation's member has "username", the example

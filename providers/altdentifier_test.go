@@ -118,7 +118,7 @@ func TestAltDentifierAuthenticate(t *testing.T) {
 			if tc.modify != nil {
 				tc.modify(&req)
 			}
-			err := AltDentifier.Authenticate(req, tc.creds)
+			_, err := AltDentifier.Authenticate(req, tc.creds)
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("Authenticate: %v, want success", err)
@@ -235,7 +235,7 @@ func FuzzAltDentifierAuthenticate(f *testing.F) {
 	creds := Credentials{Secrets: []string{altDentifierTestSecret}}
 	f.Fuzz(func(t *testing.T, body []byte, digest string) {
 		want := altDentifierDigest(altDentifierTestSecret, body)
-		err := AltDentifier.Authenticate(Request{Header: http.Header{"Digest": {digest}}, Body: body}, creds)
+		_, err := AltDentifier.Authenticate(Request{Header: http.Header{"Digest": {digest}}, Body: body}, creds)
 		if err == nil {
 			// Accepted only if the header is the MAC of this body, whatever its spelling.
 			alg, digestHex, _ := strings.Cut(strings.TrimSpace(digest), "=")
@@ -245,7 +245,7 @@ func FuzzAltDentifierAuthenticate(f *testing.F) {
 		} else if !knownAuthError(err) {
 			t.Fatalf("Authenticate: unexpected error %v", err)
 		}
-		if err := AltDentifier.Authenticate(Request{Header: http.Header{"Digest": {want}}, Body: body}, creds); err != nil {
+		if _, err := AltDentifier.Authenticate(Request{Header: http.Header{"Digest": {want}}, Body: body}, creds); err != nil {
 			t.Fatalf("rejected the right digest: %v", err)
 		}
 	})

@@ -73,7 +73,7 @@ var CentrePoint = &Provider{
 	// A request must satisfy one enabled scheme. Proofs for schemes the endpoint has not enabled
 	// are not looked at; when the enabled ones' proofs are all absent the proof is missing,
 	// otherwise every presented proof's failure is reported.
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		hmacOn := len(creds.Secrets) > 0
 		authorizationOn := creds.BasicAuth != nil || len(creds.BearerTokens) > 0
 		if !hmacOn && !authorizationOn {
@@ -105,7 +105,7 @@ var CentrePoint = &Provider{
 			return fmt.Errorf("none of the enabled schemes' headers (%s): %w", centrePointProofHeaders(hmacOn, authorizationOn), ErrMissingProof)
 		}
 		return errors.Join(failures...)
-	},
+	}),
 
 	Map: func(req Request) (Event, error) {
 		// The event is named by the header only; the body has no type field.

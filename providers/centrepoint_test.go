@@ -184,7 +184,7 @@ func TestCentrePointAuthenticate(t *testing.T) {
 			for _, v := range tc.authorization {
 				req.Header.Add("Authorization", v)
 			}
-			err := CentrePoint.Authenticate(req, tc.creds)
+			_, err := CentrePoint.Authenticate(req, tc.creds)
 			if tc.wantErr == nil {
 				if err != nil {
 					t.Fatalf("Authenticate: %v, want success", err)
@@ -475,7 +475,7 @@ func FuzzCentrePointAuthenticate(f *testing.F) {
 		return Request{Header: h, Body: body}
 	}
 	f.Fuzz(func(t *testing.T, body []byte, signature, authorization string) {
-		err := CentrePoint.Authenticate(request(body, signature, authorization), creds)
+		_, err := CentrePoint.Authenticate(request(body, signature, authorization), creds)
 		if err == nil && !centrePointAccepts(signature, authorization, body) {
 			t.Fatalf("accepted signature %q, authorization %q", signature, authorization)
 		}
@@ -487,7 +487,7 @@ func FuzzCentrePointAuthenticate(f *testing.F) {
 			request(body, signature, "Bearer "+centrePointTestToken),
 			request(body, signature, centrePointBasic(centrePointTestUser, centrePointTestPassword)),
 		} {
-			if err := CentrePoint.Authenticate(right, creds); err != nil {
+			if _, err := CentrePoint.Authenticate(right, creds); err != nil {
 				t.Fatalf("rejected a right proof (%v): %v", right.Header, err)
 			}
 		}

@@ -150,7 +150,7 @@ var HMAC = &Provider{
 		},
 	},
 
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		s, ok := creds.Settings.(*hmacScheme)
 		if !ok || s == nil {
 			return fmt.Errorf("endpoint has no hmac block (not configured): %w", ErrBadCredentials)
@@ -165,7 +165,7 @@ var HMAC = &Provider{
 			return fmt.Errorf("%w, which the signature covers: %w", err, ErrMalformedProof)
 		}
 		return verifyMAC(req.Header, s.header, s.decodeProof, s.newHash, creds.Secrets, signed...)
-	},
+	}),
 
 	Map: func(req Request) (Event, error) {
 		s, ok := req.Settings.(*hmacScheme)

@@ -312,7 +312,7 @@ func TestHMACAuthenticate(t *testing.T) {
 			if secrets == nil {
 				secrets = []string{secret}
 			}
-			err := HMAC.Authenticate(req, hmacCreds(t, block, secrets...))
+			_, err := HMAC.Authenticate(req, hmacCreds(t, block, secrets...))
 			if tc.wantErr == nil && err != nil {
 				t.Fatalf("authentic request rejected: %v", err)
 			}
@@ -346,7 +346,7 @@ func TestHMACAlgorithmsAndEncodings(t *testing.T) {
 				block := fmt.Sprintf("hmac: {header: X-Signature, algorithm: %s, encoding: %s, type_field: zen}", algorithm, encoding)
 				mac := hmacOf(newHash, secret, string(body))
 				creds := hmacCreds(t, block, secret)
-				if err := HMAC.Authenticate(hmacRequest(body, "X-Signature", encode(mac)), creds); err != nil {
+				if _, err := HMAC.Authenticate(hmacRequest(body, "X-Signature", encode(mac)), creds); err != nil {
 					t.Fatalf("rejected: %v", err)
 				}
 				// The same MAC under another algorithm's name is refused.
@@ -355,7 +355,7 @@ func TestHMACAlgorithmsAndEncodings(t *testing.T) {
 					other = "md5"
 				}
 				block = strings.Replace(block, "algorithm: "+algorithm, "algorithm: "+other, 1)
-				if err := HMAC.Authenticate(hmacRequest(body, "X-Signature", encode(mac)), hmacCreds(t, block, secret)); !errors.Is(err, ErrBadSignature) {
+				if _, err := HMAC.Authenticate(hmacRequest(body, "X-Signature", encode(mac)), hmacCreds(t, block, secret)); !errors.Is(err, ErrBadSignature) {
 					t.Fatalf("MAC accepted as %s: %v", other, err)
 				}
 			})
@@ -366,11 +366,11 @@ func TestHMACAlgorithmsAndEncodings(t *testing.T) {
 func TestHMACAlgorithmDefault(t *testing.T) {
 	body := []byte(`{}`)
 	creds := hmacCreds(t, "hmac: {header: X-Sig, algorithm: SHA512}", "k")
-	if err := HMAC.Authenticate(hmacRequest(body, "X-Sig", hex.EncodeToString(hmacOf(sha512.New, "k", "{}"))), creds); err != nil {
+	if _, err := HMAC.Authenticate(hmacRequest(body, "X-Sig", hex.EncodeToString(hmacOf(sha512.New, "k", "{}"))), creds); err != nil {
 		t.Fatalf("algorithm names are read in any case: %v", err)
 	}
 	creds = hmacCreds(t, "hmac: {header: X-Sig}", "k")
-	if err := HMAC.Authenticate(hmacRequest(body, "X-Sig", hex.EncodeToString(hmacOf(sha256.New, "k", "{}"))), creds); err != nil {
+	if _, err := HMAC.Authenticate(hmacRequest(body, "X-Sig", hex.EncodeToString(hmacOf(sha256.New, "k", "{}"))), creds); err != nil {
 		t.Fatalf("no algorithm: sha256 expected: %v", err)
 	}
 }
@@ -466,7 +466,7 @@ func TestHMACConfigureErrors(t *testing.T) {
 }
 
 func TestHMACNotConfigured(t *testing.T) {
-	err := HMAC.Authenticate(hmacRequest([]byte(`{}`), "X-Hub-Signature-256", "sha256=00"), Credentials{Secrets: []string{"k"}})
+	_, err := HMAC.Authenticate(hmacRequest([]byte(`{}`), "X-Hub-Signature-256", "sha256=00"), Credentials{Secrets: []string{"k"}})
 	if !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("Authenticate without settings: %v", err)
 	}
@@ -781,7 +781,7 @@ func FuzzHMACAuthenticate(f *testing.F) {
 	creds := hmacCreds(f, hmacSlackBlock, "rotated", secret)
 	f.Fuzz(func(t *testing.T, sig, ts string, body []byte) {
 		req := hmacRequest(body, "X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts)
-		err := HMAC.Authenticate(req, creds)
+		_, err := HMAC.Authenticate(req, creds)
 		if err != nil {
 			if !errors.Is(err, ErrMissingProof) && !errors.Is(err, ErrMalformedProof) && !errors.Is(err, ErrBadSignature) {
 				t.Fatalf("error %v wraps no sentinel", err)

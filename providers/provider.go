@@ -30,6 +30,9 @@ var ErrUnmappable = errors.New("body cannot be mapped to an event")
 type Request struct {
 	Header http.Header
 	Body   []byte
+	// Received is when the request arrived: timestamps are judged against it (the clock is an
+	// input, so tolerance rules are pure and testable). Zero: time.Now().
+	Received time.Time
 	// Settings is what the provider's Configure made of the endpoint's own keys (nil for
 	// providers that take none); Verify sets it from the endpoint's credentials.
 	Settings any
@@ -86,6 +89,25 @@ type Event struct {
 	Subject string
 	// Time is the provider's event time; zero means the time of receipt.
 	Time time.Time
+	// IDUnsigned reports that ID comes from a header the signature does not cover (CentrePoint's
+	// delivery id, an hmac id_header outside signed): whoever holds one genuine request can
+	// change it, so the bridge recognises retries by the type and the signed body instead, and
+	// keeps ID only as the CloudEvents id (docs/security.md).
+	IDUnsigned bool
+}
+
+// Proof is what a successful Authenticate learned about the request's proof.
+type Proof struct {
+	// Signed is the body as the matching signature covers it, when that is not the raw body
+	// (UserCheck's re-encoded forms); nil: the raw body. An event whose id is a body hash is
+	// recognised among retries by the hash of these bytes, so a change the signature does not
+	// see (whitespace, escapes) makes no new event.
+	Signed []byte
+}
+
+// rawBody adapts a scheme whose signature, when it matches, covers the raw body as received.
+func rawBody(authenticate func(req Request, creds Credentials) error) func(Request, Credentials) (Proof, error) {
+	return func(req Request, creds Credentials) (Proof, error) { return Proof{}, authenticate(req, creds) }
 }
 
 // Provider declares one provider. Name and TypePrefix identify it; Success and Rejection are its
@@ -103,9 +125,10 @@ type Provider struct {
 	// endpoint's configuration says otherwise.
 	DefaultReplyEvents []string
 
-	// Authenticate returns nil when req proves itself with one of creds, else an error wrapping
-	// ErrMissingProof, ErrMalformedProof, ErrBadSignature or ErrBadCredentials.
-	Authenticate func(req Request, creds Credentials) error
+	// Authenticate returns what it learned of the proof when req proves itself with one of
+	// creds, else an error wrapping ErrMissingProof, ErrMalformedProof, ErrBadSignature,
+	// ErrBadCredentials or ErrStaleTimestamp.
+	Authenticate func(req Request, creds Credentials) (Proof, error)
 	// Map extracts the event from an authentic request; an error wrapping ErrUnmappable means
 	// "publish as unmapped", and the Event returned with it may still carry the id and time the
 	// provider's headers give (its type is ignored).
@@ -178,6 +201,7 @@ type SignFunc func(creds Credentials, body []byte, now time.Time) (http.Header, 
 type Verified struct {
 	provider *Provider
 	req      Request
+	proof    Proof
 	unsigned bool
 }
 
@@ -185,10 +209,10 @@ type Verified struct {
 // With creds.AllowUnsigned, a request with no proof at all passes too, marked Unsigned.
 func (p *Provider) Verify(req Request, creds Credentials) (Verified, error) {
 	req.Settings = creds.Settings
-	err := p.Authenticate(req, creds)
+	proof, err := p.Authenticate(req, creds)
 	switch {
 	case err == nil:
-		return Verified{provider: p, req: req}, nil
+		return Verified{provider: p, req: req, proof: proof}, nil
 	case creds.AllowUnsigned && errors.Is(err, ErrMissingProof) && !presentedProof(err):
 		return Verified{provider: p, req: req, unsigned: true}, nil
 	}
@@ -201,11 +225,28 @@ func presentedProof(err error) bool {
 	return errors.Is(err, ErrBadSignature) || errors.Is(err, ErrBadCredentials) || errors.Is(err, ErrMalformedProof)
 }
 
+// receivedAt is when req arrived, or now when the caller did not say.
+func receivedAt(req Request) time.Time {
+	if req.Received.IsZero() {
+		return time.Now()
+	}
+	return req.Received
+}
+
 // Unsigned reports whether the request was accepted without any proof (AllowUnsigned).
 func (v Verified) Unsigned() bool { return v.unsigned }
 
 // Request returns the authenticated request.
 func (v Verified) Request() Request { return v.req }
+
+// SignedBody is the body as its signature covers it: the raw body, or the re-encoded form that
+// matched (Proof.Signed).
+func (v Verified) SignedBody() []byte {
+	if v.proof.Signed != nil {
+		return v.proof.Signed
+	}
+	return v.req.Body
+}
 
 // Valid reports whether v was produced by Verify.
 func (v Verified) Valid() bool { return v.provider != nil }
@@ -214,7 +255,7 @@ func (v Verified) Valid() bool { return v.provider != nil }
 func (v Verified) Map() (Event, error) {
 	ev, err := v.provider.Map(v.req)
 	if err != nil {
-		return Event{ID: ev.ID, Time: ev.Time}, fmt.Errorf("%s: %w", v.provider.Name, err)
+		return Event{ID: ev.ID, Time: ev.Time, IDUnsigned: ev.IDUnsigned}, fmt.Errorf("%s: %w", v.provider.Name, err)
 	}
 	return ev, nil
 }

@@ -72,7 +72,7 @@ var StandardWebhooks = &Provider{
 		return Settings{TypePrefix: prefix, Value: s}, errors.Join(problems...)
 	},
 
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		for _, name := range []string{StandardWebhooksIDHeader, StandardWebhooksTimestampHeader, StandardWebhooksSignatureHeader} {
 			if _, err := proofHeader(req.Header, name); err != nil {
 				return err
@@ -101,11 +101,11 @@ var StandardWebhooks = &Provider{
 		if s, ok := req.Settings.(standardWebhooksSettings); ok {
 			tolerance = s.tolerance
 		}
-		if age := time.Since(time.Unix(ts, 0)); age > tolerance || age < -tolerance {
+		if age := receivedAt(req).Sub(time.Unix(ts, 0)); age > tolerance || age < -tolerance {
 			return fmt.Errorf("header %s: %s from now, tolerance %s: %w", StandardWebhooksTimestampHeader, age.Round(time.Second), tolerance, ErrStaleTimestamp)
 		}
 		return nil
-	},
+	}),
 
 	Map: func(req Request) (Event, error) {
 		// The message id is the sender's and stays the same on every retry: the event's id.

@@ -55,14 +55,14 @@ var UserCheck = &Provider{
 	},
 	CheckCredentials: needSecret,
 
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: func(req Request, creds Credentials) (Proof, error) {
 		err := verifyMAC(req.Header, UserCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, req.Body)
 		if !errors.Is(err, ErrBadSignature) || len(req.Body) > userCheckMaxReencode {
-			return err
+			return Proof{}, err
 		}
 		doc, perr := parseJSONDoc(req.Body)
 		if perr != nil {
-			return err
+			return Proof{}, err
 		}
 		// A form that is the raw body or an earlier form has been tried already.
 		tried := [][]byte{req.Body}
@@ -72,11 +72,11 @@ var UserCheck = &Provider{
 				continue
 			}
 			if verifyMAC(req.Header, UserCheckSignatureHeader, decodeHex, sha256.New, creds.Secrets, form) == nil {
-				return nil
+				return Proof{Signed: form}, nil
 			}
 			tried = append(tried, form)
 		}
-		return err
+		return Proof{}, err
 	},
 
 	Map: func(req Request) (Event, error) {

@@ -387,7 +387,8 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			if tt.secrets != nil {
 				creds.Secrets = tt.secrets
 			}
-			checkAuthError(t, UserCheck.Authenticate(req, creds), tt.wantErr)
+			_, err := UserCheck.Authenticate(req, creds)
+			checkAuthError(t, err, tt.wantErr)
 			v, err := UserCheck.Verify(req, creds)
 			checkAuthError(t, err, tt.wantErr)
 			if v.Valid() != (tt.wantErr == nil) {
@@ -417,7 +418,7 @@ func TestUserCheckAuthenticateExamples(t *testing.T) {
 	for _, name := range []string{"domain_flagged_disposable.json", "domain_flagged_relay.json", "domain_flagged_spam.json"} {
 		t.Run(name, func(t *testing.T) {
 			body := userCheckExample(t, name)
-			err := UserCheck.Authenticate(userCheckRequest(userCheckTestSecret, body, body), Credentials{Secrets: []string{userCheckTestSecret}})
+			_, err := UserCheck.Authenticate(userCheckRequest(userCheckTestSecret, body, body), Credentials{Secrets: []string{userCheckTestSecret}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -587,7 +588,7 @@ func FuzzUserCheckAuthenticate(f *testing.F) {
 		creds := Credentials{Secrets: []string{"other", userCheckTestSecret}}
 		h := http.Header{}
 		h.Set("X-UserCheck-Signature", sig)
-		err := UserCheck.Authenticate(Request{Header: h, Body: body}, creds)
+		_, err := UserCheck.Authenticate(Request{Header: h, Body: body}, creds)
 		if err != nil && !errors.Is(err, ErrMissingProof) && !errors.Is(err, ErrMalformedProof) && !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("error %v wraps no sentinel", err)
 		}
@@ -605,11 +606,11 @@ func FuzzUserCheckAuthenticate(f *testing.F) {
 		}
 		for _, s := range signed {
 			h.Set("X-UserCheck-Signature", userCheckSignature(userCheckTestSecret, s))
-			if err := UserCheck.Authenticate(Request{Header: h, Body: body}, creds); err != nil {
+			if _, err := UserCheck.Authenticate(Request{Header: h, Body: body}, creds); err != nil {
 				t.Fatalf("signed over %q: %v", s, err)
 			}
 			h.Set("X-UserCheck-Signature", userCheckSignature("a third key", s))
-			if err := UserCheck.Authenticate(Request{Header: h, Body: body}, creds); !errors.Is(err, ErrBadSignature) {
+			if _, err := UserCheck.Authenticate(Request{Header: h, Body: body}, creds); !errors.Is(err, ErrBadSignature) {
 				t.Fatalf("signed with an unknown key over %q: %v", s, err)
 			}
 		}
@@ -706,7 +707,7 @@ func BenchmarkUserCheckForgedSignature64KiB(b *testing.B) {
 			b.SetBytes(int64(len(bb.body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := UserCheck.Authenticate(req, creds); !errors.Is(err, ErrBadSignature) {
+				if _, err := UserCheck.Authenticate(req, creds); !errors.Is(err, ErrBadSignature) {
 					b.Fatal(err)
 				}
 			}
@@ -717,7 +718,7 @@ func BenchmarkUserCheckForgedSignature64KiB(b *testing.B) {
 		b.SetBytes(int64(len(padded)))
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := UserCheck.Authenticate(req, creds); err != nil {
+			if _, err := UserCheck.Authenticate(req, creds); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -45,7 +45,7 @@ var ZignSec = &Provider{
 	},
 	CheckCredentials: needSecret,
 
-	Authenticate: func(req Request, creds Credentials) error {
+	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		value, err := proofHeader(req.Header, ZignSecSignatureHeader)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ var ZignSec = &Provider{
 			return fmt.Errorf("header %s: %w", ZignSecSignatureHeader, ErrBadSignature)
 		}
 		return nil
-	},
+	}),
 
 	Map: func(req Request) (Event, error) {
 		read := zignSecJSONFields

@@ -120,7 +120,7 @@ func TestZignSecAuthenticate(t *testing.T) {
 			for _, v := range tc.header {
 				req.Header.Add(h, v)
 			}
-			err := ZignSec.Authenticate(req, tc.creds)
+			_, err := ZignSec.Authenticate(req, tc.creds)
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("Authenticate: %v, want success", err)
@@ -461,7 +461,7 @@ func FuzzZignSecAuthenticate(f *testing.F) {
 		return Request{Header: h, Body: body}
 	}
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
-		err := ZignSec.Authenticate(request(body, header), creds)
+		_, err := ZignSec.Authenticate(request(body, header), creds)
 		if err == nil && !zignSecAccepts(header, body) {
 			t.Fatalf("accepted %q, which is no signature of the body", header)
 		}
@@ -473,7 +473,7 @@ func FuzzZignSecAuthenticate(f *testing.F) {
 			zignSecLegacyBase64(zignSecTestSecret, body),
 			zignSecLegacyHex(zignSecTestSecret, body),
 		} {
-			if err := ZignSec.Authenticate(request(body, right), creds); err != nil {
+			if _, err := ZignSec.Authenticate(request(body, right), creds); err != nil {
 				t.Fatalf("rejected the right signature %q: %v", right, err)
 			}
 		}
