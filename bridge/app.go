@@ -163,7 +163,7 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 	}
 	mode := "embedded " + cfg.NATS.Embedded.Listen + " store " + cfg.NATS.Embedded.StoreDir
 	if cfg.NATS.URL != "" {
-		mode = "remote " + broker.Conn.ConnectedUrlRedacted()
+		mode = "remote " + broker.Conn().ConnectedUrlRedacted()
 	}
 	log.Info().Str("listen", a.Addr()).Bool("tls", cfg.HTTP.TLS.CertFile != "").Str("nats", mode).
 		Str("stream", cfg.Stream.Name).Str("endpoints", strings.Join(ids, ", ")).Msg("bridge started")

@@ -27,9 +27,20 @@ import (
 // wait for as long as the write does. Connection events and a stream check running on its own
 // goroutine keep the answers current; Ready and Connected only read them.
 type Broker struct {
-	Conn     *nats.Conn
-	JS       jetstream.JetStream
+	// link is the connection and its JetStream context. nats.go gives up on a connection for
+	// good after some server errors (it closes it); the broker then builds a new one and swaps
+	// it in here, so a request always reads the current one.
+	link     atomic.Pointer[natsLink]
 	Embedded *server.Server // nil against a remote server
+	// url and opts build a connection; kept to build a new one when the old is closed for good.
+	url  string
+	opts []nats.Option
+	// publishTimeout is the PubAck timeout of the JetStream contexts the broker makes.
+	publishTimeout time.Duration
+	rebuilding     atomic.Bool
+	rebuilt        atomic.Uint64
+	// stopMu orders a new connection's swap against Close: none is swapped in after Close.
+	stopMu sync.Mutex
 
 	// stream is the stream events are published to, as the bridge creates it: the configured
 	// stream, or in store-and-forward mode the local <name>_EDGE.
@@ -49,6 +60,12 @@ type Broker struct {
 	checkNow   chan struct{}
 	stop       chan struct{}
 	watching   sync.WaitGroup
+}
+
+// natsLink is one connection and its JetStream context.
+type natsLink struct {
+	conn *nats.Conn
+	js   jetstream.JetStream
 }
 
 // readiness is the outcome of the latest stream check.
@@ -107,7 +124,7 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 			b.CheckStream()
 			log.Info().Str("server", nc.ConnectedUrlRedacted()).Msg("NATS reconnected")
 		}),
-		nats.ClosedHandler(func(*nats.Conn) { b.connected.Store(false) }),
+		nats.ClosedHandler(b.closed),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn().Err(err).Msg("NATS error")
 		}),
@@ -134,22 +151,14 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 		}
 		opts = append(opts, auth...)
 	}
-	nc, err := nats.Connect(url, opts...)
+	b.url, b.opts, b.publishTimeout = url, opts, cfg.NATS.PublishTimeout
+	l, err := b.dial()
 	if err != nil {
 		b.shutdownEmbedded()
-		return nil, fmt.Errorf("connect to NATS: %w", err)
+		return nil, err
 	}
-	b.Conn = nc
+	b.link.Store(l)
 	b.connected.Store(true)
-	js, err := jetstream.New(nc,
-		jetstream.WithPublishAsyncMaxPending(16384),
-		jetstream.WithPublishAsyncTimeout(cfg.NATS.PublishTimeout),
-	)
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("JetStream: %w", err)
-	}
-	b.JS = js
 	if err := b.ensureStream(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -158,6 +167,94 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 	b.watching.Add(1)
 	go b.watchStream()
 	return b, nil
+}
+
+// dial builds a connection and its JetStream context.
+func (b *Broker) dial() (*natsLink, error) {
+	nc, err := nats.Connect(b.url, b.opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncMaxPending(16384),
+		jetstream.WithPublishAsyncTimeout(b.publishTimeout),
+	)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("JetStream: %w", err)
+	}
+	return &natsLink{conn: nc, js: js}, nil
+}
+
+// Conn is the current NATS connection.
+func (b *Broker) Conn() *nats.Conn { return b.link.Load().conn }
+
+// JS is the current connection's JetStream context.
+func (b *Broker) JS() jetstream.JetStream { return b.link.Load().js }
+
+// ConnectionsRebuilt counts the connections built after one was closed for good.
+func (b *Broker) ConnectionsRebuilt() uint64 { return b.rebuilt.Load() }
+
+// closed is called when nats.go has given a connection up for good: after Close, or after a
+// server error it does not retry (an "-ERR" such as "maximum control line exceeded", or an
+// authorization error). Unless the bridge is stopping, a new connection is built: a replica must
+// never answer the retry answer forever while /healthz says it lives.
+func (b *Broker) closed(nc *nats.Conn) {
+	if l := b.link.Load(); l == nil || l.conn != nc {
+		return // still starting (StartBroker reports it), or an older connection already replaced
+	}
+	b.connected.Store(false)
+	b.stopMu.Lock() // Close waits for what it sees running: never start after it has looked
+	defer b.stopMu.Unlock()
+	select {
+	case <-b.stop:
+		return
+	default:
+	}
+	if !b.rebuilding.CompareAndSwap(false, true) {
+		return
+	}
+	b.log.Error().Err(nc.LastError()).Msg("NATS connection closed for good: building a new one")
+	b.watching.Add(1)
+	go b.rebuild()
+}
+
+// rebuild builds a new connection, retrying with backoff until one is up or the broker stops.
+func (b *Broker) rebuild() {
+	defer b.watching.Done()
+	defer b.rebuilding.Store(false)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			wait := time.NewTimer(reconnectBackoff(attempt))
+			select {
+			case <-b.stop:
+				wait.Stop()
+				return
+			case <-wait.C:
+			}
+		}
+		l, err := b.dial()
+		if err != nil {
+			b.log.Warn().Err(err).Int("attempt", attempt+1).Msg("NATS: building a new connection failed")
+			continue
+		}
+		b.stopMu.Lock()
+		select {
+		case <-b.stop:
+			b.stopMu.Unlock()
+			l.conn.Close()
+			return
+		default:
+		}
+		b.link.Store(l)
+		b.generation.Add(1)
+		b.connected.Store(true)
+		b.stopMu.Unlock()
+		b.rebuilt.Add(1)
+		b.CheckStream()
+		b.log.Info().Str("server", l.conn.ConnectedUrlRedacted()).Msg("NATS: new connection up")
+		return
+	}
 }
 
 // publishStream is the stream the bridge publishes to and keeps in existence. In store-and-forward
@@ -283,7 +380,7 @@ func remoteAuth(c NATSConfig) ([]nats.Option, error) {
 func (b *Broker) ensureStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := b.JS.CreateOrUpdateStream(ctx, b.stream); err != nil {
+	if _, err := b.JS().CreateOrUpdateStream(ctx, b.stream); err != nil {
 		return fmt.Errorf("stream %s: %w", b.stream.Name, err)
 	}
 	return nil
@@ -369,7 +466,7 @@ func (b *Broker) checkStream() {
 // passed, from a replica that has no leader.
 func (b *Broker) streamReady(ctx context.Context) error {
 	name := b.stream.Name
-	s, err := b.JS.Stream(ctx, name)
+	s, err := b.JS().Stream(ctx, name)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", name, err)
 	}
@@ -392,26 +489,29 @@ func (b *Broker) streamReady(ctx context.Context) error {
 }
 
 // MaxPayload is the connected server's max_payload.
-func (b *Broker) MaxPayload() int64 { return b.Conn.MaxPayload() }
+func (b *Broker) MaxPayload() int64 { return b.Conn().MaxPayload() }
 
 // Close drains the connection (publishes in flight complete) and shuts the embedded server down.
 func (b *Broker) Close() {
+	b.stopMu.Lock()
 	select {
 	case <-b.stop:
 	default:
 		close(b.stop)
 	}
+	b.stopMu.Unlock()
 	b.watching.Wait()
-	if b.Conn != nil {
+	if l := b.link.Load(); l != nil {
+		nc := l.conn
 		closed := make(chan struct{})
-		b.Conn.SetClosedHandler(func(*nats.Conn) { b.connected.Store(false); close(closed) })
-		if err := b.Conn.Drain(); err != nil {
-			b.Conn.Close()
+		nc.SetClosedHandler(func(*nats.Conn) { b.connected.Store(false); close(closed) })
+		if err := nc.Drain(); err != nil {
+			nc.Close()
 		} else {
 			select {
 			case <-closed:
 			case <-time.After(10 * time.Second):
-				b.Conn.Close()
+				nc.Close()
 			}
 		}
 	}

@@ -93,7 +93,7 @@ func (e *edgeState) update(b *Broker) {
 	e.hubTried.Store(time.Now().UnixNano()) // a hub that does not answer is asked again only after the interval
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	hub, err := jetstream.NewWithDomain(b.Conn, e.hubDomain)
+	hub, err := jetstream.NewWithDomain(b.Conn(), e.hubDomain)
 	if err != nil {
 		return
 	}

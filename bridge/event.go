@@ -3,6 +3,8 @@ package bridge
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -25,20 +27,33 @@ type eventInput struct {
 	tracestate  string
 }
 
+// Limits on what a request controls (docs/security.md#limits). A subject longer than the server's
+// control line makes nats-server close the connection, so types are capped well inside it.
+const (
+	maxTypeBytes    = 128  // an event type after the provider's prefix
+	maxTypeTokens   = 16   // its dot-separated tokens
+	maxSubjectBytes = 256  // a whole subject, prefix and endpoint included
+	maxCESubject    = 1024 // ce-subject: longer ones are dropped from the event
+	maxMsgIDKey     = 200  // an id longer than this is hashed in Nats-Msg-Id
+	maxEventID      = 1024 // ce-id: a longer provider id falls back to the body's hash
+)
+
+// errTypeTooLong makes an event whose type would not fit a subject unmapped.
+var errTypeTooLong = errors.New("event type too long for a subject")
+
 // newEvent builds the CloudEvent of docs/how-it-works.md. The data is the raw body, byte for byte.
 func newEvent(in eventInput) *event.Event {
 	req := in.verified.Request()
 	e := event.New(event.CloudEventsVersionV1)
 	id := in.mapped.ID
 	if !usableID(id) {
-		sum := sha256.Sum256(req.Body)
-		id = hex.EncodeToString(sum[:])
+		id = sha256Hex(req.Body)
 	}
 	e.SetID(id)
 	e.SetSource(in.endpoint.Source)
 	// Types and subjects may come from headers, which can carry any bytes.
 	e.SetType(strings.ToValidUTF8(in.endpoint.TypePrefix+"."+strings.ToLower(in.mapped.Type), "\uFFFD"))
-	if in.mapped.Subject != "" {
+	if in.mapped.Subject != "" && len(in.mapped.Subject) <= maxCESubject {
 		e.SetSubject(strings.ToValidUTF8(in.mapped.Subject, "\uFFFD"))
 	}
 	t := in.mapped.Time
@@ -98,10 +113,51 @@ func printableASCII(s string, max int) bool {
 	return true
 }
 
-// usableID reports whether a provider's event id can serve as the CloudEvents id and inside
-// Nats-Msg-Id: present, printable ASCII without spaces, and short.
+// msgID is the event's Nats-Msg-Id: "{endpoint}:" and a key built from authenticated bytes only
+// (docs/security.md#one-delivery-one-event), so resending a captured request with a change its
+// signature does not cover is a duplicate, never a new message.
+func msgID(ep *Endpoint, ev *event.Event, mapped providers.Event, verified providers.Verified) string {
+	var key string
+	switch id := ev.ID(); {
+	case verified.Unsigned():
+		// Nothing vouches for it: scoped apart, so it can never pre-empt a signed event's id.
+		return ep.ID + ":unsigned:" + shortKey(id)
+	case mapped.IDUnsigned:
+		// The id is a header anyone holding the request can change: the type and the signed body
+		// name the event instead (a retry or a resend is still one message).
+		h := sha256.New()
+		h.Write([]byte(ev.Type()))
+		h.Write([]byte{0})
+		h.Write(verified.SignedBody())
+		key = hex.EncodeToString(h.Sum(nil))
+	case !usableID(mapped.ID):
+		// The id is the body's hash: taken over the bytes the signature matched (UserCheck's
+		// re-encoded form), so whitespace or escapes the signature does not see change nothing.
+		key = sha256Hex(verified.SignedBody())
+	default:
+		key = shortKey(id)
+	}
+	return ep.ID + ":" + key
+}
+
+// shortKey keeps Nats-Msg-Id short: a longer id is replaced by its SHA-256 (every id is held in
+// the servers' memory for the duplicate window).
+func shortKey(id string) string {
+	if len(id) > maxMsgIDKey {
+		return sha256Hex([]byte(id))
+	}
+	return id
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// usableID reports whether a provider's event id can serve as the CloudEvents id: present,
+// printable ASCII without spaces, and at most maxEventID bytes.
 func usableID(id string) bool {
-	if id == "" || len(id) > 200 {
+	if id == "" || len(id) > maxEventID {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -110,6 +166,21 @@ func usableID(id string) bool {
 		}
 	}
 	return true
+}
+
+// checkType reports whether an event of type t (after the provider's prefix) fits the limits:
+// at most maxTypeBytes and maxTypeTokens, and both its subject and its question subject at most
+// maxSubjectBytes. One that does not is published as unmapped.
+func (e *Endpoint) checkType(t string) error {
+	switch {
+	case len(t) > maxTypeBytes:
+		return fmt.Errorf("type of %d bytes (at most %d): %w", len(t), maxTypeBytes, errTypeTooLong)
+	case strings.Count(t, ".") >= maxTypeTokens:
+		return fmt.Errorf("type of %d tokens (at most %d): %w", strings.Count(t, ".")+1, maxTypeTokens, errTypeTooLong)
+	case len(e.subjectPrefix)+len(t) > maxSubjectBytes || len(e.replyPrefix)+len(t) > maxSubjectBytes:
+		return fmt.Errorf("subject of %d bytes (at most %d): %w", max(len(e.subjectPrefix), len(e.replyPrefix))+len(t), maxSubjectBytes, errTypeTooLong)
+	}
+	return nil
 }
 
 // typeTokens turns the part of a CloudEvents type after the provider's prefix into subject

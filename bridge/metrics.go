@@ -23,6 +23,7 @@ type Metrics struct {
 type LinkState interface {
 	Connected() bool
 	StreamsRecreated() uint64
+	ConnectionsRebuilt() uint64
 	Edge() EdgeStatus
 }
 
@@ -63,6 +64,9 @@ func NewMetrics(link LinkState) *Metrics {
 	recreated := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_stream_recreated_total", Help: "Times the stream was found missing (deleted under the running bridge) and created again.",
 	}, func() float64 { return float64(link.StreamsRecreated()) })
+	rebuilt := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "bridge_nats_connections_rebuilt_total", Help: "Times the NATS connection was closed for good (not just dropped) and a new one was built.",
+	}, func() float64 { return float64(link.ConnectionsRebuilt()) })
 	for _, result := range []string{"success", "failure"} {
 		m.reloads.WithLabelValues(result) // exported as 0 before the first reload
 	}
@@ -82,7 +86,7 @@ func NewMetrics(link LinkState) *Metrics {
 		)
 	}
 	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight, m.reloads,
-		connectedGauge, recreated, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		connectedGauge, recreated, rebuilt, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

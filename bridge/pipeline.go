@@ -85,11 +85,14 @@ func (s *Server) handleWebhook(c echo.Context) error {
 
 	// Map: an authentic body that cannot be mapped is published as unmapped, not dropped.
 	mapped, err := verified.Map()
+	if err == nil {
+		err = ep.checkType(mapped.Type)
+	}
 	if err != nil {
 		rec.err = err
 		rec.reason = "unmapped"
 		// An id the provider's headers give still identifies it, so its retries stay one event.
-		mapped = providers.Event{Type: unmappedType, ID: mapped.ID, Time: mapped.Time}
+		mapped = providers.Event{Type: unmappedType, ID: mapped.ID, Time: mapped.Time, IDUnsigned: mapped.IDUnsigned}
 		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
 	}
 	// The publish span covers encoding and publishing until the PubAck; with tracing on, the
@@ -121,7 +124,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 
 	// Publish, and wait for this event's own PubAck before answering 2xx.
 	published := s.now()
-	ack, err := s.publisher.Publish(c.Request().Context(), msg, ep.ID+":"+ev.ID())
+	ack, err := s.publisher.Publish(c.Request().Context(), msg, msgID(ep, ev, mapped, verified))
 	if publishSpan != nil {
 		publishSpan.SetAttributes(attribute.String("messaging.destination.name", msg.Subject), attribute.Bool("bridge.duplicate", err == nil && ack.Duplicate))
 	}

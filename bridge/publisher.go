@@ -32,7 +32,6 @@ var (
 // message stored after its retry answer, which the provider's retry then meets as a duplicate.
 type Publisher struct {
 	broker  *Broker
-	js      jetstream.JetStream
 	timeout time.Duration
 	// handovers bounds the hand-overs under way: on a stalled link each one waits, holding its
 	// message, until the flusher timeout frees the connection; past the bound a request gets its
@@ -46,7 +45,7 @@ const maxHandovers = 16384
 
 // NewPublisher publishes through b with the given PubAck timeout.
 func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
-	return &Publisher{broker: b, js: b.JS, timeout: timeout, handovers: make(chan struct{}, maxHandovers)}
+	return &Publisher{broker: b, timeout: timeout, handovers: make(chan struct{}, maxHandovers)}
 }
 
 // handOver runs call, which takes the connection's lock, on its own goroutine until ctx ends or
@@ -100,8 +99,9 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	}
 	deadline := startDeadline(p.timeout)
 	defer stopDeadline(deadline)
+	js := p.broker.JS()
 	fut, err := handOver(ctx, deadline.C, p, func() (jetstream.PubAckFuture, error) {
-		return p.js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
+		return js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	})
 	if err != nil {
 		return nil, p.failed(msg.Subject, err)
@@ -143,7 +143,7 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	reply, err := handOver(ctx, nil, p, func() (*nats.Msg, error) {
-		return p.broker.Conn.RequestMsgWithContext(ctx, q)
+		return p.broker.Conn().RequestMsgWithContext(ctx, q)
 	})
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):

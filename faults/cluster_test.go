@@ -29,9 +29,9 @@ func TestClusterNodeLossUnderLoad(t *testing.T) {
 	l.waitOK(200, 20*time.Second, "steady load")
 
 	// First the node the bridge is connected to.
-	first := c.Node(app.Broker().Conn.ConnectedServerName())
+	first := c.Node(app.Broker().Conn().ConnectedServerName())
 	if first == nil {
-		t.Fatalf("bridge connected to %q, not a cluster node", app.Broker().Conn.ConnectedServerName())
+		t.Fatalf("bridge connected to %q, not a cluster node", app.Broker().Conn().ConnectedServerName())
 	}
 	leader := streamLeader(t, js)
 	mark := l.snapshot()
@@ -40,7 +40,7 @@ func TestClusterNodeLossUnderLoad(t *testing.T) {
 	took := waitFor(t, 30*time.Second, "2xx after killing the bridge's server", func() bool { return l.ok2xxSince(killed) })
 	l.waitOK(200, 30*time.Second, "steady load with one node down")
 	t.Logf("killed %s (the bridge's server; stream leader %s): first 2xx after %s, bridge now on %s; meanwhile %s",
-		first.Name(), leader, took.Round(time.Millisecond), app.Broker().Conn.ConnectedServerName(), l.snapshot().minus(mark))
+		first.Name(), leader, took.Round(time.Millisecond), app.Broker().Conn().ConnectedServerName(), l.snapshot().minus(mark))
 
 	first.Restart()
 	c.WaitLeader(30 * time.Second)
@@ -64,7 +64,7 @@ func TestClusterNodeLossUnderLoad(t *testing.T) {
 	took = waitFor(t, 30*time.Second, "2xx after killing a second node", func() bool { return l.ok2xxSince(killed) })
 	l.waitOK(200, 30*time.Second, "steady load with the second node down")
 	t.Logf("killed %s: first 2xx after %s, bridge on %s; meanwhile %s",
-		second.Name(), took.Round(time.Millisecond), app.Broker().Conn.ConnectedServerName(), l.snapshot().minus(mark))
+		second.Name(), took.Round(time.Millisecond), app.Broker().Conn().ConnectedServerName(), l.snapshot().minus(mark))
 
 	l.Stop()
 	second.Restart()
@@ -141,7 +141,7 @@ func startClusterBridge(t *testing.T) (*natstest.Cluster, *bridge.App, jetstream
 		t.Fatal(err)
 	}
 	waitStreamHealthy(t, js, 3, 30*time.Second)
-	t.Logf("cluster of 3 and an R3 stream up in %s; bridge on %s", time.Since(start).Round(time.Millisecond), app.Broker().Conn.ConnectedServerName())
+	t.Logf("cluster of 3 and an R3 stream up in %s; bridge on %s", time.Since(start).Round(time.Millisecond), app.Broker().Conn().ConnectedServerName())
 	return c, app, js
 }
 

@@ -1,0 +1,169 @@
+package bridge_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookbridge/bridge/cloudevents"
+)
+
+// githubHeaders signs body as GitHub documents it: X-Hub-Signature-256 = "sha256=" + hex
+// HMAC-SHA256(secret, body). The event name and delivery id are not signed.
+func githubHeaders(secret, event, delivery string, body []byte) http.Header {
+	return http.Header{
+		"Content-Type":        {"application/json"},
+		"X-Hub-Signature-256": {"sha256=" + hexHMAC256(secret, string(body))},
+		"X-Github-Event":      {event},
+		"X-Github-Delivery":   {delivery},
+	}
+}
+
+// honest sends a fresh, genuine Aghanim event and fails the test unless it is stored (200).
+func (h *harness) honest(t *testing.T, id string) {
+	t.Helper()
+	body := []byte(`{"event_type":"item.purchased","event_id":"` + id + `"}`)
+	if resp, answer := h.post("aghanim", aghanimHeaders(testSecret, time.Now().Unix(), body), body); resp.StatusCode != http.StatusOK {
+		t.Fatalf("an honest request after the hostile one: %d %s", resp.StatusCode, answer)
+	}
+}
+
+// TestTypeCaps: a type no subject can carry (a replayed GitHub delivery with a huge, unsigned
+// X-GitHub-Event) is published as unmapped, and the connection stays open for the next request.
+// A subject longer than nats-server's control line makes it close the connection, for good.
+func TestTypeCaps(t *testing.T) {
+	h := startBridge(t, nil)
+	body := []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)
+	tests := []struct {
+		name, event string
+		wantType    string
+	}{
+		{"5,000-byte type", strings.Repeat("a", 5000), "com.hmac.unmapped"},
+		{"129-byte type", strings.Repeat("a", 129), "com.hmac.unmapped"},
+		{"128-byte type fits", strings.Repeat("b", 128), "com.hmac." + strings.Repeat("b", 128)},
+		{"17 tokens", strings.Repeat("t.", 16) + "t", "com.hmac.unmapped"},
+		{"16 tokens fit", strings.Repeat("u.", 15) + "u", "com.hmac." + strings.Repeat("u.", 15) + "u"},
+		{"dots only", strings.Repeat(".", 100), "com.hmac.unmapped"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(h.messages())
+			resp, answer := h.post("hmac", githubHeaders(testSecret, tc.event, "delivery-"+string(rune('a'+i)), body), body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d %s, want 200", resp.StatusCode, answer)
+			}
+			added := h.messages()[before:]
+			if len(added) != 1 {
+				t.Fatalf("%d messages, want 1", len(added))
+			}
+			ev, err := cloudevents.Decode(&nats.Msg{Subject: added[0].Subject, Header: added[0].Header, Data: added[0].Data})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type() != tc.wantType {
+				t.Errorf("type %q, want %q", ev.Type(), tc.wantType)
+			}
+			if len(added[0].Subject) > 256 {
+				t.Errorf("subject of %d bytes", len(added[0].Subject))
+			}
+			h.honest(t, "whevt_after_type_"+string(rune('a'+i)))
+		})
+	}
+}
+
+// TestEventAttributeCaps: a ce-subject over 1 KiB is dropped; an id over 200 bytes is hashed in
+// Nats-Msg-Id while ce-id keeps it.
+func TestEventAttributeCaps(t *testing.T) {
+	h := startBridge(t, nil)
+	longID := "whevt_" + strings.Repeat("x", 300)
+	longSubject := strings.Repeat("p", 1025)
+	tests := []struct {
+		name, id, subject string
+		wantSubject       string
+		wantMsgID         string
+	}{
+		{"1 KiB subject kept", "whevt_cap_1", strings.Repeat("q", 1024), strings.Repeat("q", 1024), "aghanim:whevt_cap_1"},
+		{"longer subject dropped", "whevt_cap_2", longSubject, "", "aghanim:whevt_cap_2"},
+		{"long id hashed in Nats-Msg-Id", longID, "p1", "p1", "aghanim:" + sha256Hex(longID)},
+		{"200-byte id kept", strings.Repeat("i", 200), "p2", "p2", "aghanim:" + strings.Repeat("i", 200)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(`{"event_type":"item.purchased","event_id":"` + tc.id + `","event_data":{"player_id":"` + tc.subject + `"}}`)
+			before := len(h.messages())
+			if resp, answer := h.post("aghanim", aghanimHeaders(testSecret, 1, body), body); resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d %s", resp.StatusCode, answer)
+			}
+			added := h.messages()[before:]
+			if len(added) != 1 {
+				t.Fatalf("%d messages, want 1", len(added))
+			}
+			ev, err := cloudevents.Decode(&nats.Msg{Subject: added[0].Subject, Header: added[0].Header, Data: added[0].Data})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.ID() != tc.id {
+				t.Errorf("ce-id %q, want the provider's id", ev.ID())
+			}
+			if ev.Subject() != tc.wantSubject {
+				t.Errorf("ce-subject of %d bytes, want %d", len(ev.Subject()), len(tc.wantSubject))
+			}
+			if got := added[0].Header.Get(jetstream.MsgIDHeader); got != tc.wantMsgID {
+				t.Errorf("Nats-Msg-Id %q, want %q", got, tc.wantMsgID)
+			}
+		})
+	}
+}
+
+// TestClosedConnectionRebuilt: when nats.go gives the connection up for good (here, as in the
+// original failure, after nats-server's "maximum control line exceeded"), the bridge builds a new
+// one and answers 2xx again, and counts it.
+func TestClosedConnectionRebuilt(t *testing.T) {
+	h := startBridge(t, nil)
+	h.honest(t, "whevt_before_close")
+	old := h.app.Broker().Conn()
+	// A subject longer than the server's 4 KiB control line: the server answers -ERR and closes,
+	// and nats.go treats that error as final.
+	_ = old.Publish("webhooks."+strings.Repeat("x", 5000), nil)
+	_ = old.Flush()
+	waitFor(t, 30*time.Second, "the old connection closed", old.IsClosed)
+	var status int
+	took := waitFor(t, 30*time.Second, "a 2xx after the connection was closed for good", func() bool {
+		body := []byte(`{"event_type":"item.purchased","event_id":"whevt_after_close"}`)
+		resp, _ := h.post("aghanim", aghanimHeaders(testSecret, 1, body), body)
+		status = resp.StatusCode
+		return status == http.StatusOK
+	})
+	t.Logf("2xx again %s after the connection closed", took.Round(time.Millisecond))
+	if h.app.Broker().Conn() == old {
+		t.Error("the closed connection is still the broker's")
+	}
+	if n := metricSample(t, h, "bridge_nats_connections_rebuilt_total"); n != 1 {
+		t.Errorf("bridge_nats_connections_rebuilt_total %v, want 1", n)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after limit (a generous bound: it only
+// stops a broken test from hanging); it returns how long it took.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
