@@ -261,25 +261,25 @@ func TestCentrePointMap(t *testing.T) {
 		wantErr  bool // ErrUnmappable
 	}{
 		{name: "upload started", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_started.json"),
-			want: Event{Type: "upload.started", ID: centrePointTestDelivery, Subject: "44732"}},
+			want: Event{Type: "upload.started", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "44732"}},
 		{name: "upload completed (documented example)", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_completed.json"),
-			want: Event{Type: "upload.completed", ID: centrePointTestDelivery, Subject: "44732"}},
+			want: Event{Type: "upload.completed", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "44732"}},
 		{name: "upload error", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_error.json"),
-			want: Event{Type: "upload.error", ID: centrePointTestDelivery, Subject: "44732"}},
+			want: Event{Type: "upload.error", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "44732"}},
 		{name: "test ping delivered as upload", event: "upload", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "test_ping.json"),
-			want: Event{Type: "upload", ID: centrePointTestDelivery}},
+			want: Event{Type: "upload", ID: centrePointTestDelivery, IDUnsigned: true}},
 		{name: "raw_processing_complete, status Completed, subject_id", event: "raw_processing_complete", delivery: "9bcf5ddd-d036-b50a-9183-76da46c5d648", body: providerPayload(t, "centrepoint", "raw_processing_complete.json"),
-			want: Event{Type: "raw_processing_complete.completed", ID: "9bcf5ddd-d036-b50a-9183-76da46c5d648", Subject: "19525"}},
+			want: Event{Type: "raw_processing_complete.completed", ID: "9bcf5ddd-d036-b50a-9183-76da46c5d648", IDUnsigned: true, Subject: "19525"}},
 		{name: "raw_processing_complete, status Error", event: "raw_processing_complete", delivery: centrePointTestDelivery, body: []byte(`{"subject_id":19525,"status":"Error","error_message":"corrupt file"}`),
-			want: Event{Type: "raw_processing_complete.error", ID: centrePointTestDelivery, Subject: "19525"}},
+			want: Event{Type: "raw_processing_complete.error", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "19525"}},
 		{name: "data_retrieval_complete (request_status is not status)", event: "data_retrieval_complete", delivery: "62049727-b616-1ff6-f998-ae27ffc8c3cb", body: providerPayload(t, "centrepoint", "data_retrieval_complete.json"),
-			want: Event{Type: "data_retrieval_complete", ID: "62049727-b616-1ff6-f998-ae27ffc8c3cb", Subject: "19512"}},
+			want: Event{Type: "data_retrieval_complete", ID: "62049727-b616-1ff6-f998-ae27ffc8c3cb", IDUnsigned: true, Subject: "19512"}},
 		{name: "daily_statistics_complete", event: "daily_statistics_complete", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "daily_statistics_complete.json"),
-			want: Event{Type: "daily_statistics_complete", ID: centrePointTestDelivery, Subject: "17887"}},
+			want: Event{Type: "daily_statistics_complete", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "17887"}},
 		{name: "cp2_daily_statistics_complete", event: "cp2_daily_statistics_complete", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "cp2_daily_statistics_complete.json"),
-			want: Event{Type: "cp2_daily_statistics_complete", ID: centrePointTestDelivery, Subject: "17920"}},
+			want: Event{Type: "cp2_daily_statistics_complete", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "17920"}},
 		{name: "event header capitalised and padded", event: " Upload ", delivery: centrePointTestDelivery, body: []byte(`{"status":"Completed","subjectId":"1"}`),
-			want: Event{Type: "upload.completed", ID: centrePointTestDelivery, Subject: "1"}},
+			want: Event{Type: "upload.completed", ID: centrePointTestDelivery, IDUnsigned: true, Subject: "1"}},
 		{name: "SubjectId spelling", event: "upload", body: []byte(`{"SubjectId":42}`), want: Event{Type: "upload", Subject: "42"}},
 		{name: "subjectID spelling", event: "upload", body: []byte(`{"subjectID":"43"}`), want: Event{Type: "upload", Subject: "43"}},
 		{name: "subjectId preferred over subject_id", event: "upload", body: []byte(`{"subject_id":1,"subjectId":2}`), want: Event{Type: "upload", Subject: "2"}},
@@ -290,8 +290,9 @@ func TestCentrePointMap(t *testing.T) {
 		{name: "body with data after the object", event: "upload", body: []byte(`{"status":"completed"} {}`), want: Event{Type: "upload"}},
 		{name: "no delivery header: the bridge hashes the body", event: "upload", body: providerPayload(t, "centrepoint", "upload_completed.json"),
 			want: Event{Type: "upload.completed", Subject: "44732"}},
-		{name: "body not JSON", event: "upload", delivery: centrePointTestDelivery, body: []byte(`status=completed`), want: Event{Type: "upload", ID: centrePointTestDelivery}},
+		{name: "body not JSON: the delivery id, still unsigned", event: "upload", delivery: centrePointTestDelivery, body: []byte(`status=completed`), want: Event{Type: "upload", ID: centrePointTestDelivery, IDUnsigned: true}},
 		{name: "body a JSON array", event: "upload", body: []byte(`[{"status":"completed"}]`), want: Event{Type: "upload"}},
+		{name: "body a JSON array, with a delivery id", event: "upload", delivery: centrePointTestDelivery, body: []byte(`[{"status":"completed"}]`), want: Event{Type: "upload", ID: centrePointTestDelivery, IDUnsigned: true}},
 		{name: "empty body", event: "upload", want: Event{Type: "upload"}},
 		{name: "no event header", delivery: centrePointTestDelivery, body: providerPayload(t, "centrepoint", "upload_completed.json"), wantErr: true},
 		{name: "blank event header", event: "  ", body: providerPayload(t, "centrepoint", "upload_completed.json"), wantErr: true},
@@ -317,6 +318,33 @@ func TestCentrePointMap(t *testing.T) {
 			}
 			if ev != tc.want {
 				t.Fatalf("Map = %+v, want %+v", ev, tc.want)
+			}
+		})
+	}
+}
+
+// TestCentrePointDeliveryIsUnsigned: no scheme covers X-ActiGraph-Delivery, so a captured request
+// with another delivery id still authenticates; Map says so, and the bridge then names the event
+// by its type and body rather than by that id.
+func TestCentrePointDeliveryIsUnsigned(t *testing.T) {
+	body := providerPayload(t, "centrepoint", "upload_completed.json")
+	creds := Credentials{Secrets: []string{centrePointTestSecret}, BearerTokens: []string{centrePointTestToken}}
+	for name, proof := range map[string]http.Header{
+		"HMAC":   {"X-Actigraph-Signature": {centrePointSignature(centrePointTestSecret, body)}},
+		"bearer": {"Authorization": {"Bearer " + centrePointTestToken}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, delivery := range []string{centrePointTestDelivery, "00000000-0000-4000-8000-000000000001"} {
+				req := Request{Header: proof.Clone(), Body: body}
+				req.Header.Set(CentrePointEventHeader, "upload")
+				req.Header.Set(CentrePointDeliveryHeader, delivery)
+				v, err := CentrePoint.Verify(req, creds)
+				if err != nil {
+					t.Fatalf("delivery %s: %v", delivery, err)
+				}
+				if ev, err := v.Map(); err != nil || ev.ID != delivery || !ev.IDUnsigned {
+					t.Fatalf("delivery %s: Map = %+v, %v; want that id, marked IDUnsigned", delivery, ev, err)
+				}
 			}
 		})
 	}
@@ -531,6 +559,9 @@ func FuzzCentrePointMap(f *testing.F) {
 		if ev.ID != strings.TrimSpace(delivery) || !ev.Time.IsZero() {
 			t.Fatalf("Map: %+v, want id %q and no time", ev, delivery)
 		}
+		if ev.IDUnsigned != (ev.ID != "") {
+			t.Fatalf("Map: %+v: an id from the unsigned delivery header must be marked IDUnsigned", ev)
+		}
 	})
 }
 
@@ -582,6 +613,7 @@ func centrePointMapUnmarshal(req Request) (Event, error) {
 	}
 	_ = json.Unmarshal(req.Body, &body)
 	ev := Event{Type: event, ID: strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)), Subject: stringOrNumber(body.SubjectID)}
+	ev.IDUnsigned = ev.ID != "" // no scheme signs the delivery header
 	if ev.Subject == "" {
 		ev.Subject = stringOrNumber(body.SubjectIDSnake)
 	}
