@@ -37,15 +37,33 @@ var Aghanim = &Provider{
 	DefaultReplyEvents: []string{"player.verify", "player.lookup", "store.get"},
 	CheckCredentials:   needSecret,
 
+	// timestamp_tolerance (docs/providers/aghanim.md) is off unless set: the timestamp equals
+	// event_time and a retry carries the original, so Aghanim documents no age limit.
+	SettingKeys: []string{timestampToleranceKey},
+	Configure:   configureTimestampTolerance,
+
 	Authenticate: rawBody(func(req Request, creds Credentials) error {
-		// The timestamp equals event_time and a retry may carry an old one, so its age is not
-		// checked; it only has to be there, as it is part of what is signed.
-		ts, err := proofHeader(req.Header, AghanimTimestampHeader)
+		// The signature header first: a request without it has presented no proof at all.
+		if _, err := proofHeader(req.Header, AghanimSignatureHeader); err != nil {
+			return err
+		}
+		value, err := signedHeader(req.Header, AghanimTimestampHeader)
 		if err != nil {
 			return err
 		}
-		return verifyMAC(req.Header, AghanimSignatureHeader, decodeHex, sha256.New, creds.Secrets,
-			[]byte(ts), []byte("."), req.Body)
+		// Digits only, so that no byte of the body can move into the header (scheme.go).
+		ts, err := parseSignedTimestamp(value)
+		if err != nil {
+			return fmt.Errorf("header %s: %w", AghanimTimestampHeader, err)
+		}
+		if err := verifyMAC(req.Header, AghanimSignatureHeader, decodeHex, sha256.New, creds.Secrets,
+			[]byte(value), []byte("."), req.Body); err != nil {
+			return err
+		}
+		if err := checkTimestampAge(ts, req, toleranceOf(creds.Settings)); err != nil {
+			return fmt.Errorf("header %s: %w", AghanimTimestampHeader, err)
+		}
+		return nil
 	}),
 
 	Map: func(req Request) (Event, error) {

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,10 +93,44 @@ func TestAghanimAuthenticate(t *testing.T) {
 			wantErr: ErrMissingProof,
 		},
 		{
+			// A signature is there, so the request is not "unsigned" even where unsigned
+			// requests are allowed.
 			name:    "missing timestamp header",
 			modify:  func(r *Request) { r.Header.Del("X-Aghanim-Signature-Timestamp") },
+			wantErr: ErrMalformedProof,
+		},
+		{
+			name: "no signature and no timestamp",
+			modify: func(r *Request) {
+				r.Header.Del("X-Aghanim-Signature")
+				r.Header.Del("X-Aghanim-Signature-Timestamp")
+			},
 			wantErr: ErrMissingProof,
 		},
+		{
+			// The genuine signature covers "{ts}.{P}.{Q}" whichever way it is split: moving P
+			// out of the body into the header would make the body Q a new (unmapped) event.
+			name: "bytes moved from the body into the timestamp",
+			modify: func(r *Request) {
+				ts, body := moveIntoTimestamp(t, r.Header.Get("X-Aghanim-Signature-Timestamp"), r.Body)
+				if aghanimSignature(aghanimTestSecret, ts, body) != r.Header.Get("X-Aghanim-Signature") {
+					t.Fatal("the moved bytes do not sign the same")
+				}
+				r.Header.Set("X-Aghanim-Signature-Timestamp", ts)
+				r.Body = body
+			},
+			wantErr: ErrMalformedProof,
+		},
+		// Timestamps other than 1 to 19 ASCII digits, each signed right: only the rule refuses them.
+		{name: "timestamp with a sign", modify: resignAghanim("+1725548450"), wantErr: ErrMalformedProof},
+		{name: "negative timestamp", modify: resignAghanim("-1"), wantErr: ErrMalformedProof},
+		{name: "timestamp with a space inside", modify: resignAghanim("1725 548450"), wantErr: ErrMalformedProof},
+		{name: "timestamp with a letter", modify: resignAghanim("12a"), wantErr: ErrMalformedProof},
+		{name: "timestamp with a fraction", modify: resignAghanim("1725548450.5"), wantErr: ErrMalformedProof},
+		{name: "timestamp of 20 digits", modify: resignAghanim("17255484501725548450"), wantErr: ErrMalformedProof},
+		{name: "timestamp empty", modify: resignAghanim(""), wantErr: ErrMalformedProof},
+		{name: "timestamp of 19 digits", modify: resignAghanim("1725548450172554845")},
+		{name: "timestamp padded with space (HTTP trims it)", modify: resignAghanim(" 1725548450 ")},
 		{
 			name:    "timestamp changed",
 			modify:  func(r *Request) { r.Header.Set("X-Aghanim-Signature-Timestamp", "1725548451") },
@@ -204,6 +241,26 @@ func TestAghanimAuthenticate(t *testing.T) {
 	}
 }
 
+// resignAghanim replaces the request's timestamp with ts and signs it afresh, the way the
+// documentation's sample would (over the value as trimmed, as HTTP delivers it).
+func resignAghanim(ts string) func(r *Request) {
+	return func(r *Request) {
+		*r = aghanimRequest(aghanimTestSecret, strings.TrimSpace(ts), r.Body)
+		r.Header.Set("X-Aghanim-Signature-Timestamp", ts)
+	}
+}
+
+// moveIntoTimestamp splits a body "P.Q" at its first "." and returns the timestamp "ts.P" with
+// the body "Q": the same bytes under a "{timestamp}.{body}" signature.
+func moveIntoTimestamp(t *testing.T, ts string, body []byte) (string, []byte) {
+	t.Helper()
+	p, q, ok := strings.Cut(string(body), ".")
+	if !ok {
+		t.Fatal("the body has no \".\" to split at")
+	}
+	return ts + "." + p, []byte(q)
+}
+
 // checkAuthError checks err against want (nil: success) and that a failure wraps exactly one
 // of the authentication sentinels.
 func checkAuthError(t *testing.T, err, want error) {
@@ -218,13 +275,73 @@ func checkAuthError(t *testing.T, err, want error) {
 		t.Fatalf("error %v, want %v", err, want)
 	}
 	n := 0
-	for _, s := range []error{ErrMissingProof, ErrMalformedProof, ErrBadSignature, ErrBadCredentials} {
+	for _, s := range []error{ErrMissingProof, ErrMalformedProof, ErrBadSignature, ErrBadCredentials, ErrStaleTimestamp} {
 		if errors.Is(err, s) {
 			n++
 		}
 	}
 	if n != 1 {
 		t.Errorf("error %v wraps %d sentinels, want 1", err, n)
+	}
+}
+
+// TestAghanimTimestampTolerance: with timestamp_tolerance set, a timestamp further than it from
+// the time of receipt, either way, is stale; unset, any age passes (the timestamp is event_time,
+// and retries carry the original).
+func TestAghanimTimestampTolerance(t *testing.T) {
+	body := aghanimExample(t, "player_update.json")
+	received := time.Unix(1725548450, 0)
+	at := func(d time.Duration) string { return strconv.FormatInt(received.Add(d).Unix(), 10) }
+	tests := []struct {
+		name      string
+		tolerance time.Duration // 0: unset
+		ts        string
+		secret    string // "": the right one
+		wantErr   error
+	}{
+		{name: "unset: a year old", ts: at(-365 * 24 * time.Hour)},
+		{name: "unset: a day ahead", ts: at(24 * time.Hour)},
+		{name: "unset: 19 digits", ts: "9999999999999999999"},
+		{name: "5m: now", tolerance: 5 * time.Minute, ts: at(0)},
+		{name: "5m: 5 minutes old", tolerance: 5 * time.Minute, ts: at(-5 * time.Minute)},
+		{name: "5m: 5 minutes ahead", tolerance: 5 * time.Minute, ts: at(5 * time.Minute)},
+		{name: "5m: 5 minutes 1 second old", tolerance: 5 * time.Minute, ts: at(-5*time.Minute - time.Second), wantErr: ErrStaleTimestamp},
+		{name: "5m: 5 minutes 1 second ahead", tolerance: 5 * time.Minute, ts: at(5*time.Minute + time.Second), wantErr: ErrStaleTimestamp},
+		{name: "5m: 19 digits", tolerance: 5 * time.Minute, ts: "9999999999999999999", wantErr: ErrStaleTimestamp},
+		{name: "5m: zero", tolerance: 5 * time.Minute, ts: "0", wantErr: ErrStaleTimestamp},
+		{name: "5m: an old timestamp wrongly signed is a bad signature", tolerance: 5 * time.Minute, ts: at(-time.Hour), secret: "not-the-key", wantErr: ErrBadSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			settings := map[string]any{}
+			if tt.tolerance != 0 {
+				settings["timestamp_tolerance"] = tt.tolerance
+			}
+			configured, err := Aghanim.Configure("shop", settingsOf(settings))
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret := aghanimTestSecret
+			if tt.secret != "" {
+				secret = tt.secret
+			}
+			req := aghanimRequest(secret, tt.ts, body)
+			req.Received = received
+			_, err = Aghanim.Verify(req, Credentials{Secrets: []string{aghanimTestSecret}, Settings: configured.Value})
+			checkAuthError(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestAghanimConfigure(t *testing.T) {
+	if !slices.Contains(Aghanim.SettingKeys, "timestamp_tolerance") {
+		t.Errorf("SettingKeys %v lack timestamp_tolerance", Aghanim.SettingKeys)
+	}
+	for name, tolerance := range map[string]time.Duration{"zero": 0, "negative": -time.Minute} {
+		_, err := Aghanim.Configure("shop", settingsOf(map[string]any{"timestamp_tolerance": tolerance}))
+		if err == nil || !strings.HasPrefix(err.Error(), "timestamp_tolerance: ") {
+			t.Errorf("%s tolerance: %v, want an error naming timestamp_tolerance", name, err)
+		}
 	}
 }
 
@@ -465,6 +582,9 @@ func TestAghanimSign(t *testing.T) {
 	}
 }
 
+// aghanimTimestamp is a timestamp the bridge accepts: 1 to 19 ASCII digits.
+var aghanimTimestamp = regexp.MustCompile(`^[0-9]{1,19}$`)
+
 func FuzzAghanimAuthenticate(f *testing.F) {
 	for _, name := range []string{"player_update.json", "testing.json", "store_get.json"} {
 		body := aghanimExample(f, name)
@@ -472,6 +592,10 @@ func FuzzAghanimAuthenticate(f *testing.F) {
 	}
 	f.Add([]byte(`{}`), "", "")
 	f.Add([]byte(`{}`), "1", "zz")
+	// Bytes of a genuine body moved into its timestamp: the same signed bytes, refused.
+	body := aghanimExample(f, "player_update.json")
+	p, q, _ := strings.Cut(string(body), ".")
+	f.Add([]byte(q), "1725548450."+p, aghanimSignature(aghanimTestSecret, "1725548450", body))
 	f.Fuzz(func(t *testing.T, body []byte, ts, sig string) {
 		creds := Credentials{Secrets: []string{"other", aghanimTestSecret}}
 		h := http.Header{}
@@ -486,14 +610,26 @@ func FuzzAghanimAuthenticate(f *testing.F) {
 			t.Fatalf("accepted signature %q for timestamp %q", sig, ts)
 		}
 
-		// The same request signed correctly is accepted; by another key, rejected.
+		if err == nil && !aghanimTimestamp.MatchString(strings.TrimSpace(ts)) {
+			t.Fatalf("accepted timestamp %q, which is not 1 to 19 digits", ts)
+		}
+
+		// The same request signed correctly is accepted when its timestamp is digits, else
+		// malformed; signed by another key, rejected.
 		ts = strings.TrimSpace(ts)
 		if ts == "" {
 			return
 		}
 		h.Set("X-Aghanim-Signature-Timestamp", ts)
 		h.Set("X-Aghanim-Signature", aghanimSignature(aghanimTestSecret, ts, body))
-		if _, err := Aghanim.Authenticate(Request{Header: h, Body: body}, creds); err != nil {
+		_, err = Aghanim.Authenticate(Request{Header: h, Body: body}, creds)
+		if !aghanimTimestamp.MatchString(ts) {
+			if !errors.Is(err, ErrMalformedProof) {
+				t.Fatalf("timestamp %q, correctly signed: %v, want ErrMalformedProof", ts, err)
+			}
+			return
+		}
+		if err != nil {
 			t.Fatalf("correctly signed request rejected: %v", err)
 		}
 		h.Set("X-Aghanim-Signature", aghanimSignature("a third key", ts, body))

@@ -6,10 +6,14 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // The building blocks providers describe their schemes with: one header carrying a MAC, the
@@ -27,6 +31,17 @@ func proofHeader(h http.Header, name string) (string, error) {
 		return "", fmt.Errorf("header %s given %d times: %w", name, len(values), ErrMalformedProof)
 	}
 	return strings.TrimSpace(values[0]), nil
+}
+
+// signedHeader returns the single value of a header that a presented signature covers (a
+// timestamp, an id). Absent or empty, the signature cannot be right: that is ErrMalformedProof,
+// so that such a request never counts as one that carries no proof at all (allow_unsigned).
+func signedHeader(h http.Header, name string) (string, error) {
+	value, err := proofHeader(h, name)
+	if errors.Is(err, ErrMissingProof) {
+		return "", fmt.Errorf("header %s: absent beside a signature: %w", name, ErrMalformedProof)
+	}
+	return value, err
 }
 
 // macOf returns HMAC-newHash(secret, parts concatenated).
@@ -119,4 +134,96 @@ func firstSecret(creds Credentials) (string, error) {
 		return "", fmt.Errorf("no secret to sign with")
 	}
 	return creds.Secrets[0], nil
+}
+
+// Signed timestamps. Aghanim, ZignSec's newer scheme and Standard Webhooks sign a timestamp
+// joined to the body by a "." (docs/providers/aghanim.md). The signature binds the two only if
+// the timestamp cannot itself contain the separator: a timestamp header "ts.P" with body "Q"
+// signs the same bytes as the genuine "ts" with body "P.Q", so whoever holds one genuine request
+// could move the start of its body into the header and have a new event accepted.
+
+// maxTimestampDigits bounds a signed timestamp: 19 digits hold every positive int64.
+const maxTimestampDigits = 19
+
+// parseSignedTimestamp reads a Unix time in seconds that a signature covers: 1 to 19 ASCII
+// digits and nothing else (no sign, space, dot or fraction), else ErrMalformedProof. The value
+// is not quoted in the error: it is the sender's. Nineteen digits beyond int64 read as
+// math.MaxInt64, later than any tolerance allows.
+func parseSignedTimestamp(value string) (int64, error) {
+	if value == "" || len(value) > maxTimestampDigits {
+		return 0, fmt.Errorf("timestamp of %d characters, want 1 to %d digits: %w", len(value), maxTimestampDigits, ErrMalformedProof)
+	}
+	for i := 0; i < len(value); i++ {
+		if value[i] < '0' || value[i] > '9' {
+			return 0, fmt.Errorf("timestamp is not Unix seconds in decimal digits: %w", ErrMalformedProof)
+		}
+	}
+	secs, err := strconv.ParseInt(value, 10, 64)
+	if err != nil {
+		return math.MaxInt64, nil
+	}
+	return secs, nil
+}
+
+// timestampToleranceKey is the endpoint key that bounds how far a signed timestamp may be from
+// the time of receipt (docs/providers/README.md).
+const timestampToleranceKey = "timestamp_tolerance"
+
+// timestampSettings is an endpoint's timestamp_tolerance as a provider's Configure reads it.
+type timestampSettings struct {
+	// tolerance is how far a signed timestamp may be from the time of receipt, either way;
+	// zero: the provider's default (none for Aghanim and ZignSec).
+	tolerance time.Duration
+}
+
+// readTimestampTolerance reads the endpoint's timestamp_tolerance, a Go duration such as "5m";
+// given reports whether it was set. Zero or negative is an error naming the key.
+func readTimestampTolerance(read SettingReader) (tolerance time.Duration, given bool, err error) {
+	given, err = read(timestampToleranceKey, &tolerance)
+	switch {
+	case err != nil:
+		// On one line: the decoder's message may have several.
+		detail := strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), timestampToleranceKey+": ")), " ")
+		return 0, given, fmt.Errorf("%s: want a duration such as \"5m\" (%s)", timestampToleranceKey, detail)
+	case given && tolerance <= 0:
+		return 0, given, fmt.Errorf("%s: must be positive, got %s", timestampToleranceKey, tolerance)
+	}
+	return tolerance, given, nil
+}
+
+// configureTimestampTolerance is the Configure of providers whose only own key is
+// timestamp_tolerance and whose default is no age check at all (Aghanim, ZignSec).
+func configureTimestampTolerance(_ string, read SettingReader) (Settings, error) {
+	tolerance, _, err := readTimestampTolerance(read)
+	if err != nil {
+		return Settings{}, err
+	}
+	return Settings{Value: timestampSettings{tolerance: tolerance}}, nil
+}
+
+// toleranceOf is the timestamp_tolerance an endpoint's settings carry; zero when none.
+func toleranceOf(settings any) time.Duration {
+	s, _ := settings.(timestampSettings)
+	return s.tolerance
+}
+
+// checkTimestampAge refuses a signed Unix time (seconds) further than tolerance from when req
+// was received, in either direction, with ErrStaleTimestamp; a zero tolerance checks nothing.
+// Times beyond the year 9999 are judged as that year, which no tolerance reaches.
+func checkTimestampAge(secs int64, req Request, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		return nil
+	}
+	age := receivedAt(req).Sub(time.Unix(min(secs, maxRFC3339Seconds), 0))
+	switch {
+	case age > tolerance:
+		return fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Second), tolerance, ErrStaleTimestamp)
+	case age < -tolerance:
+		ahead := -age
+		if ahead < 0 { // Sub saturated at the least Duration, whose negation overflows
+			ahead = math.MaxInt64
+		}
+		return fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Second), tolerance, ErrStaleTimestamp)
+	}
+	return nil
 }

@@ -8,8 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Tests of the building blocks the providers' schemes are declared with (scheme.go) and of the
@@ -239,5 +242,135 @@ func TestUnixSeconds(t *testing.T) {
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("unixSeconds(%s) = %d, %v; want %d, %v", tt.raw, got, ok, tt.want, tt.wantOK)
 		}
+	}
+}
+
+// TestParseSignedTimestamp: a timestamp joined to the body by "." is 1 to 19 ASCII digits and
+// nothing else, so no byte of the body can move into it.
+func TestParseSignedTimestamp(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr bool
+	}{
+		{in: "1725548450", want: 1725548450},
+		{in: "0", want: 0},
+		{in: "0001725548450", want: 1725548450}, // as signed: the MAC covers the digits as sent
+		{in: "9223372036854775807", want: math.MaxInt64},
+		{in: "9999999999999999999", want: math.MaxInt64}, // 19 digits beyond int64: never fresh
+		{in: "1725548450.{\"event_type\":\"player", wantErr: true},
+		{in: "1725548450.5", wantErr: true},
+		{in: "+123", wantErr: true},
+		{in: "-1", wantErr: true},
+		{in: " 123", wantErr: true},
+		{in: "123 ", wantErr: true},
+		{in: "1 23", wantErr: true},
+		{in: "12a", wantErr: true},
+		{in: "0x1f", wantErr: true},
+		{in: "1e9", wantErr: true},
+		{in: "\u0661\u0662", wantErr: true},         // Arabic-Indic digits are not ASCII digits
+		{in: "12345678901234567890", wantErr: true}, // 20 digits
+		{in: "", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseSignedTimestamp(tt.in)
+		switch {
+		case tt.wantErr && !errors.Is(err, ErrMalformedProof):
+			t.Errorf("parseSignedTimestamp(%q) = %d, %v; want ErrMalformedProof", tt.in, got, err)
+		case !tt.wantErr && (err != nil || got != tt.want):
+			t.Errorf("parseSignedTimestamp(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestSignedHeader(t *testing.T) {
+	tests := []struct {
+		name    string
+		values  []string // nil: absent
+		wantErr error
+	}{
+		{name: "present", values: []string{"1725548450"}},
+		{name: "absent: malformed, not missing", wantErr: ErrMalformedProof},
+		{name: "empty: malformed, not missing", values: []string{""}, wantErr: ErrMalformedProof},
+		{name: "twice", values: []string{"1", "2"}, wantErr: ErrMalformedProof},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range tt.values {
+				h.Add("X-Ts", v)
+			}
+			_, err := signedHeader(h, "X-Ts")
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) || errors.Is(err, ErrMissingProof) {
+				t.Fatalf("error %v, want %v (and never ErrMissingProof)", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestReadTimestampTolerance(t *testing.T) {
+	tests := []struct {
+		name      string
+		settings  map[string]any
+		want      time.Duration
+		wantGiven bool
+		wantErr   bool
+	}{
+		{name: "unset", settings: nil},
+		{name: "five minutes", settings: map[string]any{"timestamp_tolerance": 5 * time.Minute}, want: 5 * time.Minute, wantGiven: true},
+		{name: "zero", settings: map[string]any{"timestamp_tolerance": time.Duration(0)}, wantGiven: true, wantErr: true},
+		{name: "negative", settings: map[string]any{"timestamp_tolerance": -time.Second}, wantGiven: true, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, given, err := readTimestampTolerance(settingsOf(tt.settings))
+			if got != tt.want || given != tt.wantGiven || (err != nil) != tt.wantErr {
+				t.Fatalf("= %s, %v, %v; want %s, %v, error %v", got, given, err, tt.want, tt.wantGiven, tt.wantErr)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "timestamp_tolerance: ") {
+				t.Errorf("error %q does not name timestamp_tolerance", err)
+			}
+		})
+	}
+	// A value the decoder refuses is named by the key, on one line.
+	_, _, err := readTimestampTolerance(func(key string, _ any) (bool, error) {
+		return true, errors.New(key + ": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!int `300` into time.Duration")
+	})
+	if err == nil || !strings.HasPrefix(err.Error(), "timestamp_tolerance: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("decoder error read as %q", err)
+	}
+}
+
+// TestCheckTimestampAge: further than the tolerance from the time of receipt, either way, is
+// stale; a zero tolerance checks nothing.
+func TestCheckTimestampAge(t *testing.T) {
+	received := time.Unix(1725548450, 0)
+	tests := []struct {
+		name      string
+		secs      int64
+		tolerance time.Duration
+		stale     bool
+	}{
+		{"no tolerance: any age", 0, 0, false},
+		{"no tolerance: far future", math.MaxInt64, 0, false},
+		{"now", 1725548450, time.Minute, false},
+		{"at the limit, before", 1725548450 - 60, time.Minute, false},
+		{"at the limit, after", 1725548450 + 60, time.Minute, false},
+		{"one second too old", 1725548450 - 61, time.Minute, true},
+		{"one second too new", 1725548450 + 61, time.Minute, true},
+		{"year 1970", 0, time.Hour, true},
+		{"beyond the year 9999", math.MaxInt64, time.Hour, true},
+		{"beyond the year 9999, the largest tolerance", math.MaxInt64, math.MaxInt64 - 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkTimestampAge(tt.secs, Request{Received: received}, tt.tolerance)
+			if tt.stale != errors.Is(err, ErrStaleTimestamp) || (!tt.stale && err != nil) {
+				t.Fatalf("error %v, want stale %v", err, tt.stale)
+			}
+			if tt.stale && !strings.Contains(err.Error(), "tolerance "+time.Duration(tt.tolerance).String()) {
+				t.Errorf("error %q does not say the tolerance", err)
+			}
+		})
 	}
 }
