@@ -45,21 +45,36 @@ var ZignSec = &Provider{
 	},
 	CheckCredentials: needSecret,
 
+	// timestamp_tolerance (docs/providers/zignsec.md) is off unless set: ZignSec retries for up
+	// to 48 hours with the original signature and documents no tolerance.
+	SettingKeys: []string{timestampToleranceKey},
+	Configure:   configureTimestampTolerance,
+
 	Authenticate: rawBody(func(req Request, creds Credentials) error {
 		value, err := proofHeader(req.Header, ZignSecSignatureHeader)
 		if err != nil {
 			return err
 		}
+		tolerance := toleranceOf(creds.Settings)
 		if !strings.Contains(value, "v1=") {
-			return verifyMAC(req.Header, ZignSecSignatureHeader, decodeHexOrBase64, sha256.New, creds.Secrets, req.Body)
+			if err := verifyMAC(req.Header, ZignSecSignatureHeader, decodeHexOrBase64, sha256.New, creds.Secrets, req.Body); err != nil {
+				return err
+			}
+			if tolerance > 0 {
+				// The legacy MAC covers the body alone: nothing says when it was made, so a
+				// captured request verifies forever. An endpoint that bounds the age of its
+				// signatures therefore refuses it as stale, not malformed: the proof is
+				// well-formed and genuine, and the setting that refuses it is
+				// timestamp_tolerance (the reason logged, stale_timestamp, points there).
+				return fmt.Errorf("header %s: legacy signature carries no timestamp, tolerance %s: %w", ZignSecSignatureHeader, tolerance, ErrStaleTimestamp)
+			}
+			return nil
 		}
-		ts, sigs, err := parseZignSecSignature(value)
+		ts, secs, sigs, err := parseZignSecSignature(value)
 		if err != nil {
 			return fmt.Errorf("header %s: %w", ZignSecSignatureHeader, err)
 		}
-		// The timestamp is only checked for presence: ZignSec retries for up to 48 hours with
-		// the original signature, and documents no tolerance. Each secret's MAC is computed
-		// once, however many v1 values the header carries.
+		// Each secret's MAC is computed once, however many v1 values the header carries.
 		macs := make(map[string][]byte, len(creds.Secrets))
 		for _, s := range creds.Secrets {
 			macs[s] = macOf(sha256.New, s, []byte(ts), []byte("."), req.Body)
@@ -72,6 +87,9 @@ var ZignSec = &Provider{
 		}
 		if !matched {
 			return fmt.Errorf("header %s: %w", ZignSecSignatureHeader, ErrBadSignature)
+		}
+		if err := checkTimestampAge(secs, req, tolerance); err != nil {
+			return fmt.Errorf("header %s: t: %w", ZignSecSignatureHeader, err)
 		}
 		return nil
 	}),
@@ -136,37 +154,41 @@ var ZignSec = &Provider{
 	},
 }
 
-// parseZignSecSignature reads "t=<ts>,v1=<hex>[,v1=<hex>…]": exactly one non-empty t, at least one
-// v1, every v1 valid hex. Other keys are ignored, as for schemes of this shape new versions are
-// added beside v1.
-func parseZignSecSignature(value string) (ts string, sigs [][]byte, err error) {
+// parseZignSecSignature reads "t=<ts>,v1=<hex>[,v1=<hex>…]": exactly one t, Unix seconds in
+// digits only (so no byte of the body can move into it, scheme.go), at least one v1, every v1
+// valid hex. Other keys are ignored, as for schemes of this shape new versions are added beside
+// v1. secs is ts read as a number.
+func parseZignSecSignature(value string) (ts string, secs int64, sigs [][]byte, err error) {
 	haveTS := false
 	for _, part := range strings.Split(value, ",") {
 		key, val, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return "", nil, fmt.Errorf("element without \"=\": %w", ErrMalformedProof)
+			return "", 0, nil, fmt.Errorf("element without \"=\": %w", ErrMalformedProof)
 		}
 		switch strings.TrimSpace(key) {
 		case "t":
 			if haveTS {
-				return "", nil, fmt.Errorf("t given twice: %w", ErrMalformedProof)
+				return "", 0, nil, fmt.Errorf("t given twice: %w", ErrMalformedProof)
 			}
 			ts, haveTS = strings.TrimSpace(val), true
 		case "v1":
 			sig, err := decodeHex(strings.TrimSpace(val))
 			if err != nil {
-				return "", nil, fmt.Errorf("v1: %w", err)
+				return "", 0, nil, fmt.Errorf("v1: %w", err)
 			}
 			sigs = append(sigs, sig)
 		}
 	}
 	switch {
-	case ts == "":
-		return "", nil, fmt.Errorf("no t: %w", ErrMalformedProof)
+	case !haveTS:
+		return "", 0, nil, fmt.Errorf("no t: %w", ErrMalformedProof)
 	case len(sigs) == 0:
-		return "", nil, fmt.Errorf("no v1: %w", ErrMalformedProof)
+		return "", 0, nil, fmt.Errorf("no v1: %w", ErrMalformedProof)
 	}
-	return ts, sigs, nil
+	if secs, err = parseSignedTimestamp(ts); err != nil {
+		return "", 0, nil, fmt.Errorf("t: %w", err)
+	}
+	return ts, secs, sigs, nil
 }
 
 // zignSecFields are the few fields the mapping reads, whatever the body's format.

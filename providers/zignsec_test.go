@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,6 +69,17 @@ func TestZignSecAuthenticate(t *testing.T) {
 	one := Credentials{Secrets: []string{zignSecTestSecret}}
 	const h = ZignSecSignatureHeader
 	sessionSig := zignSecSessionSig(zignSecTestSecret, zignSecTestTime, sessionBody)
+	// A genuine XML body "P.Q" (its declaration's version="1.0") with P moved into t: the same
+	// signed bytes, "{t}.{P}.{Q}", and the body Q a new event if t could hold it.
+	xmlBody := providerPayload(t, "zignsec", "sms_status.xml")
+	movedT, movedBody := moveIntoTimestamp(t, zignSecTestTime, xmlBody)
+	movedSig := zignSecSessionSig(zignSecTestSecret, zignSecTestTime, xmlBody)
+	if zignSecSessionSig(zignSecTestSecret, movedT, movedBody) != movedSig {
+		t.Fatal("the moved bytes do not sign the same")
+	}
+	// signedAt is the session header for a timestamp other than digits, signed right: only the
+	// timestamp rule can refuse it.
+	signedAt := func(ts string) []string { return []string{zignSecSessionHeader(zignSecTestSecret, ts, sessionBody)} }
 
 	cases := []struct {
 		name    string
@@ -100,6 +112,16 @@ func TestZignSecAuthenticate(t *testing.T) {
 		{name: "session: timestamp changed", body: sessionBody, header: []string{"t=1729585602,v1=" + sessionSig}, creds: one, wantErr: ErrBadSignature},
 		{name: "session: MAC of the body alone", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",v1=" + zignSecLegacyHex(zignSecTestSecret, sessionBody)}, creds: one, wantErr: ErrBadSignature},
 		{name: "session: no secret configured", body: sessionBody, header: []string{zignSecSessionHeader(zignSecTestSecret, zignSecTestTime, sessionBody)}, creds: Credentials{}, wantErr: ErrBadSignature},
+		{name: "session: genuine XML body, bytes not moved", body: xmlBody, header: []string{"t=" + zignSecTestTime + ",v1=" + movedSig}, creds: one},
+		{name: "session: bytes moved from the body into t", body: movedBody, header: []string{"t=" + movedT + ",v1=" + movedSig}, creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t with a sign", body: sessionBody, header: signedAt("+" + zignSecTestTime), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t negative", body: sessionBody, header: signedAt("-1"), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t with a space inside", body: sessionBody, header: signedAt("1729 585601"), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t with a letter", body: sessionBody, header: signedAt("12a"), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t with a fraction", body: sessionBody, header: signedAt(zignSecTestTime + ".5"), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t of 20 digits", body: sessionBody, header: signedAt("17295856011729585601"), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t empty, signed as empty", body: sessionBody, header: signedAt(""), creds: one, wantErr: ErrMalformedProof},
+		{name: "session: t of 19 digits", body: sessionBody, header: signedAt("1729585601172958560"), creds: one},
 		{name: "session: t missing", body: sessionBody, header: []string{"v1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
 		{name: "session: t empty", body: sessionBody, header: []string{"t=,v1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
 		{name: "session: t twice", body: sessionBody, header: []string{"t=" + zignSecTestTime + ",t=" + zignSecTestTime + ",v1=" + sessionSig}, creds: one, wantErr: ErrMalformedProof},
@@ -128,6 +150,63 @@ func TestZignSecAuthenticate(t *testing.T) {
 				t.Fatalf("Authenticate: %v, want %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestZignSecTimestampTolerance: with timestamp_tolerance set, t further than it from the time
+// of receipt, either way, is stale, and a legacy signature, which has no timestamp, is refused as
+// stale too; unset, any age passes (ZignSec retries for 48 hours with the original signature).
+func TestZignSecTimestampTolerance(t *testing.T) {
+	body := providerPayload(t, "zignsec", "session_updated.json")
+	received := time.Unix(1729585601, 0)
+	at := func(d time.Duration) string { return strconv.FormatInt(received.Add(d).Unix(), 10) }
+	session := func(d time.Duration) string { return zignSecSessionHeader(zignSecTestSecret, at(d), body) }
+	tests := []struct {
+		name      string
+		tolerance time.Duration // 0: unset
+		header    string
+		wantErr   error
+	}{
+		{name: "unset: 47 hours old", header: session(-47 * time.Hour)},
+		{name: "unset: a day ahead", header: session(24 * time.Hour)},
+		{name: "unset: legacy", header: zignSecLegacyBase64(zignSecTestSecret, body)},
+		{name: "1h: now", tolerance: time.Hour, header: session(0)},
+		{name: "1h: an hour old", tolerance: time.Hour, header: session(-time.Hour)},
+		{name: "1h: an hour ahead", tolerance: time.Hour, header: session(time.Hour)},
+		{name: "1h: an hour and a second old", tolerance: time.Hour, header: session(-time.Hour - time.Second), wantErr: ErrStaleTimestamp},
+		{name: "1h: an hour and a second ahead", tolerance: time.Hour, header: session(time.Hour + time.Second), wantErr: ErrStaleTimestamp},
+		{name: "1h: legacy base64, no timestamp to judge", tolerance: time.Hour, header: zignSecLegacyBase64(zignSecTestSecret, body), wantErr: ErrStaleTimestamp},
+		{name: "1h: legacy hex, no timestamp to judge", tolerance: time.Hour, header: zignSecLegacyHex(zignSecTestSecret, body), wantErr: ErrStaleTimestamp},
+		{name: "1h: legacy, wrong secret", tolerance: time.Hour, header: zignSecLegacyHex("another-secret", body), wantErr: ErrBadSignature},
+		{name: "1h: old and wrongly signed", tolerance: time.Hour, header: zignSecSessionHeader("another-secret", at(-2*time.Hour), body), wantErr: ErrBadSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			settings := map[string]any{}
+			if tt.tolerance != 0 {
+				settings["timestamp_tolerance"] = tt.tolerance
+			}
+			configured, err := ZignSec.Configure("eid", settingsOf(settings))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := http.Header{}
+			h.Set(ZignSecSignatureHeader, tt.header)
+			_, err = ZignSec.Verify(Request{Header: h, Body: body, Received: received}, Credentials{Secrets: []string{zignSecTestSecret}, Settings: configured.Value})
+			checkAuthError(t, err, tt.wantErr)
+		})
+	}
+}
+
+func TestZignSecConfigure(t *testing.T) {
+	if !slices.Contains(ZignSec.SettingKeys, "timestamp_tolerance") {
+		t.Errorf("SettingKeys %v lack timestamp_tolerance", ZignSec.SettingKeys)
+	}
+	for name, tolerance := range map[string]time.Duration{"zero": 0, "negative": -time.Minute} {
+		_, err := ZignSec.Configure("eid", settingsOf(map[string]any{"timestamp_tolerance": tolerance}))
+		if err == nil || !strings.HasPrefix(err.Error(), "timestamp_tolerance: ") {
+			t.Errorf("%s tolerance: %v, want an error naming timestamp_tolerance", name, err)
+		}
 	}
 }
 
@@ -421,7 +500,7 @@ func TestZignSecCheckCredentials(t *testing.T) {
 
 // zignSecAccepts is an independent reading of the documentation: it reports whether value is a
 // right signature of body in either scheme, however leniently spelled (a superset of what the
-// provider accepts).
+// provider accepts), with a timestamp of 1 to 19 digits.
 func zignSecAccepts(value string, body []byte) bool {
 	value = strings.TrimSpace(value)
 	if strings.Contains(value, "v1=") {
@@ -436,6 +515,9 @@ func zignSecAccepts(value string, body []byte) bool {
 			}
 		}
 		for _, ts := range stamps {
+			if !timestampDigits.MatchString(ts) {
+				continue
+			}
 			for _, sig := range sigs {
 				if strings.EqualFold(sig, zignSecSessionSig(zignSecTestSecret, ts, body)) {
 					return true
@@ -460,6 +542,10 @@ func FuzzZignSecAuthenticate(f *testing.F) {
 		h.Set(ZignSecSignatureHeader, header)
 		return Request{Header: h, Body: body}
 	}
+	// Bytes of a genuine body moved into t: the same signed bytes, refused.
+	xmlBody := providerPayload(f, "zignsec", "sms_status.xml")
+	p, q, _ := strings.Cut(string(xmlBody), ".")
+	f.Add([]byte(q), "t="+zignSecTestTime+"."+p+",v1="+zignSecSessionSig(zignSecTestSecret, zignSecTestTime, xmlBody))
 	f.Fuzz(func(t *testing.T, body []byte, header string) {
 		_, err := ZignSec.Authenticate(request(body, header), creds)
 		if err == nil && !zignSecAccepts(header, body) {
