@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,16 +109,20 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 		Log:          log,
 		MaxBodyBytes: maxBody,
 		Tracer:       opts.Tracer,
+		// The body limit may have been lowered to fit the server: the budget must still hold one.
+		MaxInflightBytes: max(int64(cfg.HTTP.MaxInflightBytes), maxBody),
 	})
 	var maxReply time.Duration
 	for _, ep := range cfg.Endpoints {
 		maxReply = max(maxReply, ep.ReplyTimeout)
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	tcp, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		broker.Close()
 		return nil, fmt.Errorf("http.listen: %w", err)
 	}
+	ln := newLimitListener(tcp, cmp.Or(cfg.HTTP.MaxConnections, DefaultMaxConnections))
+	metrics.watchConnections(func() float64 { return float64(ln.Open()) })
 	a := &App{
 		cfg:     cfg,
 		log:     log,
@@ -135,6 +140,7 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 			IdleTimeout:    idleTimeout,
 			MaxHeaderBytes: maxHeaderBytes,
 			ErrorLog:       nil,
+			HTTP2:          &http.HTTP2Config{MaxConcurrentStreams: maxStreamsPerConnection},
 		},
 	}
 	go func() {

@@ -32,6 +32,11 @@ type HTTPConfig struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// AdminListen serves POST /-/reload on an address of its own; empty: off.
 	AdminListen string `yaml:"admin_listen"`
+	// MaxInflightBytes caps the bytes of all bodies being read or waiting to be stored; past it
+	// a request gets its endpoint's retry answer at once.
+	MaxInflightBytes ByteSize `yaml:"max_inflight_bytes"`
+	// MaxConnections caps the open connections of the webhook listener.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // TLSFiles names PEM files.
@@ -171,6 +176,13 @@ const (
 	DefaultPublishTimeout = 5 * time.Second
 	DefaultReplyTimeout   = 3 * time.Second
 	DefaultPingInterval   = 2 * time.Second
+	// DefaultMaxInflightBytes and DefaultMaxConnections bound what requests hold before any
+	// proof is checked (docs/security.md#limits).
+	DefaultMaxInflightBytes = 64 << 20
+	DefaultMaxConnections   = 4096
+	// maxStreamsPerConnection is HTTP/2's concurrent streams per connection: one connection
+	// cannot multiply itself into hundreds of requests.
+	maxStreamsPerConnection = 32
 	// payloadHeadroom is what a message may need beyond its body for headers (docs/configuration.md).
 	payloadHeadroom = 64 << 10
 )
@@ -185,6 +197,12 @@ func (c *Config) ApplyDefaults() {
 	def(&c.HTTP.Listen, ":8080")
 	if c.HTTP.MaxBodyBytes == 0 {
 		c.HTTP.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.HTTP.MaxInflightBytes == 0 {
+		c.HTTP.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	if c.HTTP.MaxConnections == 0 {
+		c.HTTP.MaxConnections = DefaultMaxConnections
 	}
 	def(&c.NATS.Embedded.Listen, "127.0.0.1:4222")
 	def(&c.NATS.Embedded.StoreDir, "./data")

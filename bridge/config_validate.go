@@ -34,6 +34,14 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes < 0 {
 		bad("http.max_body_bytes", "must be positive, got %d", c.HTTP.MaxBodyBytes)
 	}
+	if c.HTTP.MaxInflightBytes < 0 {
+		bad("http.max_inflight_bytes", "must be positive, got %d", c.HTTP.MaxInflightBytes)
+	} else if int64(c.HTTP.MaxInflightBytes) < c.HTTP.MaxBodyBytes {
+		bad("http.max_inflight_bytes", "%d is less than http.max_body_bytes %d: a body at the limit could never be read", c.HTTP.MaxInflightBytes, c.HTTP.MaxBodyBytes)
+	}
+	if c.HTTP.MaxConnections < 0 {
+		bad("http.max_connections", "must be positive, got %d", c.HTTP.MaxConnections)
+	}
 	if c.HTTP.TLS.CAFile != "" {
 		bad("http.tls.ca_file", "not used: the bridge serves HTTPS with cert_file and key_file and does not ask clients for certificates")
 	}

@@ -18,6 +18,20 @@ type Metrics struct {
 	reloads    *prometheus.CounterVec
 }
 
+// watchInflight exports the bytes requests hold (http.max_inflight_bytes) as a gauge.
+func (m *Metrics) watchInflight(used func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridge_inflight_bytes", Help: "Bytes of request bodies being read or waiting to be stored (bounded by http.max_inflight_bytes).",
+	}, used))
+}
+
+// watchConnections exports the webhook listener's open connections (http.max_connections).
+func (m *Metrics) watchConnections(open func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridge_open_connections", Help: "Open connections of the webhook listener (bounded by http.max_connections).",
+	}, open))
+}
+
 // LinkState is what the metrics report of the NATS side; *Broker has it, read without waiting
 // on the connection.
 type LinkState interface {

@@ -1,11 +1,9 @@
 package bridge
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,11 +53,15 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	}
 
 	// Read.
-	body, err := readBody(c.Request(), s.maxBody)
-	if errors.Is(err, errTooLarge) {
+	body, held, err := readBody(c.Request(), s.maxBody, s.inflight)
+	defer s.inflight.give(held) // held until the event is stored and answered
+	switch {
+	case errors.Is(err, errTooLarge):
 		return s.fail(c, rec, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body larger than %d bytes", s.maxBody))
-	}
-	if err != nil {
+	case errors.Is(err, errBusy):
+		rec.err = err
+		return s.unavailable(c, rec, ep, "inflight_bytes")
+	case err != nil:
 		rec.err = err
 		return s.fail(c, rec, http.StatusBadRequest, "read_error", "could not read the body")
 	}
@@ -211,29 +213,6 @@ func replyHeader(h nats.Header, name string) string {
 		}
 	}
 	return ""
-}
-
-// readBody reads at most limit bytes of the body; a longer body is errTooLarge. A body whose
-// length is declared is read into a buffer of exactly that length (net/http ends it there).
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, errTooLarge
-	}
-	if r.ContentLength >= 0 {
-		body := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, fmt.Errorf("read body: %w", err)
-		}
-		return body, nil
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	if int64(buf.Len()) > limit {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), nil
 }
 
 // rejectionReason names why authentication failed, for logs and metrics.

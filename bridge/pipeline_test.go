@@ -194,7 +194,7 @@ func TestHeaderDerivedAttributesAreSanitised(t *testing.T) {
 	}
 }
 
-// An event id that cannot serve in ce-id and Nats-Msg-Id (control characters, spaces, too long)
+// An event id that cannot serve in ce-id and Nats-Msg-Id (control characters, spaces, over 1 KiB)
 // is replaced by the body's SHA-256, which is as stable across retries; for every provider.
 func TestUnusableEventIDFallsBackToBodyHash(t *testing.T) {
 	h := startBridge(t, nil)
@@ -204,7 +204,7 @@ func TestUnusableEventIDFallsBackToBodyHash(t *testing.T) {
 	}{
 		{"line break", "whevt_1\r\nNats-Msg-Id: x"},
 		{"space", "whevt 1"},
-		{"too long", strings.Repeat("a", 201)},
+		{"too long", strings.Repeat("a", 1025)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,6 +123,8 @@ func diffConfigs(old, next *Config) ReloadReport {
 	restart("http.admin_listen", old.HTTP.AdminListen, next.HTTP.AdminListen)
 	restart("http.tls", old.HTTP.TLS, next.HTTP.TLS)
 	restart("http.max_body_bytes", old.HTTP.MaxBodyBytes, next.HTTP.MaxBodyBytes)
+	restart("http.max_inflight_bytes", old.HTTP.MaxInflightBytes, next.HTTP.MaxInflightBytes)
+	restart("http.max_connections", old.HTTP.MaxConnections, next.HTTP.MaxConnections)
 	restart("nats", old.NATS, next.NATS)
 	restart("stream", old.Stream, next.Stream)
 	restart("log", old.Log, next.Log)

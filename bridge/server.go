@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,6 +27,7 @@ type Server struct {
 	metrics   *Metrics
 	log       zerolog.Logger
 	maxBody   int64
+	inflight  *byteBudget // http.max_inflight_bytes
 	now       func() time.Time
 	handler   http.Handler
 	tracing   *tracing // nil: tracing off
@@ -40,6 +42,9 @@ type ServerDeps struct {
 	// MaxBodyBytes is the effective body limit (the configured one, lowered to fit the server's
 	// max_payload).
 	MaxBodyBytes int64
+	// MaxInflightBytes bounds the bytes of all bodies being read or waiting to be stored
+	// (http.max_inflight_bytes; 0: the default).
+	MaxInflightBytes int64
 	// Tracer, when set, traces every webhook (OpenTelemetry); nil: tracing off.
 	Tracer trace.TracerProvider
 }
@@ -52,10 +57,12 @@ func NewServer(cfg *Config, deps ServerDeps) *Server {
 		metrics:   deps.Metrics,
 		log:       deps.Log,
 		maxBody:   deps.MaxBodyBytes,
+		inflight:  newByteBudget(cmp.Or(deps.MaxInflightBytes, DefaultMaxInflightBytes)),
 		now:       time.Now,
 		tracing:   newTracing(deps.Tracer),
 	}
 	s.Route(cfg)
+	s.metrics.watchInflight(func() float64 { return float64(s.inflight.Used()) })
 
 	e := echo.New()
 	e.HideBanner = true

@@ -82,7 +82,7 @@ func TestEndpointSettingsErrorsNameTheField(t *testing.T) {
 		yaml string
 		want string
 	}{
-		{"a key the provider does not take", "endpoints: [{id: a, provider: aghanim, secrets: [x], timestamp_tolerance: 5m}]", "endpoints[0].timestamp_tolerance: unknown field (provider aghanim takes: none)"},
+		{"a key the provider does not take", "endpoints: [{id: a, provider: altdentifier, secrets: [x], timestamp_tolerance: 5m}]", "endpoints[0].timestamp_tolerance: unknown field (provider altdentifier takes: none)"},
 		{"a misspelt key", "endpoints: [{id: a, provider: standard-webhooks, secrets: [\"whsec_YWJj\"], timestamp_tolerence: 5m}]", "endpoints[0].timestamp_tolerence: unknown field"},
 		{"a bad value", "endpoints: [{id: a, provider: standard-webhooks, secrets: [\"whsec_YWJj\"], timestamp_tolerance: soon}]", "endpoints[0].timestamp_tolerance"},
 		{"a secret that is not base64", "endpoints: [{id: a, provider: standard-webhooks, secrets: [\"whsec_!!\"]}]", "secrets[0]"},
