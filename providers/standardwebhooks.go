@@ -33,11 +33,6 @@ const (
 // or a clock far off. Such senders sign each retry afresh, so a genuine retry passes.
 var ErrStaleTimestamp = errors.New("timestamp outside the tolerance")
 
-// standardWebhooksSettings is an endpoint's own keys.
-type standardWebhooksSettings struct {
-	tolerance time.Duration
-}
-
 // DefaultTimestampTolerance is how far a signed timestamp may be from now, either way, unless
 // the endpoint says otherwise (the specification's own figure).
 const DefaultTimestampTolerance = 5 * time.Minute
@@ -56,12 +51,13 @@ var StandardWebhooks = &Provider{
 	},
 	SettingKeys: []string{"timestamp_tolerance", "type_prefix"},
 	Configure: func(_ string, read SettingReader) (Settings, error) {
-		s := standardWebhooksSettings{tolerance: DefaultTimestampTolerance}
 		var problems []error
-		if given, err := read("timestamp_tolerance", &s.tolerance); err != nil {
+		tolerance, given, err := readTimestampTolerance(read)
+		if err != nil {
 			problems = append(problems, err)
-		} else if given && s.tolerance <= 0 {
-			problems = append(problems, errors.New("timestamp_tolerance: must be positive"))
+		}
+		if !given {
+			tolerance = DefaultTimestampTolerance
 		}
 		var prefix string
 		if _, err := read("type_prefix", &prefix); err != nil {
@@ -69,18 +65,27 @@ var StandardWebhooks = &Provider{
 		} else if prefix != "" && !validTypePrefix(prefix) {
 			problems = append(problems, fmt.Errorf("type_prefix: %q is not a reverse-DNS name (lower-case letters, digits, '-', dots)", prefix))
 		}
-		return Settings{TypePrefix: prefix, Value: s}, errors.Join(problems...)
+		return Settings{TypePrefix: prefix, Value: timestampSettings{tolerance: tolerance}}, errors.Join(problems...)
 	},
 
 	Authenticate: rawBody(func(req Request, creds Credentials) error {
-		for _, name := range []string{StandardWebhooksIDHeader, StandardWebhooksTimestampHeader, StandardWebhooksSignatureHeader} {
-			if _, err := proofHeader(req.Header, name); err != nil {
-				return err
-			}
+		// The signature header first: a request without it has presented no proof at all; one
+		// with it but without the id or timestamp it covers is malformed, never "unsigned".
+		if _, err := proofHeader(req.Header, StandardWebhooksSignatureHeader); err != nil {
+			return err
 		}
-		ts, err := strconv.ParseInt(strings.TrimSpace(req.Header.Get(StandardWebhooksTimestampHeader)), 10, 64)
+		if _, err := signedHeader(req.Header, StandardWebhooksIDHeader); err != nil {
+			return err
+		}
+		value, err := signedHeader(req.Header, StandardWebhooksTimestampHeader)
 		if err != nil {
-			return fmt.Errorf("header %s: not Unix seconds: %w", StandardWebhooksTimestampHeader, ErrMalformedProof)
+			return err
+		}
+		// Digits only: the library would read "+5" or "-5" as a number and sign it as written
+		// by %d, and the rule is the same as for every "{timestamp}.{body}" scheme (scheme.go).
+		ts, err := parseSignedTimestamp(value)
+		if err != nil {
+			return fmt.Errorf("header %s: %w", StandardWebhooksTimestampHeader, err)
 		}
 		matched := false
 		for _, secret := range creds.Secrets {
@@ -97,12 +102,12 @@ var StandardWebhooks = &Provider{
 		if !matched {
 			return fmt.Errorf("header %s: no v1 signature matches: %w", StandardWebhooksSignatureHeader, ErrBadSignature)
 		}
-		tolerance := DefaultTimestampTolerance
-		if s, ok := req.Settings.(standardWebhooksSettings); ok {
-			tolerance = s.tolerance
+		tolerance := toleranceOf(creds.Settings)
+		if tolerance <= 0 {
+			tolerance = DefaultTimestampTolerance
 		}
-		if age := receivedAt(req).Sub(time.Unix(ts, 0)); age > tolerance || age < -tolerance {
-			return fmt.Errorf("header %s: %s from now, tolerance %s: %w", StandardWebhooksTimestampHeader, age.Round(time.Second), tolerance, ErrStaleTimestamp)
+		if err := checkTimestampAge(ts, req, tolerance); err != nil {
+			return fmt.Errorf("header %s: %w", StandardWebhooksTimestampHeader, err)
 		}
 		return nil
 	}),

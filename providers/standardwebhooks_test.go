@@ -20,12 +20,17 @@ const (
 )
 
 func swSign(secret, id string, ts int64, body string) string {
+	return swSignString(secret, id+"."+strconv.FormatInt(ts, 10)+"."+body)
+}
+
+// swSignString is the v1 signature of the signed string itself.
+func swSignString(secret, signed string) string {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {
 		panic(err)
 	}
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id + "." + strconv.FormatInt(ts, 10) + "." + body))
+	m.Write([]byte(signed))
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -48,9 +53,34 @@ func TestStandardWebhooksAuthenticate(t *testing.T) {
 		wantErr error
 	}{
 		{"valid signature is valid", nil, nil},
-		{"missing id", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-id") }, ErrMissingProof},
-		{"missing timestamp", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-timestamp") }, ErrMissingProof},
+		// A signature is there, so the request is not "unsigned" even where unsigned requests
+		// are allowed.
+		{"missing id", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-id") }, ErrMalformedProof},
+		{"missing timestamp", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-timestamp") }, ErrMalformedProof},
+		{"empty timestamp", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "") }, ErrMalformedProof},
 		{"missing signature", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-signature") }, ErrMissingProof},
+		{"missing all three", func(h http.Header, _ *string, _ *Credentials) { replaceHeader(h, http.Header{}) }, ErrMissingProof},
+		// The library reads the timestamp with strconv.ParseInt and signs it as %d: "+T" would
+		// verify with the signature for "T". Digits only, as for every "{timestamp}.{body}" scheme.
+		{"timestamp with a sign", func(h http.Header, _ *string, _ *Credentials) {
+			ts := h.Get("webhook-timestamp")
+			h.Set("webhook-timestamp", "+"+ts)
+		}, ErrMalformedProof},
+		{"negative timestamp, signed as such", func(h http.Header, body *string, _ *Credentials) {
+			h.Set("webhook-timestamp", "-1")
+			h.Set("webhook-signature", swSign(swSecret, id, -1, *body))
+		}, ErrMalformedProof},
+		{"timestamp with a space inside", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "1667 507170") }, ErrMalformedProof},
+		{"timestamp with a letter", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "12a") }, ErrMalformedProof},
+		{"timestamp of 20 digits", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "16675071701667507170") }, ErrMalformedProof},
+		{"bytes moved from the body into the timestamp", func(h http.Header, body *string, _ *Credentials) {
+			ts, moved := moveIntoTimestamp(t, h.Get("webhook-timestamp"), []byte(*body))
+			if swSignString(swSecret, id+"."+ts+"."+string(moved)) != h.Get("webhook-signature") {
+				t.Fatal("the moved bytes do not sign the same")
+			}
+			h.Set("webhook-timestamp", ts)
+			*body = string(moved)
+		}, ErrMalformedProof},
 		{"invalid signature", func(h http.Header, _ *string, _ *Credentials) {
 			h.Set("webhook-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=")
 		}, ErrBadSignature},
@@ -106,21 +136,41 @@ func TestStandardWebhooksAuthenticate(t *testing.T) {
 	}
 }
 
+// TestStandardWebhooksTolerance: a timestamp further than the tolerance from the time of
+// receipt, either way, is stale; the tolerance is the specification's 5 minutes unless the
+// endpoint sets timestamp_tolerance.
 func TestStandardWebhooksTolerance(t *testing.T) {
-	settings, err := StandardWebhooks.Configure("acme", settingsOf(map[string]any{"timestamp_tolerance": time.Hour}))
-	if err != nil {
-		t.Fatal(err)
+	received := time.Unix(1667507170, 0)
+	tests := []struct {
+		name      string
+		tolerance time.Duration // 0: unset
+		age       time.Duration
+		wantErr   error
+	}{
+		{name: "default: 5 minutes old", age: 5 * time.Minute},
+		{name: "default: 5 minutes ahead", age: -5 * time.Minute},
+		{name: "default: 5 minutes 1 second old", age: 5*time.Minute + time.Second, wantErr: ErrStaleTimestamp},
+		{name: "default: 5 minutes 1 second ahead", age: -5*time.Minute - time.Second, wantErr: ErrStaleTimestamp},
+		{name: "1h: 50 minutes old", tolerance: time.Hour, age: 50 * time.Minute},
+		{name: "1h: 50 minutes ahead", tolerance: time.Hour, age: -50 * time.Minute},
+		{name: "1h: 61 minutes old", tolerance: time.Hour, age: 61 * time.Minute, wantErr: ErrStaleTimestamp},
+		{name: "1h: 61 minutes ahead", tolerance: time.Hour, age: -61 * time.Minute, wantErr: ErrStaleTimestamp},
 	}
-	creds := Credentials{Secrets: []string{swSecret}, Settings: settings.Value}
-	for _, tc := range []struct {
-		age  time.Duration
-		pass bool
-	}{{50 * time.Minute, true}, {-50 * time.Minute, true}, {61 * time.Minute, false}, {-61 * time.Minute, false}} {
-		h := swHeaders(swSecret, "msg_1", time.Now().Add(-tc.age), swPayload)
-		_, err := StandardWebhooks.Verify(Request{Header: h, Body: []byte(swPayload)}, creds)
-		if (err == nil) != tc.pass {
-			t.Errorf("a timestamp %s old with a 1 h tolerance: %v, want pass %v", tc.age, err, tc.pass)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			settings := map[string]any{}
+			if tt.tolerance != 0 {
+				settings["timestamp_tolerance"] = tt.tolerance
+			}
+			configured, err := StandardWebhooks.Configure("acme", settingsOf(settings))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := swHeaders(swSecret, "msg_1", received.Add(-tt.age), swPayload)
+			_, err = StandardWebhooks.Verify(Request{Header: h, Body: []byte(swPayload), Received: received},
+				Credentials{Secrets: []string{swSecret}, Settings: configured.Value})
+			checkAuthError(t, err, tt.wantErr)
+		})
 	}
 }
 
@@ -178,6 +228,7 @@ func TestStandardWebhooksConfig(t *testing.T) {
 		{"type prefix", Credentials{Secrets: []string{swSecret}}, map[string]any{"type_prefix": "com.acme"}, ""},
 		{"bad type prefix", Credentials{Secrets: []string{swSecret}}, map[string]any{"type_prefix": "Acme Corp"}, "type_prefix"},
 		{"negative tolerance", Credentials{Secrets: []string{swSecret}}, map[string]any{"timestamp_tolerance": -time.Second}, "timestamp_tolerance"},
+		{"zero tolerance", Credentials{Secrets: []string{swSecret}}, map[string]any{"timestamp_tolerance": time.Duration(0)}, "timestamp_tolerance"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,6 +291,9 @@ func FuzzStandardWebhooksAuthenticate(f *testing.F) {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
 			return
+		}
+		if !timestampDigits.MatchString(strings.TrimSpace(ts)) {
+			t.Fatalf("accepted timestamp %q, which is not 1 to 19 digits", ts)
 		}
 		if sig != swSign(swSecret, id, mustInt(t, ts), body) && !strings.Contains(sig, swSign(swSecret, id, mustInt(t, ts), body)) {
 			t.Fatalf("accepted a signature that is not the right one: %q", sig)
