@@ -34,31 +34,61 @@ type Publisher struct {
 	broker  *Broker
 	timeout time.Duration
 	// handovers bounds the hand-overs under way: on a stalled link each one waits, holding its
-	// message, until the flusher timeout frees the connection; past the bound a request gets its
-	// retry answer at once instead of adding another.
-	handovers chan struct{}
+	// message, until the flusher timeout frees the connection (after its request was answered);
+	// past the bound in number or bytes a request gets its retry answer at once instead of
+	// adding another.
+	handovers     chan struct{}
+	handoverBytes *byteBudget
+	// questions bounds the questions waiting for a responder, apart from the publishes: slow
+	// responders hold their slots for the whole reply timeout and must never starve publishing.
+	questions chan struct{}
 }
 
-// maxHandovers is how many hand-overs may wait on the connection at once (the client's own
-// bound on publishes awaiting their PubAck).
-const maxHandovers = 16384
+// Bounds on what waits on the connection: maxHandovers messages (the client's own bound on
+// publishes awaiting their PubAck) of at most maxHandoverBytes together, and maxQuestions
+// questions waiting for their answer.
+const (
+	maxHandovers     = 16384
+	maxHandoverBytes = 64 << 20
+	maxQuestions     = 1024
+)
 
 // NewPublisher publishes through b with the given PubAck timeout.
 func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
-	return &Publisher{broker: b, timeout: timeout, handovers: make(chan struct{}, maxHandovers)}
+	return &Publisher{
+		broker: b, timeout: timeout,
+		handovers:     make(chan struct{}, maxHandovers),
+		handoverBytes: newByteBudget(maxHandoverBytes),
+		questions:     make(chan struct{}, maxQuestions),
+	}
 }
 
 // handOver runs call, which takes the connection's lock, on its own goroutine until ctx ends or
-// expired fires (nil: never), if fewer than maxHandovers are already waiting.
-func handOver[T any](ctx context.Context, expired <-chan time.Time, p *Publisher, call func() (T, error)) (T, error) {
+// expired fires (nil: never), if a slot of slots is free and the message's size fits the bytes
+// bound.
+func handOver[T any](ctx context.Context, expired <-chan time.Time, p *Publisher, slots chan struct{}, msg *nats.Msg, call func() (T, error)) (T, error) {
+	var zero T
+	size := int64(len(msg.Data) + len(msg.Subject))
+	for k, v := range msg.Header {
+		size += int64(len(k))
+		for _, s := range v {
+			size += int64(len(s))
+		}
+	}
 	select {
-	case p.handovers <- struct{}{}:
+	case slots <- struct{}{}:
 	default:
-		var zero T
-		return zero, fmt.Errorf("%d hand-overs already wait on the NATS connection: %w", maxHandovers, ErrUnavailable)
+		return zero, fmt.Errorf("%d hand-overs already wait on the NATS connection: %w", cap(slots), ErrUnavailable)
+	}
+	if !p.handoverBytes.take(size) {
+		<-slots
+		return zero, fmt.Errorf("%d MiB of messages already wait on the NATS connection: %w", maxHandoverBytes>>20, ErrUnavailable)
 	}
 	return withDeadline(ctx, expired, func() (T, error) {
-		defer func() { <-p.handovers }()
+		defer func() {
+			p.handoverBytes.give(size)
+			<-slots
+		}()
 		return call()
 	})
 }
@@ -100,7 +130,7 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	deadline := startDeadline(p.timeout)
 	defer stopDeadline(deadline)
 	js := p.broker.JS()
-	fut, err := handOver(ctx, deadline.C, p, func() (jetstream.PubAckFuture, error) {
+	fut, err := handOver(ctx, deadline.C, p, p.handovers, msg, func() (jetstream.PubAckFuture, error) {
 		return js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	})
 	if err != nil {
@@ -142,7 +172,7 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	q := &nats.Msg{Subject: subject, Header: msg.Header, Data: msg.Data}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	reply, err := handOver(ctx, nil, p, func() (*nats.Msg, error) {
+	reply, err := handOver(ctx, nil, p, p.questions, q, func() (*nats.Msg, error) {
 		return p.broker.Conn().RequestMsgWithContext(ctx, q)
 	})
 	switch {

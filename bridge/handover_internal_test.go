@@ -1,0 +1,71 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/webhookbridge/bridge/internal/natstest"
+)
+
+// testPublisher is a publisher on a broker against a real nats-server.
+func testPublisher(t *testing.T) (*Publisher, *nats.Conn) {
+	t.Helper()
+	ns := natstest.Start(t)
+	cfg := DemoConfig()
+	cfg.NATS.URL = ns.URL()
+	cfg.NATS.PublishTimeout = 5 * time.Second
+	b, err := StartBroker(context.Background(), cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return NewPublisher(b, cfg.NATS.PublishTimeout), ns.Connect(t)
+}
+
+// TestHandoverBytes: the hand-over to NATS is bounded in bytes, not only in messages.
+func TestHandoverBytes(t *testing.T) {
+	p, _ := testPublisher(t)
+	msg := &nats.Msg{Subject: "webhooks.aghanim.x", Data: make([]byte, 1000)}
+	if _, err := p.Publish(context.Background(), msg, "aghanim:1"); err != nil {
+		t.Fatalf("a publish within the bound: %v", err)
+	}
+	p.handoverBytes = newByteBudget(999)
+	if _, err := p.Publish(context.Background(), msg, "aghanim:2"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a publish over the bytes bound: %v, want ErrUnavailable", err)
+	}
+	if used := p.handoverBytes.Used(); used != 0 {
+		t.Errorf("%d bytes still taken after a refused hand-over", used)
+	}
+}
+
+// TestQuestionsApartFromPublishes: questions waiting on a responder that does not answer fill
+// their own bound; publishing goes on, and the next question is refused at once.
+func TestQuestionsApartFromPublishes(t *testing.T) {
+	p, responder := testPublisher(t)
+	p.questions = make(chan struct{}, 2)
+	// A responder that takes every question and answers none.
+	if _, err := responder.Subscribe("webhooks-reply.>", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	responder.Flush()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q := &nats.Msg{Data: []byte("{}")}
+	for range cap(p.questions) {
+		go p.Ask(ctx, "webhooks-reply.aghanim.player.verify", q, time.Hour)
+	}
+	for len(p.questions) < cap(p.questions) {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := p.Ask(context.Background(), "webhooks-reply.aghanim.player.verify", q, time.Hour); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a question past the bound: %v, want ErrUnavailable at once", err)
+	}
+	if _, err := p.Publish(context.Background(), &nats.Msg{Subject: "webhooks.aghanim.x", Data: []byte("{}")}, "aghanim:q"); err != nil {
+		t.Fatalf("a publish while questions fill their bound: %v", err)
+	}
+}
