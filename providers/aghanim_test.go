@@ -249,15 +249,10 @@ func resignAghanim(ts string) func(r *Request) {
 	}
 }
 
-// moveIntoTimestamp splits a body "P.Q" at its first "." and returns the timestamp "ts.P" with
-// the body "Q": the same bytes under a "{timestamp}.{body}" signature.
+// moveIntoTimestamp is moveIntoTimestampAt for the "." of "{timestamp}.{body}".
 func moveIntoTimestamp(t *testing.T, ts string, body []byte) (string, []byte) {
 	t.Helper()
-	p, q, ok := strings.Cut(string(body), ".")
-	if !ok {
-		t.Fatal("the body has no \".\" to split at")
-	}
-	return ts + "." + p, []byte(q)
+	return moveIntoTimestampAt(t, ts, body, ".")
 }
 
 // checkAuthError checks err against want (nil: success) and that a failure wraps exactly one

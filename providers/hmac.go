@@ -106,7 +106,10 @@ type hmacScheme struct {
 	prefix   string
 	signed   hmacTemplate
 	// At most one of each pair is set; none: the body's SHA-256 as id, and no type (unmapped).
-	idHeader, idField     string
+	idHeader, idField string
+	// idUnsigned: idHeader is not one of the template's headers, so the signature does not
+	// cover the id (Event.IDUnsigned).
+	idUnsigned            bool
 	typeHeader, typeField string
 	success, rejection    Answer
 }
@@ -196,6 +199,7 @@ var HMAC = &Provider{
 		switch {
 		case s.idHeader != "":
 			ev.ID = strings.TrimSpace(req.Header.Get(s.idHeader))
+			ev.IDUnsigned = s.idUnsigned && ev.ID != ""
 		case s.idField != "":
 			ev.ID = stringOrNumber(idRaw)
 		}
@@ -419,6 +423,7 @@ func compileHMAC(c hmacConfig) (*hmacScheme, []error) {
 	if s.idHeader != "" && s.idField != "" {
 		bad("id_field", "give id_header or id_field, not both")
 	}
+	s.idUnsigned = s.idHeader != "" && !slices.Contains(s.signed.headers(), s.idHeader)
 	if s.typeHeader != "" && s.typeField != "" {
 		bad("type_field", "give type_header or type_field, not both")
 	}
@@ -465,7 +470,10 @@ type hmacTemplate []hmacPart
 type hmacPart struct {
 	literal []byte
 	header  string // canonical name
-	body    bool
+	// forbidden are the literal bytes just before and after a header's placeholder, which its
+	// value must not contain (see parseHMACTemplate).
+	forbidden []byte
+	body      bool
 }
 
 // parseHMACTemplate compiles a template of literal text, {body} and {header:Name}. A brace is
@@ -511,11 +519,27 @@ func parseHMACTemplate(template string) (hmacTemplate, error) {
 	if !hasBody {
 		return nil, fmt.Errorf("%q has no {body}", template)
 	}
+	// A header's value must not contain the literal byte that borders its placeholder: in
+	// "v0:{header:X-Ts}:{body}" a timestamp "ts:P" with body "Q" signs the same bytes as the
+	// genuine "ts" with body "P:Q", so whoever holds one genuine request could move the start
+	// of its body into the header and have a new event accepted.
+	for i := range t {
+		if t[i].header == "" {
+			continue
+		}
+		if i > 0 && t[i-1].literal != nil {
+			t[i].forbidden = append(t[i].forbidden, t[i-1].literal[len(t[i-1].literal)-1])
+		}
+		if i+1 < len(t) && t[i+1].literal != nil {
+			t[i].forbidden = append(t[i].forbidden, t[i+1].literal[0])
+		}
+	}
 	return t, nil
 }
 
 // apply returns the parts the MAC covers, in order. A header the template names that the
-// request lacks (or repeats) is an error wrapping ErrMissingProof (ErrMalformedProof).
+// request lacks (or repeats) is an error wrapping ErrMissingProof (ErrMalformedProof); one whose
+// value contains a byte that borders its placeholder, ErrMalformedProof.
 func (t hmacTemplate) apply(h http.Header, body []byte) ([][]byte, error) {
 	parts := make([][]byte, len(t))
 	for i, p := range t {
@@ -526,6 +550,12 @@ func (t hmacTemplate) apply(h http.Header, body []byte) ([][]byte, error) {
 			v, err := proofHeader(h, p.header)
 			if err != nil {
 				return nil, err
+			}
+			for _, c := range p.forbidden {
+				if strings.IndexByte(v, c) >= 0 {
+					// The byte is the template's, not the sender's: it may be quoted.
+					return nil, fmt.Errorf("header %s: contains %q, which borders it in the signed template: %w", p.header, c, ErrMalformedProof)
+				}
 			}
 			parts[i] = []byte(v)
 		default:

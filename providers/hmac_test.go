@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -159,7 +158,8 @@ func TestHMACDocumentedExamples(t *testing.T) {
 				"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 				"X-GitHub-Event", "Ping",
 			},
-			want: Event{ID: "72d3162e-cc78-11e3-81ab-4c9367dc0958", Type: "ping"},
+			// GitHub signs the body alone: the delivery id is outside the signature.
+			want: Event{ID: "72d3162e-cc78-11e3-81ab-4c9367dc0958", IDUnsigned: true, Type: "ping"},
 		},
 		{
 			// https://api.slack.com/authentication/verifying-requests-from-slack: a slash
@@ -200,6 +200,21 @@ func TestHMACAuthenticate(t *testing.T) {
 	githubSig := "sha256=" + hex.EncodeToString(hmacOf(sha256.New, secret, string(body)))
 	slackBody := hmacTestdata(t, "slack_slash_command.txt")
 	slackSig := "v0=" + hex.EncodeToString(hmacOf(sha256.New, secret, "v0:1531420618:"+string(slackBody)))
+	// The genuine JSON body "P:Q" signed Slack's way, and the same bytes with P moved into the
+	// timestamp: "v0:{ts}:{P}:{Q}" either way.
+	slackJSONSig := "v0=" + hex.EncodeToString(hmacOf(sha256.New, secret, "v0:1531420618:"+string(body)))
+	movedTS, movedBody := moveIntoTimestampAt(t, "1531420618", body, ":")
+	if "v0="+hex.EncodeToString(hmacOf(sha256.New, secret, "v0:"+movedTS+":"+string(movedBody))) != slackJSONSig {
+		t.Fatal("the moved bytes do not sign the same")
+	}
+	// A template whose header is bordered by two different bytes.
+	const bordered = `hmac: {header: X-Sig, signed: "t={header:X-Ts}.{body}"}`
+	borderedAt := func(ts string) func() Request {
+		return func() Request {
+			sig := hex.EncodeToString(hmacOf(sha256.New, secret, "t="+ts+"."+string(body)))
+			return hmacRequest(body, "X-Sig", sig, "X-Ts", ts)
+		}
+	}
 	shopifyBody := hmacTestdata(t, "shopify_order.json")
 	shopifySig := base64.StdEncoding.EncodeToString(hmacOf(sha256.New, secret, string(shopifyBody)))
 
@@ -262,6 +277,27 @@ func TestHMACAuthenticate(t *testing.T) {
 			req:     func() Request { return hmacRequest(slackBody, "X-Slack-Signature", slackSig) },
 			wantErr: []error{ErrMissingProof, ErrMalformedProof},
 		},
+		{
+			name:  "Slack-style: a JSON body",
+			block: hmacSlackBlock,
+			req: func() Request {
+				return hmacRequest(body, "X-Slack-Signature", slackJSONSig, "X-Slack-Request-Timestamp", "1531420618")
+			},
+		},
+		{
+			// The template puts ':' after the timestamp, so the timestamp must not contain
+			// one: else the body Q would be a new event under the genuine signature.
+			name:  "Slack-style: bytes moved from the body into the timestamp",
+			block: hmacSlackBlock,
+			req: func() Request {
+				return hmacRequest(movedBody, "X-Slack-Signature", slackJSONSig, "X-Slack-Request-Timestamp", movedTS)
+			},
+			wantErr: []error{ErrMalformedProof},
+		},
+		{name: "bordered header: valid", block: bordered, req: borderedAt("1531420618")},
+		{name: "bordered header: other bytes are fine", block: bordered, req: borderedAt("1531420618:5,x")},
+		{name: "bordered header: the byte after it", block: bordered, req: borderedAt("1531420618.5"), wantErr: []error{ErrMalformedProof}},
+		{name: "bordered header: the byte before it", block: bordered, req: borderedAt("=1531420618"), wantErr: []error{ErrMalformedProof}},
 		{
 			name:    "Slack-style: the signature missing too",
 			block:   hmacSlackBlock,
@@ -489,7 +525,30 @@ func TestHMACMap(t *testing.T) {
 			block:  "hmac: {header: X-Sig, id_header: X-Id, type_header: X-Type}",
 			body:   `{}`,
 			header: []string{"X-Id", " d-42 ", "X-Type", "Orders/Create"},
-			want:   Event{ID: "d-42", Type: "orders/create"},
+			// No template part signs X-Id: anyone holding the request could change it.
+			want: Event{ID: "d-42", IDUnsigned: true, Type: "orders/create"},
+		},
+		{
+			name:   "an id header the template signs",
+			block:  `hmac: {header: X-Sig, signed: "{header:x-id}.{body}", id_header: X-ID, type_header: X-Type}`,
+			body:   `{}`,
+			header: []string{"X-Id", "d-42", "X-Type", "ping"},
+			want:   Event{ID: "d-42", Type: "ping"},
+		},
+		{
+			name:   "an id header beside a template that signs another header",
+			block:  `hmac: {header: X-Sig, signed: "{header:X-Ts}.{body}", id_header: X-Id, type_header: X-Type}`,
+			body:   `{}`,
+			header: []string{"X-Id", "d-42", "X-Type", "ping", "X-Ts", "1"},
+			want:   Event{ID: "d-42", IDUnsigned: true, Type: "ping"},
+		},
+		{
+			name:    "an unsigned id header is still the id of an unmapped event",
+			block:   "hmac: {header: X-Sig, id_header: X-Id, type_header: X-Type}",
+			body:    `{}`,
+			header:  []string{"X-Id", "d-42"},
+			want:    Event{ID: "d-42", IDUnsigned: true},
+			wantErr: true,
 		},
 		{
 			name:  "id and type from dotted fields",
@@ -574,6 +633,9 @@ func TestHMACMap(t *testing.T) {
 			if tc.wantErr {
 				if !errors.Is(err, ErrUnmappable) {
 					t.Fatalf("Map = %+v, %v; want ErrUnmappable", ev, err)
+				}
+				if ev.ID != tc.want.ID || ev.IDUnsigned != tc.want.IDUnsigned {
+					t.Fatalf("Map = %+v; want id %q, IDUnsigned %v", ev, tc.want.ID, tc.want.IDUnsigned)
 				}
 				return
 			}
@@ -739,6 +801,45 @@ func TestHMACTemplate(t *testing.T) {
 	}
 }
 
+// TestHMACTemplateBorders: a header's value must not contain the literal byte just before or
+// just after its placeholder, which would let the value and its neighbour trade bytes.
+func TestHMACTemplateBorders(t *testing.T) {
+	tests := []struct {
+		template, value string
+		ok              bool
+	}{
+		{"v0:{header:X-Ts}:{body}", "1531420618", true},
+		{"v0:{header:X-Ts}:{body}", "1531420618:P", false},
+		{"v0:{header:X-Ts}:{body}", "v0", true}, // only the bordering bytes count
+		{"{header:X-Ts}.{body}", "1.5", false},
+		{"{header:X-Ts}.{body}", "1:5", true},
+		{"t={header:X-Ts},{body}", "=1", false},
+		{"t={header:X-Ts},{body}", "1,", false},
+		{"t={header:X-Ts},{body}", "t1", true},
+		{"{body}|{header:X-Ts}", "a|b", false},
+		{"{body}|{header:X-Ts}", "a.b", true},
+		{"ab{header:X-Ts}cd{body}", "a", true},
+		{"ab{header:X-Ts}cd{body}", "b", false},
+		{"ab{header:X-Ts}cd{body}", "c", false},
+		{"ab{header:X-Ts}cd{body}", "d", true},
+		{"{header:X-Ts}{body}", ".:|", true},          // no literal borders it: nothing to check
+		{"\u00e9{header:X-Ts}.{body}", "\xa9", false}, // é is C3 A9: its last byte
+		{"\u00e9{header:X-Ts}.{body}", "\xc3", true},
+	}
+	for _, tc := range tests {
+		tmpl, err := parseHMACTemplate(tc.template)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.template, err)
+		}
+		h := http.Header{}
+		h.Set("X-Ts", tc.value)
+		_, err = tmpl.apply(h, []byte("B"))
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrMalformedProof) {
+			t.Errorf("%q with X-Ts %q: %v, want ok %v", tc.template, tc.value, err, tc.ok)
+		}
+	}
+}
+
 // FuzzHMACTemplate: parsing any template never panics, and a template that parses signs bytes
 // that contain the body and every header it names.
 func FuzzHMACTemplate(f *testing.F) {
@@ -750,9 +851,23 @@ func FuzzHMACTemplate(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// Header values of letters the template does not contain, so that none borders its
+		// placeholder.
+		var free []byte
+		for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			if !strings.Contains(template, string(c)) {
+				free = append(free, c)
+			}
+		}
+		if len(free) < 2 {
+			return
+		}
+		value := func(i int) string {
+			return string(free[1]) + strings.Repeat(string(free[0]), i+1) + string(free[1])
+		}
 		h := http.Header{}
 		for i, name := range tmpl.headers() {
-			h.Set(name, "value-"+strconv.Itoa(i))
+			h.Set(name, value(i))
 		}
 		parts, err := tmpl.apply(h, body)
 		if err != nil {
@@ -763,7 +878,7 @@ func FuzzHMACTemplate(f *testing.F) {
 			t.Fatalf("%q signs %q, without the body %q", template, signed, body)
 		}
 		for i := range tmpl.headers() {
-			if !bytes.Contains(signed, []byte("value-"+strconv.Itoa(i))) {
+			if !bytes.Contains(signed, []byte(value(i))) {
 				t.Fatalf("%q signs %q, without header %d", template, signed, i)
 			}
 		}
@@ -778,6 +893,9 @@ func FuzzHMACAuthenticate(f *testing.F) {
 	f.Add("v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "1531420618", slackBody)
 	f.Add("v0=", "", []byte{})
 	f.Add("a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "1531420618", slackBody)
+	// The start of a genuine body moved into the timestamp: the same signed bytes, refused.
+	jsonBody := []byte(`{"type":"event_callback","event":{"type":"app_mention"}}`)
+	f.Add("v0="+hex.EncodeToString(hmacOf(sha256.New, secret, "v0:1531420618:"+string(jsonBody))), `1531420618:{"type"`, jsonBody[len(`{"type":`):])
 	creds := hmacCreds(f, hmacSlackBlock, "rotated", secret)
 	f.Fuzz(func(t *testing.T, sig, ts string, body []byte) {
 		req := hmacRequest(body, "X-Slack-Signature", sig, "X-Slack-Request-Timestamp", ts)
@@ -787,6 +905,9 @@ func FuzzHMACAuthenticate(f *testing.F) {
 				t.Fatalf("error %v wraps no sentinel", err)
 			}
 		} else {
+			if strings.Contains(ts, ":") {
+				t.Fatalf("accepted timestamp %q, which contains the ':' that follows it in the template", ts)
+			}
 			want := "v0=" + hex.EncodeToString(hmacOf(sha256.New, secret, "v0:"+strings.TrimSpace(ts)+":"+string(body)))
 			if !strings.EqualFold(strings.TrimSpace(sig), want) {
 				t.Fatalf("accepted %q for timestamp %q; the MAC is %q", sig, ts, want)

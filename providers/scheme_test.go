@@ -379,3 +379,14 @@ func TestCheckTimestampAge(t *testing.T) {
 		})
 	}
 }
+
+// moveIntoTimestampAt splits a body "P{sep}Q" at its first sep and returns the header value
+// "{ts}{sep}P" with the body "Q": the same bytes under a "{ts}{sep}{body}" signature.
+func moveIntoTimestampAt(t *testing.T, ts string, body []byte, sep string) (string, []byte) {
+	t.Helper()
+	p, q, ok := strings.Cut(string(body), sep)
+	if !ok {
+		t.Fatalf("the body has no %q to split at", sep)
+	}
+	return ts + sep + p, []byte(q)
+}
