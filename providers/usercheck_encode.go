@@ -3,6 +3,7 @@ package providers
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -36,7 +37,8 @@ var errPHPInfinite = errors.New("Inf and NaN cannot be JSON encoded")
 
 // jsonDoc is a JSON document as the three receivers decode it. Their decoders build the same
 // tree and differ only in numbers and in what they refuse, so the tree keeps each number's
-// literal for each writer to convert, and records what one of them would refuse.
+// literal for each writer to convert, and records what one of them would refuse. It has no
+// repeated keys: parseJSONDoc refuses them.
 type jsonDoc struct {
 	root  jsonNode
 	nodes []jsonNode // the members of every container, each container's side by side
@@ -63,7 +65,6 @@ const (
 	kindString
 	kindArray
 	kindObject
-	kindReplaced // an object member whose key came again later
 )
 
 // span is doc.text[off:end].
@@ -81,15 +82,30 @@ func (d *jsonDoc) bytes(s span) []byte { return d.text[s.off:s.end] }
 
 func (d *jsonDoc) members(n jsonNode) []jsonNode { return d.nodes[n.first : n.first+n.count] }
 
+// Why parseJSONDoc refuses a document.
+var (
+	errJSONSyntax   = errors.New("invalid JSON")
+	errJSONTooDeep  = errors.New("JSON nested too deeply")
+	errRepeatedKey  = errors.New("an object repeats a key")
+	errJSONTooLarge = errors.New("JSON text too large")
+)
+
 // parseJSONDoc decodes a JSON text (RFC 8259: UTF-8, no byte order mark, nothing after the
-// value). An object's repeated key keeps its first place and takes its last value: a PHP array,
-// a JavaScript object and a Python dict all do that.
+// value).
+//
+// It refuses an object that repeats a key (compared after unescaping: "a" and "\u0061" are one
+// key), though PHP, JavaScript and Python all read one, keeping the key's first place and its last
+// value. Their re-encoding drops the earlier values, so a signature over it says nothing about
+// them: whoever holds one genuine request could add {"domain":"evil.example"} before the signed
+// {"domain":"victim.example"}, and a reader of the raw body that takes the first value (or any
+// field the signed form lacks) would see bytes no signature covers. Refused here, such a body
+// verifies only when signed byte for byte.
 func parseJSONDoc(body []byte) (*jsonDoc, error) {
 	if len(body) >= math.MaxInt32 {
-		return nil, errors.New("JSON text too large")
+		return nil, errJSONTooLarge
 	}
 	if !utf8.Valid(body) {
-		return nil, errors.New("malformed UTF-8")
+		return nil, fmt.Errorf("malformed UTF-8: %w", errJSONSyntax)
 	}
 	// Decoding never lengthens a string or a literal, so text never outgrows body.
 	p := jsonParser{src: body, doc: &jsonDoc{text: make([]byte, 0, len(body))}}
@@ -116,8 +132,6 @@ type jsonParser struct {
 	seeded bool
 }
 
-var errJSONSyntax = errors.New("invalid JSON")
-
 func (p *jsonParser) space() {
 	for p.pos < len(p.src) {
 		switch p.src[p.pos] {
@@ -136,6 +150,7 @@ func (p *jsonParser) peek() byte {
 	return 0
 }
 
+// value reads the value at p.pos; depth is the number of arrays and objects around it.
 func (p *jsonParser) value(depth int) (jsonNode, error) {
 	switch c := p.peek(); {
 	case c == '{' || c == '[':
@@ -166,7 +181,7 @@ func (p *jsonParser) literal(word string) error {
 
 func (p *jsonParser) container(depth int) (jsonNode, error) {
 	if depth+1 >= reencodeMaxDepth {
-		return jsonNode{}, errors.New("JSON nested too deeply")
+		return jsonNode{}, errJSONTooDeep
 	}
 	kind, closer := kindArray, byte(']')
 	if p.src[p.pos] == '{' {
@@ -214,8 +229,8 @@ func (p *jsonParser) container(depth int) (jsonNode, error) {
 		}
 	}
 	members := p.stack[mark:]
-	if kind == kindObject {
-		members = p.mergeRepeatedKeys(members)
+	if kind == kindObject && p.repeatsKey(members) {
+		return jsonNode{}, errRepeatedKey
 	}
 	n := jsonNode{kind: kind, first: int32(len(p.doc.nodes)), count: int32(len(members))}
 	p.doc.nodes = append(p.doc.nodes, members...)
@@ -223,57 +238,45 @@ func (p *jsonParser) container(depth int) (jsonNode, error) {
 	return n, nil
 }
 
-// mergeRepeatedKeys gives the first member with a key the value of the last one with that key
-// and drops the others. Small objects are searched directly; larger ones through a map of key
-// hashes, so that an object of thousands of keys costs thousands of steps, not millions.
-func (p *jsonParser) mergeRepeatedKeys(members []jsonNode) []jsonNode {
+// repeatsKey reports whether two of an object's members have the same (unescaped) key. Small
+// objects are searched directly; larger ones through a map of key hashes, so that an object of
+// thousands of keys costs thousands of steps, not millions.
+func (p *jsonParser) repeatsKey(members []jsonNode) bool {
 	d := p.doc
 	key := func(i int) []byte { return d.bytes(members[i].key) }
-	earlier := func(i int) int { // the first member before i with its key, or -1
+	earlier := func(i int) bool { // whether a member before i has its key
 		for j := range i {
-			if members[j].kind != kindReplaced && bytes.Equal(key(j), key(i)) {
-				return j
+			if bytes.Equal(key(j), key(i)) {
+				return true
 			}
 		}
-		return -1
+		return false
 	}
-	var first map[uint64]int
-	if len(members) > 16 {
-		first = make(map[uint64]int, len(members))
-		if !p.seeded {
-			p.seed, p.seeded = maphash.MakeSeed(), true
-		}
-	}
-	repeated := false
-	for i := 1; i < len(members); i++ {
-		j := -1
-		if first == nil {
-			j = earlier(i)
-		} else {
-			if i == 1 {
-				first[maphash.Bytes(p.seed, key(0))] = 0
-			}
-			h := maphash.Bytes(p.seed, key(i))
-			if k, seen := first[h]; !seen {
-				first[h] = i
-			} else if bytes.Equal(key(k), key(i)) {
-				j = k
-			} else { // two keys, one hash: with a random seed, next to never
-				j = earlier(i)
+	if len(members) <= 16 {
+		for i := 1; i < len(members); i++ {
+			if earlier(i) {
+				return true
 			}
 		}
-		if j >= 0 {
-			later := members[i]
-			later.key = members[j].key
-			members[j] = later
-			members[i].kind = kindReplaced
-			repeated = true
+		return false
+	}
+	if !p.seeded {
+		p.seed, p.seeded = maphash.MakeSeed(), true
+	}
+	first := make(map[uint64]int, len(members))
+	for i := range members {
+		h := maphash.Bytes(p.seed, key(i))
+		j, seen := first[h]
+		switch {
+		case !seen:
+			first[h] = i
+		case bytes.Equal(key(j), key(i)):
+			return true
+		case earlier(i): // two keys, one hash: with a random seed, next to never
+			return true
 		}
 	}
-	if !repeated {
-		return members
-	}
-	return slices.DeleteFunc(members, func(n jsonNode) bool { return n.kind == kindReplaced })
+	return false
 }
 
 // string reads a JSON string into doc.text.
@@ -592,7 +595,7 @@ func appendDigitsExponent(out, digits []byte, exp, minExp int) []byte {
 //     exponent form when the decimal point is more than 17 digits right or 3 zeros left).
 //
 // It fails wherever PHP would: an unpaired UTF-16 surrogate escape (json_decode), a number too
-// large for a double that no repeated key replaced (json_encode).
+// large for a double (json_encode).
 func (d *jsonDoc) phpForm(out []byte) ([]byte, error) {
 	if d.loneSurrogate {
 		return nil, errors.New("single unpaired UTF-16 surrogate in unicode escape")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"math/big"
 	"os/exec"
@@ -73,9 +75,7 @@ var phpJSONEncodeTests = []struct {
 	{"empty array", `[]`, `[]`},
 	{"nested empty object", `{"a":{},"b":[{}]}`, `{"a":[],"b":[[]]}`},
 	{"key order kept", `{"b":1,"a":2,"c":3}`, `{"b":1,"a":2,"c":3}`},
-	{"repeated key: first place, last value", `{"a":1,"b":2,"a":3}`, `{"a":3,"b":2}`},
 	{"keys 0, 1 in order become a list", `{"0":"a","1":"b"}`, `["a","b"]`},
-	{"repeated key 0", `{"0":1,"0":2}`, `[2]`},
 	{"keys 1, 0 stay an object", `{"1":"a","0":"b"}`, `{"1":"a","0":"b"}`},
 	{"key 1 alone stays an object", `{"1":"a"}`, `{"1":"a"}`},
 	{"non-canonical numeric keys stay strings", `{"-0":1,"01":2}`, `{"-0":1,"01":2}`},
@@ -112,8 +112,6 @@ var phpJSONEncodeTests = []struct {
 	{"underflow to minus zero", `-1e-400`, `-0`},
 	{"smallest denormal", `5e-324`, `5.0e-324`},
 	{"largest double", `1.7976931348623157e308`, `1.7976931348623157e+308`},
-	{"infinite double replaced by a repeated key", `{"a":1e400,"a":1}`, `{"a":1}`},
-	{"infinite double in an array replaced", `{"a":[1e400],"b":2,"a":{}}`, `{"a":[],"b":2}`},
 	{"mixed", `{"n":[1,1.0,-2.5e-5,"1.0"],"s":"/"}`, `{"n":[1,1,-2.5e-5,"1.0"],"s":"\/"}`},
 }
 
@@ -240,7 +238,7 @@ func FuzzPHPJSONEncode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		out, err := phpJSONEncode(in)
 		if err != nil {
-			if json.Valid(in) && !phpRejects(err) {
+			if json.Valid(in) && !phpRejects(err) && !bridgeRefuses(err) {
 				t.Fatalf("valid JSON %q: %v", in, err)
 			}
 			return
@@ -278,12 +276,18 @@ func FuzzPHPJSONEncode(f *testing.F) {
 
 // phpRejects reports whether err is one of the failures PHP has too (TestPHPJSONEncodeFails).
 func phpRejects(err error) bool {
-	for _, s := range []string{"UTF-8", "surrogate", "nested too deeply", "Inf"} {
+	for _, s := range []string{"UTF-8", "surrogate", "Inf"} {
 		if strings.Contains(err.Error(), s) {
 			return true
 		}
 	}
 	return false
+}
+
+// bridgeRefuses reports whether err is a refusal of the bridge's own, of a document the
+// languages read: a repeated key, or nesting deeper than reencodeMaxDepth allows.
+func bridgeRefuses(err error) bool {
+	return errors.Is(err, errRepeatedKey) || errors.Is(err, errJSONTooDeep)
 }
 
 func decodeNumbers(t *testing.T, b []byte, v *any) {
@@ -437,27 +441,18 @@ var reencodeTests = []struct {
 	{`key order kept`, `{"b":1,"a":2,"c":3}`,
 		`{"b":1,"a":2,"c":3}`,
 		`{"b": 1, "a": 2, "c": 3}`},
-	{`repeated key: first place, last value`, `{"a":1,"b":2,"a":3}`,
-		`{"a":3,"b":2}`,
-		`{"a": 3, "b": 2}`},
-	{`repeated key written two ways`, `{"a":1,"b":2,"\u0061":3}`,
-		`{"a":3,"b":2}`,
-		`{"a": 3, "b": 2}`},
-	{`repeated key three times`, `{"a":1,"b":2,"a":3,"c":4,"a":5}`,
-		`{"a":5,"b":2,"c":4}`,
-		`{"a": 5, "b": 2, "c": 4}`},
-	{`repeated keys in a large object`, `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"k3":"x","k0":"y","k3":"z"}`,
-		`{"k0":"y","k1":1,"k2":2,"k3":"z","k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19}`,
-		`{"k0": "y", "k1": 1, "k2": 2, "k3": "z", "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17, "k18": 18, "k19": 19}`},
+	{`large object`, `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"K3":"x","k_0":"y"}`,
+		`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k18":18,"k19":19,"K3":"x","k_0":"y"}`,
+		`{"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17, "k18": 18, "k19": 19, "K3": "x", "k_0": "y"}`},
 	{`keys 0, 1 in order`, `{"0":"a","1":"b"}`,
 		`{"0":"a","1":"b"}`,
 		`{"0": "a", "1": "b"}`},
 	{`keys 1, 0`, `{"1":"a","0":"b"}`,
 		`{"0":"b","1":"a"}`,
 		`{"1": "a", "0": "b"}`},
-	{`integer-like keys first`, `{"b":1,"2":2,"1":3,"a":4,"1":5}`,
-		`{"1":5,"2":2,"b":1,"a":4}`,
-		`{"b": 1, "2": 2, "1": 5, "a": 4}`},
+	{`integer-like keys first`, `{"b":1,"2":2,"1":3,"a":4}`,
+		`{"1":3,"2":2,"b":1,"a":4}`,
+		`{"b": 1, "2": 2, "1": 3, "a": 4}`},
 	{`array index bounds`, `{"a":0,"4294967295":1,"4294967294":2,"10":3,"9":4,"01":5,"-0":6,"1.0":7}`,
 		`{"9":4,"10":3,"4294967294":2,"a":0,"4294967295":1,"01":5,"-0":6,"1.0":7}`,
 		`{"a": 0, "4294967295": 1, "4294967294": 2, "10": 3, "9": 4, "01": 5, "-0": 6, "1.0": 7}`},
@@ -602,9 +597,6 @@ var reencodeTests = []struct {
 	{`beyond the largest double, negative`, `[-1e400]`,
 		`[null]`,
 		`[-Infinity]`},
-	{`infinite double replaced by a repeated key`, `{"a":1e400,"a":1}`,
-		`{"a":1}`,
-		`{"a": 1}`},
 	{`mixed`, `{"n":[1,1.0,-2.5e-5,"1.0"],"s":"/"}`,
 		`{"n":[1,1,-0.000025,"1.0"],"s":"/"}`,
 		`{"n": [1, 1.0, -2.5e-05, "1.0"], "s": "/"}`},
@@ -680,6 +672,8 @@ var jsonDocFailures = []struct {
 	{"UTF-8-encoded surrogate", "\"\xed\xa0\x80\""},
 	{"512 nested arrays", strings.Repeat("[", 512) + strings.Repeat("]", 512)},
 	{"512 nested objects", strings.Repeat(`{"a":`, 512) + "1" + strings.Repeat("}", 512)},
+	// Each language reads this; the bridge refuses it (TestParseJSONDocRepeatedKeys).
+	{"a repeated key", `{"a":1,"b":2,"a":3}`},
 }
 
 func TestParseJSONDocFails(t *testing.T) {
@@ -690,6 +684,71 @@ func TestParseJSONDocFails(t *testing.T) {
 				t.Fatalf("parseJSONDoc(%q) accepted it (JSON.stringify form %q)", tt.in, js)
 			}
 		})
+	}
+}
+
+// repeatedKeyTests are documents that repeat a key in an object. PHP, JavaScript and Python read
+// them all, keeping the key's first place and its last value, so their re-encodings drop the
+// earlier values; parseJSONDoc refuses them.
+var repeatedKeyTests = []struct {
+	name string
+	in   string
+}{
+	{"twice", `{"domain":"evil.example","domain":"victim.example"}`},
+	{"same value twice", `{"a":1,"a":1}`},
+	{"three times, other keys between", `{"a":1,"b":2,"a":3,"c":4,"a":5}`},
+	{"written two ways", `{"domain":"evil.example","\u0064omain":"victim.example"}`},
+	{"escaped both times, differently", `{"\u0061":1,"\u0041":2,"\u0061":3}`},
+	{"escaped slash", `{"a/b":1,"a\/b":2}`},
+	{"non-ASCII, escaped once", `{"é":1,"\u00e9":2}`},
+	{"surrogate pair, escaped once", `{"😀":1,"\ud83d\ude00":2}`},
+	{"the same unpaired surrogate in two cases", `{"\ud800":1,"\uD800":2}`},
+	{"empty key", `{"":1,"":2}`},
+	{"key 0, which PHP makes a list", `{"0":1,"0":2}`},
+	{"in a nested object", `{"event":"domain.flagged.spam","data":{"domain":"evil.example","domain":"victim.example"}}`},
+	{"in an object in an array", `[{"a":1},{"b":1,"b":2}]`},
+	{"a repeated object", `{"data":{"domain":"evil.example"},"data":{"domain":"victim.example"}}`},
+	{"an infinite double replaced", `{"a":1e400,"a":1}`},
+	{"an unpaired surrogate replaced", `{"a":"\ud800","a":1}`},
+	{"large object, the last key repeats the first", largeObject(40, `,"k0":"x"`)},
+	{"large object, the last key repeats one escaped", largeObject(40, `,"\u006b39":"x"`)},
+}
+
+// largeObject is an object with keys k0 … k(n-1), then more.
+func largeObject(n int, more string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"k` + strconv.Itoa(i) + `":` + strconv.Itoa(i))
+	}
+	return b.String() + more + "}"
+}
+
+func TestParseJSONDocRepeatedKeys(t *testing.T) {
+	for _, tt := range repeatedKeyTests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := parseJSONDoc([]byte(tt.in)); !errors.Is(err, errRepeatedKey) {
+				t.Fatalf("parseJSONDoc(%s): error %v, want %v", tt.in, err, errRepeatedKey)
+			}
+			if !json.Valid([]byte(tt.in)) {
+				t.Fatalf("%s is not JSON: the case proves nothing", tt.in)
+			}
+		})
+	}
+	// Keys that only look alike are different keys.
+	for _, in := range []string{
+		`{"a":1,"A":2}`,
+		`{"1":1,"01":2,"1.0":3}`,
+		`{"a":1,"a ":2," a":3}`,
+		`{"\ud800":1,"\udc00":2}`,
+		largeObject(40, `,"K0":"x","k_0":"y"`),
+	} {
+		if _, err := parseJSONDoc([]byte(in)); err != nil {
+			t.Errorf("parseJSONDoc(%.60s): %v", in, err)
+		}
 	}
 }
 
@@ -727,6 +786,10 @@ func TestReencodeRefusals(t *testing.T) {
 			in:   strings.Repeat("[", 511) + strings.Repeat("]", 511), php: true, js: true, python: true,
 			wantJS: strings.Repeat("[", 511) + strings.Repeat("]", 511), wantPython: strings.Repeat("[", 511) + strings.Repeat("]", 511),
 		},
+		{
+			name: "a repeated key: every language reads it, the bridge does not",
+			in:   `{"a":1,"a":2}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -756,17 +819,28 @@ func FuzzUserCheckReencode(f *testing.F) {
 	for _, tt := range jsonDocFailures {
 		f.Add([]byte(tt.in))
 	}
+	for _, tt := range repeatedKeyTests {
+		f.Add([]byte(tt.in))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		doc, err := parseJSONDoc(in)
+		if errors.Is(err, errRepeatedKey) && !jsonRepeatsKey(t, in) {
+			t.Fatalf("%q: refused for a repeated key encoding/json does not see", in)
+		}
 		if err != nil {
 			// encoding/json reads invalid UTF-8 as U+FFFD; the bridge refuses it.
-			if json.Valid(in) && utf8.Valid(in) && !strings.Contains(err.Error(), "nested too deeply") {
+			if json.Valid(in) && utf8.Valid(in) && !bridgeRefuses(err) {
 				t.Fatalf("valid JSON %q: %v", in, err)
 			}
 			return
 		}
 		if !json.Valid(in) || !utf8.Valid(in) {
 			t.Fatalf("invalid JSON %q accepted", in)
+		}
+		// encoding/json reads every unpaired surrogate escape as U+FFFD, so it may see a repeat
+		// where the languages see two keys.
+		if jsonRepeatsKey(t, in) && !doc.loneSurrogate {
+			t.Fatalf("%q repeats a key, yet was accepted", in)
 		}
 		var vin any
 		decodeNumbers(t, in, &vin)
@@ -816,8 +890,8 @@ func FuzzUserCheckReencode(f *testing.F) {
 	})
 }
 
-// sameJSON compares decoded JSON values (a repeated key already reduced to its last value by
-// encoding/json), numbers with sameNumber, which is handed what out holds in their place.
+// sameJSON compares decoded JSON values, numbers with sameNumber, which is handed what out holds
+// in their place.
 func sameJSON(in, out any, sameNumber func(in json.Number, out any) bool) bool {
 	switch in := in.(type) {
 	case map[string]any:
@@ -902,4 +976,52 @@ func hasInfiniteFloat(v any) bool {
 		return !isIntegerLiteral([]byte(v)) && math.IsInf(f, 0)
 	}
 	return false
+}
+
+// jsonRepeatsKey reports whether an object in the JSON text in repeats a key, as encoding/json
+// decodes keys (every unpaired surrogate escape as U+FFFD).
+func jsonRepeatsKey(t *testing.T, in []byte) bool {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(in))
+	dec.UseNumber()
+	// One frame per open container; keys is nil for an array. key: the next token of this
+	// object is a key.
+	type frame struct {
+		keys map[string]bool
+		key  bool
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].key = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("encoding/json reading %q: %v", in, err)
+		}
+		if n := len(stack); n > 0 && stack[n-1].key && tok != json.Delim('}') {
+			k, _ := tok.(string)
+			if stack[n-1].keys[k] {
+				return true
+			}
+			stack[n-1].keys[k], stack[n-1].key = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, key: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }

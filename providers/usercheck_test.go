@@ -179,12 +179,13 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			wantErr: ErrBadSignature,
 		},
 		{
-			name: "PHP fallback: a repeated key keeps its first place and its last value",
+			name: "no PHP fallback for a body that repeats a key (TestUserCheckRepeatedKeys)",
 			modify: func(r *Request) {
 				*r = userCheckRequest(userCheckTestSecret,
 					[]byte(`{"event": "domain.flagged.relay", "data": {"domain": "x.example"}, "event": "domain.flagged.spam"}`),
 					[]byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example"}}`))
 			},
+			wantErr: ErrBadSignature,
 		},
 		{
 			name: "PHP fallback, body of 64 KiB",
@@ -280,12 +281,13 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			},
 		},
 		{
-			name: "Python fallback: a repeated key keeps its first place and its last value",
+			name: "no Python fallback for a body that repeats a key (TestUserCheckRepeatedKeys)",
 			modify: func(r *Request) {
 				*r = userCheckRequest(userCheckTestSecret,
 					[]byte(`{"event": "domain.flagged.relay", "data": {"domain": "x.example"}, "event": "domain.flagged.spam"}`),
 					[]byte(`{"event": "domain.flagged.spam", "data": {"domain": "x.example"}}`))
 			},
+			wantErr: ErrBadSignature,
 		},
 		{
 			name: "Node.js fallback: an unpaired surrogate, which PHP refuses",
@@ -393,6 +395,62 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			checkAuthError(t, err, tt.wantErr)
 			if v.Valid() != (tt.wantErr == nil) {
 				t.Errorf("Verified.Valid() = %v, want %v", v.Valid(), tt.wantErr == nil)
+			}
+		})
+	}
+}
+
+// A body that repeats a key is never authenticated through a re-encoded form: every sample's
+// decoder keeps the last value, so their forms are the same for a body with an earlier value added,
+// and whoever holds one genuine request could add {"domain":"evil.example"} in front of the signed
+// {"domain":"victim.example"}. Signed byte for byte, the same body is genuine.
+func TestUserCheckRepeatedKeys(t *testing.T) {
+	// victim, victimNested: a genuine body, which is its own PHP and JavaScript form, and its
+	// Python form. Each case's body adds an earlier value for a key of it.
+	const (
+		victim             = `{"domain":"victim.example"}`
+		victimPython       = `{"domain": "victim.example"}`
+		victimNested       = `{"event":"domain.flagged.spam","data":{"domain":"victim.example"}}`
+		victimNestedPython = `{"event": "domain.flagged.spam", "data": {"domain": "victim.example"}}`
+	)
+	tests := []struct {
+		name  string
+		body  string
+		forms []string // the genuine body's re-encodings, each signed in turn
+	}{
+		{"repeated key", `{"domain":"evil.example","domain":"victim.example"}`, []string{victim, victimPython}},
+		{"repeated key, pretty-printed", "{\n  \"domain\": \"evil.example\",\n  \"domain\": \"victim.example\"\n}", []string{victim, victimPython}},
+		{"repeated key written with an escape", `{"domain":"evil.example","\u0064omain":"victim.example"}`, []string{victim, victimPython}},
+		{"repeated key escaped first", `{"d\u006fmain":"evil.example","domain":"victim.example"}`, []string{victim, victimPython}},
+		{"repeated key in a nested object",
+			`{"event":"domain.flagged.spam","data":{"domain":"evil.example","domain":"victim.example"}}`,
+			[]string{victimNested, victimNestedPython}},
+		{"repeated object",
+			`{"event":"domain.flagged.spam","data":{"domain":"evil.example"},"data":{"domain":"victim.example"}}`,
+			[]string{victimNested, victimNestedPython}},
+		{"repeated event",
+			`{"event":"domain.flagged.relay","event":"domain.flagged.spam","data":{"domain":"victim.example"}}`,
+			[]string{victimNested, victimNestedPython}},
+	}
+	creds := Credentials{Secrets: []string{userCheckTestSecret}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, form := range tt.forms {
+				req := userCheckRequest(userCheckTestSecret, []byte(tt.body), []byte(form))
+				_, err := UserCheck.Authenticate(req, creds)
+				checkAuthError(t, err, ErrBadSignature)
+				if v, err := UserCheck.Verify(req, creds); v.Valid() || !errors.Is(err, ErrBadSignature) {
+					t.Errorf("signed over %s: Verify = valid %v, %v", form, v.Valid(), err)
+				}
+			}
+			// The raw body's signature is unaffected: signed as it is, it is genuine.
+			req := userCheckRequest(userCheckTestSecret, []byte(tt.body), []byte(tt.body))
+			v, err := UserCheck.Verify(req, creds)
+			if err != nil {
+				t.Fatalf("signed byte for byte: %v", err)
+			}
+			if got := v.SignedBody(); string(got) != tt.body {
+				t.Errorf("SignedBody = %s, want the raw body", got)
 			}
 		})
 	}
@@ -663,17 +721,13 @@ func userCheckDenseBody(size int) []byte {
 	return []byte(b.String())
 }
 
-// userCheckManyKeysBody is an object of exactly size bytes with thousands of keys, a tenth of
-// them repeated: finding the repeats must not cost the square of their number.
+// userCheckManyKeysBody is an object of exactly size bytes with thousands of keys, none repeated:
+// making sure of that must not cost the square of their number.
 func userCheckManyKeysBody(size int) []byte {
 	var b strings.Builder
 	b.WriteString(`{"event":"domain.flagged.spam"`)
-	for i := 0; b.Len()+16 < size; i++ {
-		k := i
-		if i%10 == 9 {
-			k = i / 2
-		}
-		fmt.Fprintf(&b, `,"k%d":%d`, k, i)
+	for i := 0; b.Len()+32 < size; i++ { // room for one more key and the padding
+		fmt.Fprintf(&b, `,"k%d":%d`, i, i)
 	}
 	pad := size - b.Len() - len(`,"pad":""}`)
 	b.WriteString(`,"pad":"` + strings.Repeat("x", pad) + `"}`)
