@@ -277,7 +277,7 @@ func publishStream(cfg *Config) jetstream.StreamConfig {
 			Duplicates: e.DuplicateWindow,
 		}
 	}
-	return jetstream.StreamConfig{
+	c := jetstream.StreamConfig{
 		Name:       s.Name,
 		Subjects:   []string{s.SubjectPrefix + ".>"},
 		Storage:    jetstream.FileStorage,
@@ -285,6 +285,11 @@ func publishStream(cfg *Config) jetstream.StreamConfig {
 		MaxAge:     s.MaxAge,
 		Duplicates: s.DuplicateWindow,
 	}
+	if s.MaxBytes > 0 {
+		// Full: refuse the new event (the provider's retry answer), never drop a stored one.
+		c.MaxBytes, c.Discard = int64(s.MaxBytes), jetstream.DiscardNew
+	}
+	return c
 }
 
 // flusherTimeout bounds one write to the socket: well inside publish_timeout, so a stalled

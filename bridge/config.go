@@ -140,6 +140,9 @@ type StreamConfig struct {
 	Replicas        int           `yaml:"replicas"`
 	MaxAge          time.Duration `yaml:"max_age"`
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// MaxBytes caps the stream (0: no cap); a full stream refuses new events (discard new), which
+	// the provider gets as its retry answer, so a flood fills it only up to what was chosen.
+	MaxBytes ByteSize `yaml:"max_bytes"`
 }
 
 // EndpointConfig is one webhook endpoint: a route, a provider and its credentials.
@@ -155,6 +158,9 @@ type EndpointConfig struct {
 	// AllowUnsigned accepts requests without any proof (ZignSec SMS webhooks are unsigned);
 	// they are published with the CloudEvents extension unsigned=true.
 	AllowUnsigned bool `yaml:"allow_unsigned"`
+	// UnsignedTypes, when set, lists the only event types (after the provider's prefix) a
+	// request without proof may carry; nil: any.
+	UnsignedTypes []string `yaml:"unsigned_types"`
 	// AllowFrom lists the client addresses (IPs or CIDRs) the endpoint accepts; empty: any.
 	AllowFrom []string `yaml:"allow_from"`
 	// Settings are the endpoint's other keys, read by its provider (e.g. the hmac provider's

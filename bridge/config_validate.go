@@ -95,6 +95,9 @@ func (c *Config) Validate() error {
 	if c.Stream.Replicas < 1 || c.Stream.Replicas > 5 {
 		bad("stream.replicas", "must be 1 to 5, got %d", c.Stream.Replicas)
 	}
+	if c.Stream.MaxBytes < 0 {
+		bad("stream.max_bytes", "must be positive")
+	}
 	if c.Stream.DuplicateWindow > c.Stream.MaxAge {
 		bad("stream.duplicate_window", "%s exceeds stream.max_age %s", c.Stream.DuplicateWindow, c.Stream.MaxAge)
 	}
@@ -131,6 +134,14 @@ func (c *Config) Validate() error {
 		for j, a := range ep.AllowFrom {
 			if _, err := parsePrefix(a); err != nil {
 				bad(fmt.Sprintf("%s.allow_from[%d]", field, j), "%v", err)
+			}
+		}
+		if len(ep.UnsignedTypes) > 0 && !ep.AllowUnsigned {
+			bad(field+".unsigned_types", "only applies with allow_unsigned: true")
+		}
+		for j, t := range ep.UnsignedTypes {
+			if strings.TrimSpace(t) == "" {
+				bad(fmt.Sprintf("%s.unsigned_types[%d]", field, j), "empty event type")
 			}
 		}
 		if ep.ReplyEvents != nil {

@@ -26,6 +26,8 @@ type Endpoint struct {
 	replyEvents   map[string]bool
 	ReplyTimeout  time.Duration
 	allowFrom     []netip.Prefix // empty: any client
+	// unsignedTypes are the only types an unsigned request may carry; nil: any.
+	unsignedTypes map[string]bool
 }
 
 func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
@@ -53,6 +55,12 @@ func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
 			ep.allowFrom = append(ep.allowFrom, p)
 		}
 	}
+	if c.UnsignedTypes != nil {
+		ep.unsignedTypes = map[string]bool{}
+		for _, t := range c.UnsignedTypes {
+			ep.unsignedTypes[strings.ToLower(strings.TrimSpace(t))] = true
+		}
+	}
 	if c.ReplyEvents != nil {
 		for _, t := range *c.ReplyEvents {
 			ep.replyEvents[strings.ToLower(t)] = true
@@ -72,6 +80,11 @@ func (e *Endpoint) ReplySubject(eventType string) string {
 
 // Asks reports whether events of the given type need a synchronous answer.
 func (e *Endpoint) Asks(eventType string) bool { return e.replyEvents[strings.ToLower(eventType)] }
+
+// AllowsUnsigned reports whether a request without proof may carry an event of the given type.
+func (e *Endpoint) AllowsUnsigned(eventType string) bool {
+	return e.unsignedTypes == nil || e.unsignedTypes[strings.ToLower(eventType)]
+}
 
 // Allows reports whether a request from the client address ip may use the endpoint: any address
 // when allow_from is empty, else only one inside a listed address or CIDR. An address that does

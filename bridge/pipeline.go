@@ -97,6 +97,18 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		mapped = providers.Event{Type: unmappedType, ID: mapped.ID, Time: mapped.Time, IDUnsigned: mapped.IDUnsigned}
 		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
 	}
+	// Unsigned stays apart: nothing vouches for it, so it never reaches a responder, and it may
+	// carry only the types the endpoint lists.
+	if rec.unsigned {
+		switch {
+		case rec.reason != "unmapped" && ep.Asks(mapped.Type):
+			s.reject(rec, "unsigned_question")
+			return s.answer(c, rec, ep.Rejection)
+		case !ep.AllowsUnsigned(mapped.Type):
+			s.reject(rec, "unsigned_type")
+			return s.answer(c, rec, ep.Rejection)
+		}
+	}
 	// The publish span covers encoding and publishing until the PubAck; with tracing on, the
 	// message carries its context, so a consumer's span is its child.
 	publishCtx, publishSpan := s.tracing.child(ctx, "publish", trace.SpanKindProducer)

@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/cloudevents"
 )
 
@@ -169,4 +171,40 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// TestStreamMaxBytes: stream.max_bytes caps the stream with discard new; a full stream answers
+// the retry answer (never a 2xx for an event it did not keep), and takes events again once room
+// is made.
+func TestStreamMaxBytes(t *testing.T) {
+	h := startBridge(t, func(c *bridge.Config) { c.Stream.MaxBytes = 8 << 10 })
+	status := 0
+	var stored int
+	for i := 0; i < 100 && status != http.StatusServiceUnavailable; i++ {
+		body := padded("whevt_fill_"+strconv.Itoa(i), 1000)
+		resp, _ := h.post("aghanim", aghanimHeaders(testSecret, 1, body), body)
+		status = resp.StatusCode
+		if status == http.StatusOK {
+			stored++
+		} else if status != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("event %d: %d (Retry-After %q), want 200 or the retry answer", i, status, resp.Header.Get("Retry-After"))
+		}
+	}
+	if status != http.StatusServiceUnavailable {
+		t.Fatal("100 events of 1 KB never filled a stream of 8 KiB")
+	}
+	if n := len(h.messages()); n != stored {
+		t.Errorf("%d messages stored, %d answered 200", n, stored)
+	}
+	s, err := h.js.Stream(context.Background(), h.cfg.Stream.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := s.CachedInfo(); info.Config.MaxBytes != 8<<10 || info.Config.Discard != jetstream.DiscardNew {
+		t.Errorf("stream max_bytes %d discard %v, want 8 KiB and discard new", info.Config.MaxBytes, info.Config.Discard)
+	}
+	if err := s.Purge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.honest(t, "whevt_after_full")
 }
