@@ -456,6 +456,76 @@ func TestUserCheckRepeatedKeys(t *testing.T) {
 	}
 }
 
+// Verified.SignedBody is what the signature that matched covers: the raw body, or the one
+// re-encoded form that matched. The bridge's duplicate id is its hash, so bodies that differ only
+// where every form is the same (white space, escapes) are one event.
+func TestUserCheckSignedBody(t *testing.T) {
+	pretty := []byte(userCheckPrettyBody)
+	// The same value as userCheckPrettyBody, laid out and escaped otherwise.
+	respaced := []byte("{\"event\":\"domain.flagged.spam\",\t\"created_at\" : \"2025-03-26T14:30:25+00:00\",\r\n" +
+		`"data":{ "domain" : "a\/b.example" , "note" : "caf\u00E9 \uD83C\uDF89" } }`)
+	compact := []byte(`{"event":"domain.flagged.spam","data":{"domain":"x.example"}}`)
+	compactPretty := []byte("{ \"event\": \"domain.flagged.spam\",\n  \"data\": { \"domain\": \"x.example\" } }\n")
+	tests := []struct {
+		name       string
+		body       []byte
+		signed     []byte // what the signature covers
+		wantSigned []byte // SignedBody; Proof.Signed nil means the raw body
+		wantProof  bool   // whether Proof.Signed is set
+	}{
+		{name: "raw body", body: pretty, signed: pretty, wantSigned: pretty},
+		{name: "PHP form", body: pretty, signed: []byte(userCheckPrettyPHP), wantSigned: []byte(userCheckPrettyPHP), wantProof: true},
+		{name: "JavaScript form", body: pretty, signed: []byte(userCheckPrettyJS), wantSigned: []byte(userCheckPrettyJS), wantProof: true},
+		{name: "Python form", body: pretty, signed: []byte(userCheckPrettyPython), wantSigned: []byte(userCheckPrettyPython), wantProof: true},
+		{name: "PHP form, other white space and escapes", body: respaced, signed: []byte(userCheckPrettyPHP), wantSigned: []byte(userCheckPrettyPHP), wantProof: true},
+		{name: "Python form, other white space and escapes", body: respaced, signed: []byte(userCheckPrettyPython), wantSigned: []byte(userCheckPrettyPython), wantProof: true},
+		{name: "compact body signed as it is", body: compact, signed: compact, wantSigned: compact},
+		{name: "the same body pretty-printed, with that signature", body: compactPretty, signed: compact, wantSigned: compact, wantProof: true},
+	}
+	creds := Credentials{Secrets: []string{userCheckTestSecret}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := userCheckRequest(userCheckTestSecret, tt.body, tt.signed)
+			proof, err := UserCheck.Authenticate(req, creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (proof.Signed != nil) != tt.wantProof || tt.wantProof && !bytes.Equal(proof.Signed, tt.wantSigned) {
+				t.Errorf("Proof.Signed = %q, want %q (set: %v)", proof.Signed, tt.wantSigned, tt.wantProof)
+			}
+			v, err := UserCheck.Verify(req, creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.SignedBody(); !bytes.Equal(got, tt.wantSigned) {
+				t.Errorf("SignedBody = %q, want %q", got, tt.wantSigned)
+			}
+			if got := v.Request().Body; !bytes.Equal(got, tt.body) {
+				t.Errorf("the request's body is %q, want the raw body %q", got, tt.body)
+			}
+		})
+	}
+
+	// Two bodies that differ only in white space and escapes, with one signature: one signed body,
+	// so one event, though their raw bodies (and so their CloudEvents ids) differ.
+	for _, form := range []string{userCheckPrettyPHP, userCheckPrettyJS, userCheckPrettyPython} {
+		sig := userCheckSignature(userCheckTestSecret, []byte(form))
+		var signedBodies [][]byte
+		for _, body := range [][]byte{pretty, respaced} {
+			req := userCheckRequest(userCheckTestSecret, body, nil)
+			req.Header.Set(UserCheckSignatureHeader, sig)
+			v, err := UserCheck.Verify(req, creds)
+			if err != nil {
+				t.Fatalf("%q signed over %s: %v", body, form, err)
+			}
+			signedBodies = append(signedBodies, v.SignedBody())
+		}
+		if !bytes.Equal(signedBodies[0], signedBodies[1]) {
+			t.Errorf("signed over %s: SignedBody %q and %q differ", form, signedBodies[0], signedBodies[1])
+		}
+	}
+}
+
 // userCheckPaddedBodyPython returns the body userCheckPaddedBody does and its Python
 // re-encoding, written here by hand.
 func userCheckPaddedBodyPython(size int) (body, python []byte) {
