@@ -16,16 +16,28 @@ import (
 // (json.Unmarshal into a struct scans a body twice, once to validate it and once to decode it,
 // and copies every json.RawMessage: under load it was ~29% of the request handler's CPU.)
 
-// jsonMaxDepth is how deeply arrays and objects may nest: encoding/json's limit, so that a body
-// one of the two rejects for its depth, the other rejects too.
-const jsonMaxDepth = 10000
+// jsonMaxDepth is how many arrays and objects may nest, the outermost included, in a body that
+// scanFields maps and that UserCheck's re-encoder (parseJSONDoc) reads. Both descend
+// recursively, at 100 to 330 bytes of stack a level: 256 levels cost at most about 85 KiB of a
+// request's stack, where encoding/json's 10,000 would cost about 3 MiB. Webhook payloads nest a
+// few levels (the documented examples in testdata/ four at most); 256 leaves room for the
+// deepest JSON a generic HMAC sender plausibly sends (nested rich-text trees) and stays under
+// each UserCheck sample's own limit (PHP's json_decode admits 511 levels). A deeper body is
+// published as unmapped and gets no re-encoded form; reading stops at the first level too many.
+//
+// encoding/json admits 10,000 levels, so every body mapped here it reads too, which is the
+// direction that matters: a consumer decoding a mapped event's data with it never meets its limit.
+// The bridge itself hands webhook bodies to encoding/json only to decode single strings (decodeKey,
+// jsonStringBytes), which cannot nest.
+const jsonMaxDepth = 256
 
 // maxScanPaths bounds the paths of one scanFields call, so that its result needs no allocation.
 const maxScanPaths = 8
 
 // scanFields checks that body is one JSON object (RFC 8259; exactly what json.Valid accepts,
-// bytes that are not UTF-8 included, plus the top level being an object) and returns, for each
-// path in order, the raw value it names, or nil when the body has no such field.
+// bytes that are not UTF-8 included, plus the top level being an object and at most jsonMaxDepth
+// levels of nesting) and returns, for each path in order, the raw value it names, or nil when the
+// body has no such field.
 //
 // A path is a key ("event_type") or keys joined by dots ("event_data.player_id") naming a field
 // of nested objects; a key that contains a dot cannot be named. Keys match exactly, after

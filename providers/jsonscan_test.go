@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -17,7 +18,7 @@ import (
 
 // scanFields against what encoding/json makes of the same bodies: the tables below state the
 // expected results, and FuzzScanFields checks them against json.Valid and json.Unmarshal on
-// arbitrary input.
+// arbitrary input (but for nesting, which scanFields bounds far below encoding/json's limit).
 
 func TestScanFields(t *testing.T) {
 	tests := []struct {
@@ -283,8 +284,10 @@ func TestScanFieldsSyntax(t *testing.T) {
 	}
 }
 
-// Nesting is limited as encoding/json limits it: 10000 arrays and objects, the top-level
-// object included.
+// Nesting is limited to jsonMaxDepth arrays and objects, the top-level object included. A body
+// just within maps; one level deeper does not, though encoding/json reads it (its limit is 10,000:
+// every body mapped, a consumer's encoding/json reads too). However deep a body goes, the scan
+// stops at the first level too many, so its cost is bounded by the limit, not the body.
 func TestScanFieldsDepth(t *testing.T) {
 	nested := func(depth int, open, close string) []byte {
 		return []byte(`{"a":` + strings.Repeat(open, depth-1) + "1" + strings.Repeat(close, depth-1) + "}")
@@ -297,12 +300,32 @@ func TestScanFieldsDepth(t *testing.T) {
 		{"objects", `{"a":`, "}"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, depth := range []int{jsonMaxDepth, jsonMaxDepth + 1, 3 * jsonMaxDepth} {
+			for _, depth := range []int{jsonMaxDepth - 1, jsonMaxDepth, jsonMaxDepth + 1, 3 * jsonMaxDepth, 100_000} {
 				body := nested(depth, tt.open, tt.close)
-				_, err := scanFields(body, "a", "a.a")
-				if want := depth <= jsonMaxDepth; (err == nil) != want || json.Valid(body) != want {
-					t.Errorf("depth %d: error %v, json.Valid %v; want valid=%v", depth, err, json.Valid(body), want)
+				if got := jsonNesting(body); got != depth {
+					t.Fatalf("test body nests %d deep, want %d", got, depth)
 				}
+				if json.Valid(body) != (depth <= 10000) {
+					t.Fatalf("depth %d: json.Valid %v: encoding/json's limit is not 10,000", depth, json.Valid(body))
+				}
+				f, err := scanFields(body, "a", "a.a")
+				if depth <= jsonMaxDepth {
+					if err != nil || f[0] == nil {
+						t.Errorf("depth %d: %q, %v; want mapped", depth, f[0], err)
+					}
+					continue
+				}
+				// The offset is where the first container too many opens.
+				at := len(`{"a":`) + (jsonMaxDepth-1)*len(tt.open)
+				want := fmt.Sprintf("nesting too deep at byte %d", at)
+				if !errors.Is(err, ErrUnmappable) || !strings.Contains(err.Error(), want) {
+					t.Errorf("depth %d: error %v, want ErrUnmappable and %q", depth, err, want)
+				}
+			}
+			// The limit is meant to be far below encoding/json's, to keep a scan's stack to tens of
+			// KiB (jsonMaxDepth): 1,000 levels, which encoding/json reads, are too many.
+			if _, err := scanFields(nested(1000, tt.open, tt.close), "a"); err == nil {
+				t.Errorf("1,000 levels mapped; jsonMaxDepth = %d", jsonMaxDepth)
 			}
 		})
 	}
@@ -365,12 +388,15 @@ func FuzzScanFields(f *testing.F) {
 	for _, name := range []string{"domain_flagged_disposable.json", "domain_flagged_relay.json", "domain_flagged_spam.json"} {
 		f.Add(userCheckExample(f, name))
 	}
+	for _, depth := range []int{jsonMaxDepth, jsonMaxDepth + 1} { // counting the top-level object
+		f.Add([]byte(`{"a":` + nestedJSON(depth-1, true) + `}`))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Every top-level key and every key of a top-level object, as encoding/json decodes
 		// them (a key with a dot cannot be named), and a few that are usually absent.
 		paths := []string{"event_type", "event_data.player_id", "a", "a.b"}
 		var doc map[string]any
-		valid := json.Valid(body) && topLevelObject(body)
+		valid := json.Valid(body) && topLevelObject(body) && jsonNesting(body) <= jsonMaxDepth
 		if valid {
 			if err := decodeWithNumbers(body, &doc); err != nil {
 				t.Fatalf("valid, yet json.Unmarshal fails: %v", err)
@@ -382,7 +408,7 @@ func FuzzScanFields(f *testing.F) {
 			paths = paths[len(batch):]
 			got, err := scanFields(body, batch...)
 			if (err == nil) != valid {
-				t.Fatalf("scanFields: error %v; json.Valid and an object at the top: %v", err, valid)
+				t.Fatalf("scanFields: error %v; json.Valid, an object at the top and within jsonMaxDepth: %v", err, valid)
 			}
 			if err != nil {
 				if !errors.Is(err, ErrUnmappable) || !scanErrorMessage.MatchString(err.Error()) {
@@ -408,6 +434,28 @@ func FuzzScanFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// jsonNesting is how many arrays and objects nest at the deepest point of a JSON text (the
+// brackets outside strings; meaningful when the text is JSON). A fuzz oracle that compares a
+// mapping with encoding/json must treat a body deeper than jsonMaxDepth as unmappable.
+func jsonNesting(body []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // topLevelObject reports whether the first byte after whitespace opens an object.
@@ -720,7 +768,7 @@ func FuzzScanFieldsFold(f *testing.F) {
 		// top-level object, each followed by spellings that fold to it.
 		paths := []string{"event", "EVENT", "id", "Id", "member.id", "MEMBER.ID", "k", "\u212a", "S.\u017f"}
 		var doc map[string]any
-		valid := json.Valid(body) && topLevelObject(body)
+		valid := json.Valid(body) && topLevelObject(body) && jsonNesting(body) <= jsonMaxDepth
 		if valid {
 			if err := decodeWithNumbers(body, &doc); err != nil {
 				t.Fatalf("valid, yet json.Unmarshal fails: %v", err)
@@ -746,7 +794,7 @@ func FuzzScanFieldsFold(f *testing.F) {
 			paths = paths[len(batch):]
 			got, err := scanFieldsFold(body, batch...)
 			if (err == nil) != valid {
-				t.Fatalf("scanFieldsFold: error %v; json.Valid and an object at the top: %v", err, valid)
+				t.Fatalf("scanFieldsFold: error %v; json.Valid, an object at the top and within jsonMaxDepth: %v", err, valid)
 			}
 			if err != nil {
 				if !errors.Is(err, ErrUnmappable) || !scanErrorMessage.MatchString(err.Error()) {

@@ -21,12 +21,10 @@ import (
 // A body is decoded once into a jsonDoc, and each form is written from it, so a wrong signature
 // costs one parse and three writes, not three parses.
 
-// reencodeMaxDepth bounds nesting: at most reencodeMaxDepth-1 arrays or objects may nest. It is
-// PHP's json_decode default $depth (512, where a scalar inside the innermost container counts as
-// a level). Node.js and Python give up later (Python's recursion limit near 1000 levels, Node's
-// stack after thousands); a UserCheck event nests two levels, so deeper bodies get no
-// re-encoded form at all rather than forms tuned to a runtime's stack size.
-const reencodeMaxDepth = 512
+// Nesting is bounded by jsonMaxDepth (jsonscan.go), below every sample's own limit: PHP's
+// json_decode default $depth of 512 admits 511 levels, Python's recursion limit near 1000, Node's
+// stack thousands. So every body re-encoded here, each sample could have decoded; a deeper one gets
+// no re-encoded form at all rather than forms tuned to a runtime's stack size.
 
 // pythonMaxIntDigits is CPython's int_max_str_digits (3.11 and later): json.loads fails on an
 // integer literal with more digits.
@@ -91,7 +89,7 @@ var (
 )
 
 // parseJSONDoc decodes a JSON text (RFC 8259: UTF-8, no byte order mark, nothing after the
-// value).
+// value), at most jsonMaxDepth arrays and objects deep.
 //
 // It refuses an object that repeats a key (compared after unescaping: "a" and "\u0061" are one
 // key), though PHP, JavaScript and Python all read one, keeping the key's first place and its last
@@ -180,7 +178,7 @@ func (p *jsonParser) literal(word string) error {
 }
 
 func (p *jsonParser) container(depth int) (jsonNode, error) {
-	if depth+1 >= reencodeMaxDepth {
+	if depth+1 > jsonMaxDepth {
 		return jsonNode{}, errJSONTooDeep
 	}
 	kind, closer := kindArray, byte(']')

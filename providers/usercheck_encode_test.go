@@ -165,16 +165,57 @@ func TestPHPJSONEncodeFails(t *testing.T) {
 	}
 }
 
-func TestPHPJSONEncodeDepth(t *testing.T) {
-	// json_decode's default depth of 512 admits 511 nested arrays or objects.
-	for _, in := range []string{
-		strings.Repeat("[", 511) + strings.Repeat("]", 511),
-		strings.Repeat(`{"a":`, 511) + "1" + strings.Repeat("}", 511),
-	} {
-		got, err := phpJSONEncode([]byte(in))
-		if err != nil || string(got) != in {
-			t.Errorf("511 levels: %.20s…, %v", got, err)
-		}
+// nestedJSON is depth arrays, or depth objects with the key "a" around a 1.
+func nestedJSON(depth int, objects bool) string {
+	if objects {
+		return strings.Repeat(`{"a":`, depth) + "1" + strings.Repeat("}", depth)
+	}
+	return strings.Repeat("[", depth) + strings.Repeat("]", depth)
+}
+
+// A document nested jsonMaxDepth deep has each form (compact, it is the PHP and JavaScript form as
+// it is; Python adds a space after each colon); one level more has none, and neither has one
+// nested 100,000 deep, which is refused at the first level too many instead of costing a stack
+// frame a level.
+func TestParseJSONDocDepth(t *testing.T) {
+	forms := []struct {
+		name   string
+		encode func([]byte) ([]byte, error)
+		want   func(in string) string
+	}{
+		{"PHP", phpJSONEncode, func(in string) string { return in }},
+		{"JavaScript", jsJSONEncode, func(in string) string { return in }},
+		{"Python", pythonJSONEncode, func(in string) string { return strings.ReplaceAll(in, `":`, `": `) }},
+	}
+	tests := []struct {
+		name    string
+		depth   int
+		objects bool
+		wantErr error
+	}{
+		{name: "arrays at the limit", depth: jsonMaxDepth},
+		{name: "objects at the limit", depth: jsonMaxDepth, objects: true},
+		{name: "arrays one level over", depth: jsonMaxDepth + 1, wantErr: errJSONTooDeep},
+		{name: "objects one level over", depth: jsonMaxDepth + 1, objects: true, wantErr: errJSONTooDeep},
+		{name: "100,000 arrays", depth: 100_000, wantErr: errJSONTooDeep},
+		{name: "100,000 objects", depth: 100_000, objects: true, wantErr: errJSONTooDeep},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := nestedJSON(tt.depth, tt.objects)
+			if _, err := parseJSONDoc([]byte(in)); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("parseJSONDoc: error %v, want %v", err, tt.wantErr)
+			}
+			for _, f := range forms {
+				got, err := f.encode([]byte(in))
+				switch {
+				case !errors.Is(err, tt.wantErr):
+					t.Errorf("%s form: error %v, want %v", f.name, err, tt.wantErr)
+				case err == nil && string(got) != f.want(in):
+					t.Errorf("%s form %.40q…, want %.40q…", f.name, got, f.want(in))
+				}
+			}
+		})
 	}
 }
 
@@ -285,7 +326,7 @@ func phpRejects(err error) bool {
 }
 
 // bridgeRefuses reports whether err is a refusal of the bridge's own, of a document the
-// languages read: a repeated key, or nesting deeper than reencodeMaxDepth allows.
+// languages read: a repeated key, or nesting deeper than jsonMaxDepth.
 func bridgeRefuses(err error) bool {
 	return errors.Is(err, errRepeatedKey) || errors.Is(err, errJSONTooDeep)
 }
@@ -672,7 +713,9 @@ var jsonDocFailures = []struct {
 	{"UTF-8-encoded surrogate", "\"\xed\xa0\x80\""},
 	{"512 nested arrays", strings.Repeat("[", 512) + strings.Repeat("]", 512)},
 	{"512 nested objects", strings.Repeat(`{"a":`, 512) + "1" + strings.Repeat("}", 512)},
-	// Each language reads this; the bridge refuses it (TestParseJSONDocRepeatedKeys).
+	// Each language reads these; the bridge refuses them (TestParseJSONDocDepth,
+	// TestParseJSONDocRepeatedKeys).
+	{"nested one level deeper than jsonMaxDepth", nestedJSON(jsonMaxDepth+1, false)},
 	{"a repeated key", `{"a":1,"b":2,"a":3}`},
 }
 
@@ -782,9 +825,13 @@ func TestReencodeRefusals(t *testing.T) {
 			wantJS: `{"n":null}`,
 		},
 		{
-			name: "511 nested arrays: within PHP's depth, and so within the bridge's",
-			in:   strings.Repeat("[", 511) + strings.Repeat("]", 511), php: true, js: true, python: true,
-			wantJS: strings.Repeat("[", 511) + strings.Repeat("]", 511), wantPython: strings.Repeat("[", 511) + strings.Repeat("]", 511),
+			name: "jsonMaxDepth nested arrays: within the bridge's depth, and so within PHP's",
+			in:   nestedJSON(jsonMaxDepth, false), php: true, js: true, python: true,
+			wantJS: nestedJSON(jsonMaxDepth, false), wantPython: nestedJSON(jsonMaxDepth, false),
+		},
+		{
+			name: "511 nested arrays: PHP reads them (its depth is 512), the bridge does not",
+			in:   nestedJSON(511, false),
 		},
 		{
 			name: "a repeated key: every language reads it, the bridge does not",

@@ -613,6 +613,11 @@ func TestUserCheckMap(t *testing.T) {
 			body: []byte(`{"event":"domain.flagged.spam","data":{"domain":"a\/b.example"}}`),
 			want: Event{Type: "domain.flagged.spam", Subject: "a/b.example"},
 		},
+		{
+			name: "nested jsonMaxDepth deep",
+			body: []byte(`{"event":"domain.flagged.spam","data":{"domain":"example.com","more":` + nestedJSON(jsonMaxDepth-2, false) + `}}`),
+			want: Event{Type: "domain.flagged.spam", Subject: "example.com"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -649,6 +654,16 @@ func TestUserCheckMapUnmappable(t *testing.T) {
 		{name: "no event, no header", body: `{"data":{"domain":"example.com"}}`},
 		{name: "empty event, no header", body: `{"event":"","data":{"domain":"example.com"}}`},
 		{name: "event not a string", body: `{"event":["domain.flagged.spam"]}`},
+		{
+			name:        "nested deeper than jsonMaxDepth, event in the header too",
+			body:        `{"event":"domain.flagged.spam","data":{"domain":"example.com","more":` + nestedJSON(jsonMaxDepth-1, false) + `}}`,
+			eventHeader: "domain.flagged.spam",
+		},
+		{
+			name:        "nested 100,000 deep",
+			body:        `{"event":"domain.flagged.spam","data":` + nestedJSON(100_000, true) + `}`,
+			eventHeader: "domain.flagged.spam",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
