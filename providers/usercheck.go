@@ -3,7 +3,6 @@ package providers
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -113,11 +112,13 @@ var UserCheck = &Provider{
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")
 		h.Set(UserCheckSignatureHeader, hexMAC(sha256.New, secret, body))
-		var ev struct {
-			Event string `json:"event"`
-		}
-		if json.Unmarshal(body, &ev) == nil && ev.Event != "" {
-			h.Set(UserCheckEventHeader, ev.Event)
+		// The header names the event Map reads from the body: read the same way (keys matched
+		// exactly, nesting within jsonMaxDepth), not by encoding/json, which folds case and
+		// admits deeper bodies.
+		if f, err := scanFields(body, "event"); err == nil {
+			if event, _ := jsonString(f[0]); event != "" {
+				h.Set(UserCheckEventHeader, event)
+			}
 		}
 		return h, nil
 	},

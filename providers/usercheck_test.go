@@ -703,17 +703,43 @@ func TestUserCheckDeclaration(t *testing.T) {
 	}
 }
 
+// Sign signs the raw body and sets X-UserCheck-Event-Type to the event Map reads from the body, so
+// that the header never changes how a body it signed maps.
 func TestUserCheckSign(t *testing.T) {
-	body := userCheckExample(t, "domain_flagged_relay.json")
-	h, err := UserCheck.Sign(Credentials{Secrets: []string{userCheckTestSecret, "other"}}, body, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	deep := func(depth int) []byte {
+		return []byte(`{"event":"domain.flagged.spam","data":` + nestedJSON(depth-1, false) + `}`)
 	}
-	if got, want := h.Get("X-UserCheck-Signature"), userCheckSignature(userCheckTestSecret, body); got != want {
-		t.Errorf("signature = %q, want %q", got, want)
+	tests := []struct {
+		name       string
+		body       []byte
+		wantHeader string
+	}{
+		{"documented example", userCheckExample(t, "domain_flagged_relay.json"), "domain.flagged.relay"},
+		{"escaped event", []byte(`{"event":"domain.flagged.sp\u0061m"}`), "domain.flagged.spam"},
+		{"nested jsonMaxDepth deep", deep(jsonMaxDepth), "domain.flagged.spam"},
+		{"nested deeper than jsonMaxDepth: Map reads no event", deep(jsonMaxDepth + 1), ""},
+		{"Event in capitals: Map matches keys exactly", []byte(`{"Event":"domain.flagged.spam"}`), ""},
+		{"event not a string", []byte(`{"event":1}`), ""},
+		{"not JSON", []byte(`event=domain.flagged.spam`), ""},
 	}
-	if got := h.Get("X-UserCheck-Event-Type"); got != "domain.flagged.relay" {
-		t.Errorf("event type header = %q", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := UserCheck.Sign(Credentials{Secrets: []string{userCheckTestSecret, "other"}}, tt.body, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := h.Get(UserCheckSignatureHeader), userCheckSignature(userCheckTestSecret, tt.body); got != want {
+				t.Errorf("signature = %q, want %q", got, want)
+			}
+			if got := h.Get(UserCheckEventHeader); got != tt.wantHeader {
+				t.Errorf("event type header = %q, want %q", got, tt.wantHeader)
+			}
+			withHeader, errWith := UserCheck.Map(Request{Header: h, Body: tt.body})
+			bodyOnly, errBody := UserCheck.Map(Request{Header: http.Header{}, Body: tt.body})
+			if withHeader != bodyOnly || (errWith == nil) != (errBody == nil) {
+				t.Errorf("with Sign's header Map gives %+v, %v; from the body alone %+v, %v", withHeader, errWith, bodyOnly, errBody)
+			}
+		})
 	}
 }
 
