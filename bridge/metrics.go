@@ -15,7 +15,9 @@ type Metrics struct {
 	unmapped   *prometheus.CounterVec
 	replies    *prometheus.CounterVec
 	inFlight   prometheus.Gauge
-	reloads    *prometheus.CounterVec
+	// logSuppressed counts request log lines left out by sampling.
+	logSuppressed prometheus.Counter
+	reloads       *prometheus.CounterVec
 }
 
 // watchInflight exports the bytes requests hold (http.max_inflight_bytes) as a gauge.
@@ -65,6 +67,9 @@ func NewMetrics(link LinkState) *Metrics {
 		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bridge_replies_total", Help: "Synchronous questions by outcome: answered, denied, no_responders, timeout, error.",
 		}, []string{"endpoint", "outcome"}),
+		logSuppressed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridge_log_lines_suppressed_total", Help: "Log lines of refused requests and retry answers left out by sampling (every request is still counted in bridge_requests_total).",
+		}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bridge_requests_in_flight", Help: "Webhook requests being handled.",
 		}),
@@ -99,7 +104,7 @@ func NewMetrics(link LinkState) *Metrics {
 				func(s EdgeStatus) float64 { return float64(s.Backlog()) }),
 		)
 	}
-	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight, m.reloads,
+	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight, m.logSuppressed, m.reloads,
 		connectedGauge, recreated, rebuilt, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

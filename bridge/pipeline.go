@@ -317,6 +317,15 @@ func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason s
 // logRequest writes the one log line of a request: never secrets, signatures or bodies.
 func (s *Server) logRequest(c echo.Context, rec *record) {
 	s.metrics.requests.WithLabelValues(metricEndpoint(rec), strconv.Itoa(rec.status)).Inc()
+	var suppressed uint64
+	if rec.status >= 400 || rec.retry {
+		ok, n := s.logSample.allow(s.now())
+		if !ok {
+			s.metrics.logSuppressed.Inc()
+			return
+		}
+		suppressed = n
+	}
 	var e *zerolog.Event
 	switch {
 	case rec.status >= 500 || rec.retry:
@@ -354,6 +363,9 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	}
 	if rec.err != nil {
 		e.AnErr("error", rec.err)
+	}
+	if suppressed > 0 {
+		e.Uint64("suppressed", suppressed) // lines of refused requests left out before this one
 	}
 	e.Msg("webhook")
 }

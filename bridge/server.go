@@ -28,6 +28,7 @@ type Server struct {
 	log       zerolog.Logger
 	maxBody   int64
 	inflight  *byteBudget // http.max_inflight_bytes
+	logSample *logSampler // lines of refused requests
 	now       func() time.Time
 	handler   http.Handler
 	tracing   *tracing // nil: tracing off
@@ -57,6 +58,7 @@ func NewServer(cfg *Config, deps ServerDeps) *Server {
 		metrics:   deps.Metrics,
 		log:       deps.Log,
 		maxBody:   deps.MaxBodyBytes,
+		logSample: newLogSampler(),
 		inflight:  newByteBudget(cmp.Or(deps.MaxInflightBytes, DefaultMaxInflightBytes)),
 		now:       time.Now,
 		tracing:   newTracing(deps.Tracer),

@@ -208,3 +208,30 @@ func TestStreamMaxBytes(t *testing.T) {
 	}
 	h.honest(t, "whevt_after_full")
 }
+
+// TestRefusedRequestLinesSampled: a flood of forged requests is answered in full, but writes at
+// most a burst of log lines (plus the rate over the time it took); a later line says how many were
+// left out. Honest requests after it are stored.
+func TestRefusedRequestLinesSampled(t *testing.T) {
+	h := startBridge(t, nil)
+	const flood = 400
+	start := time.Now()
+	body := []byte(`{"event_type":"item.purchased","event_id":"whevt_forged"}`)
+	for range flood {
+		if resp, _ := h.post("aghanim", aghanimHeaders("wrong-secret", 1, body), body); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("a forged request: %d, want 403", resp.StatusCode)
+		}
+	}
+	elapsed := time.Since(start)
+	lines := strings.Count(h.logs.String(), `"status":403`)
+	if most := 100 + int(elapsed.Seconds()*20) + 1; lines > most {
+		t.Errorf("%d log lines for %d forged requests in %s, want at most %d", lines, flood, elapsed.Round(time.Millisecond), most)
+	}
+	if n := metricSample(t, h, "bridge_log_lines_suppressed_total"); int(n) != flood-lines {
+		t.Errorf("bridge_log_lines_suppressed_total %v, want %d", n, flood-lines)
+	}
+	if n := metricSample(t, h, `bridge_requests_total{endpoint="aghanim",status="403"}`); n != flood {
+		t.Errorf("bridge_requests_total for 403: %v, want every request (%d)", n, flood)
+	}
+	h.honest(t, "whevt_after_flood")
+}
