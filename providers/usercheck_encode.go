@@ -95,9 +95,9 @@ var (
 // key), though PHP, JavaScript and Python all read one, keeping the key's first place and its last
 // value. Their re-encoding drops the earlier values, so a signature over it says nothing about
 // them: whoever holds one genuine request could add {"domain":"evil.example"} before the signed
-// {"domain":"victim.example"}, and a reader of the raw body that takes the first value (or any
-// field the signed form lacks) would see bytes no signature covers. Refused here, such a body
-// verifies only when signed byte for byte.
+// {"domain":"victim.example"}, and a reader of the raw body that takes the first value would see
+// bytes no signature covers. Refused here, such a body verifies only when signed byte for byte
+// (docs/providers/usercheck.md#repeated-keys).
 func parseJSONDoc(body []byte) (*jsonDoc, error) {
 	if len(body) >= math.MaxInt32 {
 		return nil, errJSONTooLarge
