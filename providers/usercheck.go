@@ -59,8 +59,8 @@ var UserCheck = &Provider{
 		if !errors.Is(err, ErrBadSignature) || len(req.Body) > userCheckMaxReencode {
 			return Proof{}, err
 		}
-		// A body with no decoding the samples share has no form to try (not JSON, nested deeper
-		// than jsonMaxDepth, an object repeating a key): the raw body's failure stands.
+		// A body parseJSONDoc refuses (not JSON, nested deeper than jsonMaxDepth, an object
+		// repeating a key) has no form to try: the raw body's failure stands.
 		doc, perr := parseJSONDoc(req.Body)
 		if perr != nil {
 			return Proof{}, err
