@@ -121,7 +121,7 @@ var CentrePoint = &Provider{
 		// No scheme signs the delivery header (HMAC covers the body alone; Basic and bearer
 		// cover nothing), so whoever holds one request could give it a new id: the bridge
 		// recognises the event by its type and body instead (docs/providers/centrepoint.md).
-		ev.IDUnsigned = ev.ID != ""
+		ev.IDUnsigned = true // also without a delivery id: dropping the header must not make a new event
 		// upload has status started|completed|error, raw_processing_complete Completed|Error; the
 		// test ping ({"Test":"Value"} as upload) and any body that is not a JSON object keep the
 		// bare event name. The subject is subjectId in upload and the daily statistics events,

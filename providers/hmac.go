@@ -199,7 +199,7 @@ var HMAC = &Provider{
 		switch {
 		case s.idHeader != "":
 			ev.ID = strings.TrimSpace(req.Header.Get(s.idHeader))
-			ev.IDUnsigned = s.idUnsigned && ev.ID != ""
+			ev.IDUnsigned = s.idUnsigned // also without the header: dropping it must not make a new event
 		case s.idField != "":
 			ev.ID = stringOrNumber(idRaw)
 		}

@@ -581,11 +581,11 @@ func TestHMACMap(t *testing.T) {
 			want:  Event{Type: "x"},
 		},
 		{
-			name:   "id header absent: the body's hash",
+			name:   "id header absent: the body's hash, still marked unsigned (dropping the header makes no new event)",
 			block:  "hmac: {header: X-Sig, id_header: X-Id, type_header: X-Type}",
 			body:   `not json`,
 			header: []string{"X-Type", "ping"},
-			want:   Event{Type: "ping"},
+			want:   Event{Type: "ping", IDUnsigned: true},
 		},
 		{
 			name:   "a body that is not JSON with the type in a header and the id in a field",

@@ -19,7 +19,8 @@ type webhook struct {
 	// header identifies the event beside its proof (CentrePoint's delivery id), the same on
 	// every retry; it replaces what Sign sets.
 	header http.Header
-	// msgID is the Nats-Msg-Id the bridge gives the event: "<endpoint>:<CloudEvents id>".
+	// msgID is the event's key in the stream: "<endpoint>:<CloudEvents id>" (its Nats-Msg-Id
+	// where the id is signed).
 	msgID string
 }
 

@@ -69,14 +69,14 @@ func streamLastSeq(ctx context.Context, cfg *config) (uint64, error) {
 
 // verifyStream reads, with an ordered consumer and headers only, every message on the
 // endpoint's subjects stored after startSeq, and counts how many times each of records' events
-// is there (by Nats-Msg-Id); messages of other runs or senders are only counted.
+// is there (by endpoint and CloudEvents id); messages of other runs or senders are only counted.
 func verifyStream(ctx context.Context, cfg *config, startSeq uint64, records []eventRecord) (*streamReport, error) {
 	nc, js, err := connectNATS(cfg.verifyURL)
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
-	stored, err := streamcheck.MsgIDs(ctx, js, cfg.stream, cfg.subjectFilter(), startSeq)
+	stored, err := streamcheck.EventKeys(ctx, js, cfg.stream, cfg.subjectFilter(), startSeq)
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// EventKeys is MsgIDs counting per event instead: "<endpoint>:<CloudEvents id>", the endpoint
+// read from ce-source ("/webhooks/<endpoint>"). Nats-Msg-Id is that only where the id is signed
+// (docs/security.md); the event's own key is what a sender of known events can check.
+func EventKeys(ctx context.Context, js jetstream.JetStream, stream, filter string, startSeq uint64) (map[string]int, error) {
+	counts := map[string]int{}
+	err := Each(ctx, js, stream, filter, startSeq, func(h nats.Header) {
+		counts[strings.TrimPrefix(h.Get("ce-source"), "/webhooks/")+":"+h.Get("ce-id")]++
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
 
 // MsgIDs reads, with an ordered consumer and headers only, every message of stream stored after
 // startSeq on filter (every subject when filter is empty) and counts the messages per
