@@ -95,4 +95,3 @@ func movedTimestamp(h http.Header, p string) http.Header {
 	out.Set("X-Aghanim-Signature-Timestamp", h.Get("X-Aghanim-Signature-Timestamp")+"."+p)
 	return out
 }
-
