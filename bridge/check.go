@@ -20,8 +20,8 @@ import (
 func Check(ctx context.Context, cfg *Config, out io.Writer) error {
 	var problems []error
 	fmt.Fprintf(out, "listen:   %s (tls: %v)\n", cfg.HTTP.Listen, cfg.HTTP.TLS.CertFile != "")
-	fmt.Fprintf(out, "stream:   %s, subjects %s.>, replicas %d, max age %s, duplicate window %s\n",
-		cfg.Stream.Name, cfg.Stream.SubjectPrefix, cfg.Stream.Replicas, cfg.Stream.MaxAge, cfg.Stream.DuplicateWindow)
+	fmt.Fprintf(out, "stream:   %s, subjects %s.>, replicas %d, max age %s, duplicate window %s, max bytes %s\n",
+		cfg.Stream.Name, cfg.Stream.SubjectPrefix, cfg.Stream.Replicas, cfg.Stream.MaxAge, cfg.Stream.DuplicateWindow, streamCap(int64(cfg.Stream.MaxBytes)))
 	if cfg.NATS.StoreAndForward() {
 		e := cfg.NATS.Embedded
 		fmt.Fprintf(out, "nats:     store-and-forward: embedded leaf on %s, domain %s, local stream %s (max age %s, max bytes %d, duplicate window %s), hub %s (domain %s)\n",
@@ -102,7 +102,27 @@ func checkRemote(ctx context.Context, cfg *Config, out io.Writer) []error {
 	diff("stream.replicas", have.Replicas, cfg.Stream.Replicas)
 	diff("stream.max_age", have.MaxAge, cfg.Stream.MaxAge)
 	diff("stream.duplicate_window", have.Duplicates, cfg.Stream.DuplicateWindow)
+	// The cap and the discard policy the bridge sets: with a cap, a full stream refuses new events.
+	target := publishStream(cfg)
+	diff("stream.max_bytes", streamCap(have.MaxBytes), streamCap(target.MaxBytes))
+	diff("stream discard policy (set by stream.max_bytes)", discardText(have.Discard), discardText(target.Discard))
 	return problems
+}
+
+// streamCap reads a stream's max_bytes: the server reports no cap as -1, the configuration as 0.
+func streamCap(n int64) string {
+	if n <= 0 {
+		return "no cap"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// discardText names a discard policy as NATS configurations do.
+func discardText(d jetstream.DiscardPolicy) string {
+	if d == jetstream.DiscardNew {
+		return "discard new"
+	}
+	return "discard old"
 }
 
 // checkStoreAndForward asks the running replica's embedded server how forwarding stands: the

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/natstest"
 	"github.com/webhookbridge/bridge/internal/testio"
@@ -213,6 +215,71 @@ endpoints: [{id: game, provider: aghanim, secrets: [x]}]
 	bad := writeFile(t, "bad.yaml", `endpoints: [{id: game, provider: nope, secrets: [x]}]`)
 	if err := run(context.Background(), []string{"check", "-config", bad}, nil, nil, &out, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "endpoints[0].provider") {
 		t.Errorf("check of a bad config: %v", err)
+	}
+}
+
+// TestCheckStreamSettings: check compares the live stream's cap and discard policy with
+// stream.max_bytes, as it does replicas, max age and the duplicate window.
+func TestCheckStreamSettings(t *testing.T) {
+	ns := natstest.Start(t)
+	js, err := jetstream.New(ns.Connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := func(maxBytes string) string {
+		return writeFile(t, "bridge.yaml", `
+nats: {url: "`+ns.URL()+`"}
+stream: {name: CHECKED, subject_prefix: checked, replicas: 1, max_age: 1h, duplicate_window: 1h`+maxBytes+`}
+endpoints: [{id: game, provider: aghanim, secrets: [x]}]
+`)
+	}
+	stream := jetstream.StreamConfig{
+		Name: "CHECKED", Subjects: []string{"checked.>"}, Storage: jetstream.FileStorage,
+		Replicas: 1, MaxAge: time.Hour, Duplicates: time.Hour,
+	}
+	for _, tc := range []struct {
+		name                 string
+		maxBytes             int64 // the live stream's cap
+		discard              jetstream.DiscardPolicy
+		configured           string // stream.max_bytes in the file
+		capLine, discardLine string // what check reports; "" for nothing
+	}{
+		{"both uncapped", 0, jetstream.DiscardOld, "", "", ""},
+		{"cap configured, stream uncapped", 0, jetstream.DiscardOld, ", max_bytes: 1MiB",
+			"stream.max_bytes: stream has no cap, configured 1048576 bytes", "stream has discard old, configured discard new"},
+		{"same cap", 1 << 20, jetstream.DiscardNew, ", max_bytes: 1MiB", "", ""},
+		{"same cap, discard changed by hand", 1 << 20, jetstream.DiscardOld, ", max_bytes: 1MiB",
+			"", "stream has discard old, configured discard new"},
+		{"cap removed from the file", 1 << 20, jetstream.DiscardNew, "",
+			"stream.max_bytes: stream has 1048576 bytes, configured no cap", "stream has discard new, configured discard old"},
+		{"other cap", 2 << 20, jetstream.DiscardNew, ", max_bytes: 1MiB", "stream.max_bytes: stream has 2097152 bytes, configured 1048576 bytes", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stream.MaxBytes, stream.Discard = tc.maxBytes, tc.discard
+			if tc.maxBytes == 0 {
+				stream.MaxBytes = -1
+			}
+			if _, err := js.CreateOrUpdateStream(context.Background(), stream); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"check", "-config", config(tc.configured)}, nil, nil, &out, &bytes.Buffer{}); err != nil {
+				t.Fatalf("check: %v\n%s", err, out.String())
+			}
+			for _, want := range []struct{ field, line string }{{"stream.max_bytes:", tc.capLine}, {"discard policy", tc.discardLine}} {
+				switch got := out.String(); {
+				case want.line == "" && strings.Contains(got, want.field):
+					t.Errorf("check reports a difference of %s where there is none:\n%s", want.field, got)
+				case want.line != "" && !strings.Contains(got, want.line):
+					t.Errorf("check output lacks %q:\n%s", want.line, got)
+				}
+			}
+			for _, field := range []string{"stream.replicas", "stream.max_age", "stream.duplicate_window"} {
+				if strings.Contains(out.String(), field) {
+					t.Errorf("check reports %s, which matches:\n%s", field, out.String())
+				}
+			}
+		})
 	}
 }
 
