@@ -136,7 +136,7 @@ func (c *Config) Validate() error {
 				bad(fmt.Sprintf("%s.allow_from[%d]", field, j), "%v", err)
 			}
 		}
-		if len(ep.UnsignedTypes) > 0 && !ep.AllowUnsigned {
+		if ep.UnsignedTypes != nil && !ep.AllowUnsigned {
 			bad(field+".unsigned_types", "only applies with allow_unsigned: true")
 		}
 		for j, t := range ep.UnsignedTypes {

@@ -68,4 +68,12 @@ func TestQuestionsApartFromPublishes(t *testing.T) {
 	if _, err := p.Publish(context.Background(), &nats.Msg{Subject: "webhooks.aghanim.x", Data: []byte("{}")}, "aghanim:q"); err != nil {
 		t.Fatalf("a publish while questions fill their bound: %v", err)
 	}
+	// Their bytes are bounded apart too: questions out of bytes leave publishing alone.
+	p.questions, p.questionBytes = make(chan struct{}, 8), newByteBudget(1)
+	if _, err := p.Ask(context.Background(), "webhooks-reply.aghanim.player.verify", q, time.Hour); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a question past the bytes bound: %v, want ErrUnavailable at once", err)
+	}
+	if _, err := p.Publish(context.Background(), &nats.Msg{Subject: "webhooks.aghanim.x", Data: []byte("{}")}, "aghanim:q2"); err != nil {
+		t.Fatalf("a publish while questions are out of bytes: %v", err)
+	}
 }

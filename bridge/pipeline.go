@@ -95,7 +95,6 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		rec.reason = "unmapped"
 		// An id the provider's headers give still identifies it, so its retries stay one event.
 		mapped = providers.Event{Type: unmappedType, ID: mapped.ID, Time: mapped.Time, IDUnsigned: mapped.IDUnsigned}
-		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
 	}
 	// Unsigned stays apart: nothing vouches for it, so it never reaches a responder, and it may
 	// carry only the types the endpoint lists.
@@ -148,6 +147,9 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		return s.unavailable(c, rec, ep, "nats_unavailable")
 	}
 	s.metrics.publish.WithLabelValues(ep.ID).Observe(s.now().Sub(published).Seconds())
+	if rec.reason == "unmapped" {
+		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
+	}
 	if ack.Duplicate {
 		rec.duplicate = true
 		s.metrics.duplicates.WithLabelValues(ep.ID).Inc()

@@ -39,14 +39,16 @@ type Publisher struct {
 	// adding another.
 	handovers     chan struct{}
 	handoverBytes *byteBudget
-	// questions bounds the questions waiting for a responder, apart from the publishes: slow
-	// responders hold their slots for the whole reply timeout and must never starve publishing.
-	questions chan struct{}
+	// questions and questionBytes bound the questions waiting for a responder, apart from the
+	// publishes: slow responders hold their slots for the whole reply timeout and must never
+	// starve publishing.
+	questions     chan struct{}
+	questionBytes *byteBudget
 }
 
 // Bounds on what waits on the connection: maxHandovers messages (the client's own bound on
 // publishes awaiting their PubAck) of at most maxHandoverBytes together, and maxQuestions
-// questions waiting for their answer.
+// questions waiting for their answer, of at most maxHandoverBytes of their own.
 const (
 	maxHandovers     = 16384
 	maxHandoverBytes = 64 << 20
@@ -60,13 +62,14 @@ func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
 		handovers:     make(chan struct{}, maxHandovers),
 		handoverBytes: newByteBudget(maxHandoverBytes),
 		questions:     make(chan struct{}, maxQuestions),
+		questionBytes: newByteBudget(maxHandoverBytes),
 	}
 }
 
 // handOver runs call, which takes the connection's lock, on its own goroutine until ctx ends or
 // expired fires (nil: never), if a slot of slots is free and the message's size fits the bytes
 // bound.
-func handOver[T any](ctx context.Context, expired <-chan time.Time, p *Publisher, slots chan struct{}, msg *nats.Msg, call func() (T, error)) (T, error) {
+func handOver[T any](ctx context.Context, expired <-chan time.Time, slots chan struct{}, bytes *byteBudget, msg *nats.Msg, call func() (T, error)) (T, error) {
 	var zero T
 	size := int64(len(msg.Data) + len(msg.Subject))
 	for k, v := range msg.Header {
@@ -80,13 +83,13 @@ func handOver[T any](ctx context.Context, expired <-chan time.Time, p *Publisher
 	default:
 		return zero, fmt.Errorf("%d hand-overs already wait on the NATS connection: %w", cap(slots), ErrUnavailable)
 	}
-	if !p.handoverBytes.take(size) {
+	if !bytes.take(size) {
 		<-slots
 		return zero, fmt.Errorf("%d MiB of messages already wait on the NATS connection: %w", maxHandoverBytes>>20, ErrUnavailable)
 	}
 	return withDeadline(ctx, expired, func() (T, error) {
 		defer func() {
-			p.handoverBytes.give(size)
+			bytes.give(size)
 			<-slots
 		}()
 		return call()
@@ -130,7 +133,7 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	deadline := startDeadline(p.timeout)
 	defer stopDeadline(deadline)
 	js := p.broker.JS()
-	fut, err := handOver(ctx, deadline.C, p, p.handovers, msg, func() (jetstream.PubAckFuture, error) {
+	fut, err := handOver(ctx, deadline.C, p.handovers, p.handoverBytes, msg, func() (jetstream.PubAckFuture, error) {
 		return js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	})
 	if err != nil {
@@ -172,7 +175,7 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	q := &nats.Msg{Subject: subject, Header: msg.Header, Data: msg.Data}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	reply, err := handOver(ctx, nil, p, p.questions, q, func() (*nats.Msg, error) {
+	reply, err := handOver(ctx, nil, p.questions, p.questionBytes, q, func() (*nats.Msg, error) {
 		return p.broker.Conn().RequestMsgWithContext(ctx, q)
 	})
 	switch {

@@ -101,8 +101,10 @@ func TestRetryAnswerOnPublishTimeout(t *testing.T) {
 		start := time.Now()
 		resp, body := h.post(r.endpoint, r.header, r.body)
 		checkRetryAnswer(t, r, resp, body)
-		if took := time.Since(start); took > 1500*time.Millisecond {
-			t.Errorf("%s answered after %s, want within publish_timeout + 1 s", r.endpoint, took)
+		// The point is that the answer comes without waiting on the silent link (which would be
+		// minutes): the slack is wide, as a busy machine can delay any answer by a second or two.
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("%s answered after %s, want about publish_timeout (500 ms)", r.endpoint, took)
 		}
 	}
 }

@@ -109,19 +109,20 @@ var CentrePoint = &Provider{
 
 	Map: func(req Request) (Event, error) {
 		// The event is named by the header only; the body has no type field.
-		event := strings.ToLower(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)))
-		if event == "" {
-			return Event{}, fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
-		}
 		ev := Event{
-			Type: event,
 			// The delivery GUID is the same on every retry and manual resend of one delivery.
 			ID: strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)),
 		}
 		// No scheme signs the delivery header (HMAC covers the body alone; Basic and bearer
-		// cover nothing), so whoever holds one request could give it a new id: the bridge
-		// recognises the event by its type and body instead (docs/providers/centrepoint.md).
+		// cover nothing), so whoever holds one request could give it a new id, or none: the
+		// bridge recognises the event by its type and body instead (docs/providers/centrepoint.md).
 		ev.IDUnsigned = true // also without a delivery id: dropping the header must not make a new event
+		event := strings.ToLower(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)))
+		if event == "" {
+			// Unmapped, with the id still marked: the bridge keeps it for its unmapped event.
+			return ev, fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
+		}
+		ev.Type = event
 		// upload has status started|completed|error, raw_processing_complete Completed|Error; the
 		// test ping ({"Test":"Value"} as upload) and any body that is not a JSON object keep the
 		// bare event name. The subject is subjectId in upload and the daily statistics events,

@@ -609,7 +609,9 @@ func BenchmarkCentrePointMap(b *testing.B) {
 func centrePointMapUnmarshal(req Request) (Event, error) {
 	event := strings.ToLower(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)))
 	if event == "" {
-		return Event{}, fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
+		// Unmapped, but still the delivery id, marked unsigned.
+		return Event{ID: strings.TrimSpace(req.Header.Get(CentrePointDeliveryHeader)), IDUnsigned: true},
+			fmt.Errorf("no %s header: %w", CentrePointEventHeader, ErrUnmappable)
 	}
 	var body struct {
 		Status         json.RawMessage `json:"status"`
