@@ -42,7 +42,7 @@ func HubStream(cfg *Config, domains []string) jetstream.StreamConfig {
 			External:    &jetstream.ExternalStream{APIPrefix: edgeAPIPrefix(d)},
 		})
 	}
-	return jetstream.StreamConfig{
+	c := jetstream.StreamConfig{
 		Name:      s.Name,
 		Storage:   jetstream.FileStorage,
 		Replicas:  s.Replicas,
@@ -54,6 +54,12 @@ func HubStream(cfg *Config, domains []string) jetstream.StreamConfig {
 		Duplicates: s.DuplicateWindow,
 		Sources:    sources,
 	}
+	if s.MaxBytes > 0 {
+		// Full: the hub stops sourcing until room frees; the events wait in the replicas'
+		// local streams (their own max_age and max_bytes), never dropped here.
+		c.MaxBytes, c.Discard = int64(s.MaxBytes), jetstream.DiscardNew
+	}
+	return c
 }
 
 // HubJetStream is JetStream in the hub's domain, reached from nc (the hub itself, or a replica's

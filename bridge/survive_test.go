@@ -235,3 +235,20 @@ func TestRefusedRequestLinesSampled(t *testing.T) {
 	}
 	h.honest(t, "whevt_after_flood")
 }
+
+// TestHubStreamMaxBytes: in store-and-forward mode stream.max_bytes caps the hub stream (hub
+// apply), with discard new, so a full hub stops sourcing instead of dropping stored events.
+func TestHubStreamMaxBytes(t *testing.T) {
+	cfg := testConfig("")
+	for _, tc := range []struct {
+		maxBytes bridge.ByteSize
+		discard  jetstream.DiscardPolicy
+		want     int64
+	}{{0, jetstream.DiscardOld, 0}, {1 << 30, jetstream.DiscardNew, 1 << 30}} {
+		cfg.Stream.MaxBytes = tc.maxBytes
+		s := bridge.HubStream(cfg, []string{"edge-0"})
+		if s.MaxBytes != tc.want || s.Discard != tc.discard {
+			t.Errorf("stream.max_bytes %d: hub stream max_bytes %d discard %v, want %d and %v", tc.maxBytes, s.MaxBytes, s.Discard, tc.want, tc.discard)
+		}
+	}
+}
