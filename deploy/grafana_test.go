@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,10 +76,12 @@ type datasourceRef struct {
 // bridge (bridge.NewServer on a real nats-server) gets signed webhooks that make every vector
 // (requests, rejections, publish latency, duplicates, unmapped, replies) record a sample, and its
 // registry is gathered. Its metrics are built with a LinkState that reports store-and-forward
-// as enabled, so the edge gauges are registered too. A vector that no request reached would be
-// missing from Gather, so a name Gather lacks is also asked of the registry itself: Register
-// refuses a collector whose metric name a registered collector already describes (with other
-// help or labels), and accepts one whose name nobody describes — which is then unregistered.
+// as enabled, so the edge gauges are registered too. What only the App registers around the
+// handler (the listener's open connections) is read from the /metrics of an App that
+// bridge.Start runs on the same nats-server. A vector that no request reached would be missing
+// from Gather, so a name Gather lacks is also asked of the registry itself: Register refuses a
+// collector whose metric name a registered collector already describes (with other help or
+// labels), and accepts one whose name nobody describes — which is then unregistered.
 func TestGrafanaDashboard(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("grafana", "bridge.json"))
 	if err != nil {
@@ -288,7 +291,7 @@ type exported struct {
 }
 
 // exportedMetrics starts a real bridge, sends it webhooks that make every metric vector record
-// a sample, and returns its registry with what Gather returns.
+// a sample, and returns its registry with what Gather returns, plus what an App adds.
 func exportedMetrics(t *testing.T) exported {
 	t.Helper()
 	cfg := bridge.DemoConfig()
@@ -350,7 +353,53 @@ func exportedMetrics(t *testing.T) exported {
 	if e.described("deploy_test_no_such_metric_total") {
 		t.Fatal("the registry probe claims a made-up metric")
 	}
+	// What the App adds around the handler, served on its own listener.
+	appCfg := bridge.DemoConfig()
+	appCfg.Endpoints = slices.DeleteFunc(appCfg.Endpoints, func(e bridge.EndpointConfig) bool { return e.ID != "aghanim" })
+	appCfg.HTTP.Listen = "127.0.0.1:0"
+	for name, typ := range appMetrics(t, appCfg, live.natsURL) {
+		if _, ok := e.gathered[name]; !ok && !e.described(name) {
+			e.gathered[name] = typ
+		}
+	}
 	return e
+}
+
+// appMetrics starts cfg as a whole App (bridge.Start: listener, handler, metrics) against the
+// nats-server at url and returns the metric families its /metrics serves, by name, with their
+// type as Gather names it (COUNTER, GAUGE, …).
+func appMetrics(t *testing.T, cfg *bridge.Config, url string) map[string]string {
+	t.Helper()
+	cfg.NATS.URL = url
+	cfg.Stream.Replicas = 1
+	app, err := bridge.Start(context.Background(), cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("start app: %v", err)
+	}
+	defer func() {
+		if err := app.Shutdown(); err != nil {
+			t.Errorf("app shutdown: %v", err)
+		}
+	}()
+	resp, err := http.Get("http://" + app.Addr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("app /metrics: %d %v", resp.StatusCode, err)
+	}
+	families := map[string]string{}
+	for _, line := range strings.Split(string(text), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "#" && f[1] == "TYPE" {
+			families[f[2]] = strings.ToUpper(f[3])
+		}
+	}
+	if len(families) == 0 {
+		t.Fatalf("app /metrics names no metric:\n%s", text)
+	}
+	return families
 }
 
 // described reports whether a collector registered on the registry describes name: registering
@@ -397,6 +446,7 @@ func (e exported) resolve(name string) (string, error) {
 type liveBridge struct {
 	handler http.Handler
 	metrics *bridge.Metrics
+	natsURL string
 }
 
 // edgeLink is the broker's link state with store-and-forward reported as on, so that the edge
@@ -426,7 +476,7 @@ func startLiveBridge(t *testing.T, cfg *bridge.Config) *liveBridge {
 	}
 	t.Cleanup(broker.Close)
 	metrics := bridge.NewMetrics(edgeLink{broker})
-	b := &liveBridge{metrics: metrics, handler: bridge.NewServer(cfg, bridge.ServerDeps{
+	b := &liveBridge{metrics: metrics, natsURL: ns.URL(), handler: bridge.NewServer(cfg, bridge.ServerDeps{
 		Publisher:    bridge.NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,
 		Metrics:      metrics,
