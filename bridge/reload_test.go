@@ -97,15 +97,20 @@ func ucBody(n int) []byte {
 
 // TestReloadRotatesASecretUnderLoad: a sender rotates its secret while webhooks keep coming.
 // Old and new secret both work while both are configured; after the old one is removed it is
-// refused; no request gets a 5xx and every 2xx'd event is stored.
+// refused; no request gets a 5xx and every 2xx'd event is stored. Each phase lasts until the
+// senders have been seen answered in it, not for a fixed time, so a slow machine only slows it.
 func TestReloadRotatesASecretUnderLoad(t *testing.T) {
 	r := startReloadable(t, "", ucEndpoint("uc", "old-secret"))
 	var current atomic.Value
 	current.Store("old-secret")
+	const workers = 4
 	var n, ok2xx, bad atomic.Int64
+	var withNew [workers]atomic.Int64 // per worker: requests signed with the new secret, answered
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
+	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopLoad) // before the bridge stops, also when the test ends early
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -116,30 +121,48 @@ func TestReloadRotatesASecretUnderLoad(t *testing.T) {
 				default:
 				}
 				i := int(n.Add(1))
-				status := r.post("uc", current.Load().(string), ucBody(i))
+				secret := current.Load().(string)
+				status := r.post("uc", secret, ucBody(i))
 				switch {
 				case status == http.StatusOK:
 					ok2xx.Add(1)
 				default:
 					bad.Add(1)
-					t.Errorf("event %d answered %d during the rotation", i, status)
+					t.Errorf("event %d (%s) answered %d during the rotation", i, secret, status)
+				}
+				if secret == "new-secret" {
+					withNew[w].Add(1)
 				}
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// answered waits until more answers than now have come, so each phase is seen under load.
+	answered := func(what string) {
+		t.Helper()
+		want := n.Load() + 2*workers
+		waitUntil(t, what, func() bool { return ok2xx.Load()+bad.Load() >= want })
+	}
+	answered("answers with the old secret only")
 	if _, err := r.rewrite("", ucEndpoint("uc", "old-secret", "new-secret")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	answered("answers with both secrets configured")
 	current.Store("new-secret") // the sender switches over
-	time.Sleep(200 * time.Millisecond)
+	// Every sender has had an answer to a request signed with the new secret: none signed with
+	// the old one is still in flight when the old secret goes.
+	waitUntil(t, "every sender switched to the new secret", func() bool {
+		for i := range withNew {
+			if withNew[i].Load() == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	if report, err := r.rewrite("", ucEndpoint("uc", "new-secret")); err != nil || len(report.Changed) != 1 {
 		t.Fatalf("reload: %v %v", report, err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	answered("answers after the old secret was removed")
+	stopLoad()
 	if got := r.post("uc", "old-secret", ucBody(-1)); got != http.StatusUnauthorized {
 		t.Errorf("the old secret after its removal: %d, want 401", got)
 	}
@@ -152,6 +175,17 @@ func TestReloadRotatesASecretUnderLoad(t *testing.T) {
 		t.Errorf("%d events answered 2xx, %d stored", ok2xx.Load(), stored)
 	}
 	t.Logf("%d requests during two reloads: %d 2xx, %d other", n.Load(), ok2xx.Load(), bad.Load())
+}
+
+// waitUntil polls cond until it holds; the minute is only there to end a test that is stuck,
+// it is not what the test measures.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a minute", what)
+		}
+	}
 }
 
 func TestReloadAddsAndRemovesEndpoints(t *testing.T) {
