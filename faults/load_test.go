@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +37,8 @@ type load struct {
 	mu      sync.Mutex
 	events  map[string]*eventRecord // by Nats-Msg-Id
 	counts  tally
-	last2xx time.Time // when the latest request answered 2xx was sent
+	waits   []time.Duration // every request's wait for its answer (or its transport error)
+	last2xx time.Time       // when the latest request answered 2xx was sent
 	// streamDeleted: events whose 2xx'd attempt was sent before it were deleted with the
 	// stream by the test, so check does not look for them.
 	streamDeleted time.Time
@@ -173,6 +176,7 @@ func (l *load) post(target, msgID string, body []byte) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.counts.slowest = max(l.counts.slowest, took)
+	l.waits = append(l.waits, took)
 	rec := l.events[msgID]
 	if rec == nil {
 		rec = &eventRecord{}
@@ -236,6 +240,20 @@ func (l *load) snapshot() tally {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.counts
+}
+
+// waitQuantile is the wait for an answer that a fraction q (0–1) of all requests so far did not
+// exceed (nearest rank), and how many requests there were.
+func (l *load) waitQuantile(q float64) (time.Duration, int) {
+	l.mu.Lock()
+	waits := slices.Clone(l.waits)
+	l.mu.Unlock()
+	if len(waits) == 0 {
+		return 0, 0
+	}
+	slices.Sort(waits)
+	rank := max(int(math.Ceil(q*float64(len(waits)))), 1)
+	return waits[rank-1], len(waits)
 }
 
 // ok2xxSince reports whether a request sent after t was answered 2xx.

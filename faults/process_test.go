@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +20,8 @@ type bridgeProcess struct {
 	exited chan error    // cmd.Wait's result, once
 	done   chan struct{} // closed when the process has exited
 	logs   *tailBuffer
+	// shuttingDown is closed when the bridge logs that it is shutting down (at info).
+	shuttingDown chan struct{}
 }
 
 // startBridgeProcess writes yaml to a file and runs the bridge with it, with the tests' secret in
@@ -30,10 +33,11 @@ func startBridgeProcess(t *testing.T, yaml string) *bridgeProcess {
 		t.Fatal(err)
 	}
 	p := &bridgeProcess{
-		cmd:    exec.Command(bridgeBinary(t), "-config", configPath),
-		exited: make(chan error, 1),
-		done:   make(chan struct{}),
-		logs:   &tailBuffer{max: 8 << 10},
+		cmd:          exec.Command(bridgeBinary(t), "-config", configPath),
+		exited:       make(chan error, 1),
+		done:         make(chan struct{}),
+		logs:         &tailBuffer{max: 8 << 10},
+		shuttingDown: make(chan struct{}),
 	}
 	p.cmd.Env = append(os.Environ(), "FAULTS_AGHANIM_SECRET="+secret)
 	stderr, err := p.cmd.StderrPipe()
@@ -55,8 +59,18 @@ func startBridgeProcess(t *testing.T, yaml string) *bridgeProcess {
 				Message string `json:"message"`
 				Listen  string `json:"listen"`
 			}
-			if json.Unmarshal(line, &entry) == nil && entry.Message == "bridge started" {
+			if json.Unmarshal(line, &entry) != nil {
+				continue
+			}
+			switch {
+			case entry.Message == "bridge started":
 				addr <- entry.Listen
+			case strings.HasPrefix(entry.Message, "shutting down"):
+				select {
+				case <-p.shuttingDown:
+				default:
+					close(p.shuttingDown)
+				}
 			}
 		}
 		p.exited <- p.cmd.Wait()

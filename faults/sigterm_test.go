@@ -34,12 +34,20 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	mark := l.snapshot()
 	signalled := time.Now()
 	p.signal(t, syscall.SIGTERM)
-	time.Sleep(300 * time.Millisecond)
+	// The rest of the body goes once the bridge is seen shutting down: it has logged so, and the
+	// load meets a closed port.
+	select {
+	case <-p.shuttingDown:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bridge did not log that it is shutting down within 30 s of SIGTERM")
+	}
+	waitFor(t, 30*time.Second, "the load meeting a closed port after SIGTERM", func() bool {
+		return l.snapshot().transport > mark.transport
+	})
 	status, err := inflight.finish()
 	if err != nil || status != http.StatusOK {
 		t.Errorf("request in flight at SIGTERM: %d %v, want 200", status, err)
 	}
-	time.Sleep(200 * time.Millisecond) // the load meets a closed port
 	l.Stop()
 
 	select {
@@ -66,10 +74,12 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 // partialRequest is a webhook whose body is still arriving.
 type partialRequest struct {
 	conn net.Conn
+	r    *bufio.Reader
 	rest []byte
 }
 
-// startPartialRequest sends a signed Aghanim event's headers and the first half of its body.
+// startPartialRequest sends a signed Aghanim event's headers and, once the server's handler is
+// reading the body (it answers "Expect: 100-continue" then), the first half of the body.
 func startPartialRequest(t *testing.T, addr, id string) *partialRequest {
 	t.Helper()
 	body := []byte(fmt.Sprintf(`{"event_type":"item.purchased","event_id":%q,"event_time":1725548450}`, id))
@@ -78,16 +88,26 @@ func startPartialRequest(t *testing.T, addr, id string) *partialRequest {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	half := len(body) / 2
 	_, err = fmt.Fprintf(conn, "POST /webhooks/aghanim HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\n"+
-		"Content-Length: %d\r\nX-Aghanim-Signature-Timestamp: %s\r\nX-Aghanim-Signature: %s\r\n\r\n%s",
-		len(body), ts, aghanimSignature(secret, ts, body), body[:half])
+		"Content-Length: %d\r\nExpect: 100-continue\r\nX-Aghanim-Signature-Timestamp: %s\r\nX-Aghanim-Signature: %s\r\n\r\n",
+		len(body), ts, aghanimSignature(secret, ts, body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the server has read the headers and waits for the body
-	return &partialRequest{conn: conn, rest: body[half:]}
+	r := bufio.NewReader(conn)
+	// net/http sends "100 Continue" when the handler first reads the body: the request is in
+	// flight, past the listener, whatever SIGTERM does next.
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("waiting for 100 Continue: %v %v", resp, err)
+	}
+	if _, err := conn.Write(body[:half]); err != nil {
+		t.Fatal(err)
+	}
+	return &partialRequest{conn: conn, r: r, rest: body[half:]}
 }
 
 // finish sends the rest of the body and returns the answer's status.
@@ -96,7 +116,7 @@ func (p *partialRequest) finish() (int, error) {
 	if _, err := p.conn.Write(p.rest); err != nil {
 		return 0, err
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(p.conn), nil)
+	resp, err := http.ReadResponse(p.r, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -70,7 +70,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	}
 
 	// Meanwhile, until the last slow client is cut off, ordinary webhooks, one every 200 ms, each
-	// answered quickly.
+	// answered long before a slow client is cut off.
 	allCut := make(chan struct{})
 	go func() { wg.Wait(); close(allCut) }()
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}
@@ -91,8 +91,11 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			t.Fatalf("webhook %d while slow clients hold connections: %v", sent, err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || took > time.Second {
-			t.Errorf("webhook %d while slow clients hold connections: %d after %s, want 200 within 1 s", sent, resp.StatusCode, took)
+		// Starved by the slow clients, a webhook would wait until they are cut off (5 s or more);
+		// half the header timeout tells that apart from a busy machine's scheduling delays, which
+		// a bound of a second did not.
+		if limit := readHeaderTimeout / 2; resp.StatusCode != http.StatusOK || took > limit {
+			t.Errorf("webhook %d while slow clients hold connections: %d after %s, want 200 within %s", sent, resp.StatusCode, took, limit)
 		}
 		slowest = max(slowest, took)
 		select {
