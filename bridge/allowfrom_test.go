@@ -27,18 +27,19 @@ func allowFromHandler(t *testing.T, allow, trusted []string) (http.Handler, *tes
 			cfg.Endpoints[i].AllowFrom = allow
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	plan, err := bridge.Compile(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &testio.Buffer{}
 	log := zerolog.New(logs)
-	broker, err := bridge.StartBroker(context.Background(), cfg, log)
+	broker, err := bridge.StartBroker(context.Background(), plan, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(broker.Close)
 	metrics := bridge.NewMetrics(broker)
-	return bridge.NewServer(cfg, bridge.ServerDeps{
+	return bridge.NewServer(plan, bridge.ServerDeps{
 		Publisher:    bridge.NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,
 		Metrics:      metrics,
@@ -130,7 +131,7 @@ func TestAllowFromRefusalIsCountedAndNothingPublished(t *testing.T) {
 func TestAllowFromConfigErrors(t *testing.T) {
 	yaml := "endpoints: [{id: a, provider: aghanim, secrets: [x], allow_from: [\"10.0.0.0/8\", \"not-an-ip\", \"10.0.0.1/33\"]}]\n" +
 		"http: {trusted_proxies: [\"nope\"]}"
-	_, err := bridge.ParseConfig(strings.NewReader(yaml), env(nil))
+	_, err := bridge.ParsePlan(strings.NewReader(yaml), env(nil))
 	if err == nil {
 		t.Fatal("accepted")
 	}

@@ -29,7 +29,7 @@ const (
 
 // App is a running bridge: NATS, the stream and the HTTP server.
 type App struct {
-	cfg     *Config // the configuration in force; reloads replace it
+	plan    *Plan // the configuration in force; reloads replace it
 	log     zerolog.Logger
 	broker  *Broker
 	server  *Server
@@ -85,13 +85,19 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) (*App, error) {
 	return StartWith(ctx, cfg, log, Options{})
 }
 
-// StartWith is Start with options.
+// StartWith is Start with options: it compiles cfg (once) and starts the plan.
 func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Options) (*App, error) {
-	// Validating also hands each endpoint's own keys to its provider (Configure).
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config:\n%w", err)
+	plan, err := Compile(cfg)
+	if err != nil {
+		return nil, err
 	}
-	broker, err := StartBroker(ctx, cfg, log)
+	return StartPlan(ctx, plan, log, opts)
+}
+
+// StartPlan starts a compiled configuration; nothing is checked or parsed again.
+func StartPlan(ctx context.Context, plan *Plan, log zerolog.Logger, opts Options) (*App, error) {
+	cfg := plan.cfg
+	broker, err := StartBroker(ctx, plan, log)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +108,7 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 	}
 	warnUnlimitedUnsigned(log, cfg)
 	metrics := NewMetrics(broker)
-	handler := NewServer(cfg, ServerDeps{
+	handler := NewServer(plan, ServerDeps{
 		Publisher:    NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,
 		Metrics:      metrics,
@@ -124,7 +130,7 @@ func StartWith(ctx context.Context, cfg *Config, log zerolog.Logger, opts Option
 	ln := newLimitListener(tcp, cmp.Or(cfg.HTTP.MaxConnections, DefaultMaxConnections))
 	metrics.watchConnections(func() float64 { return float64(ln.Open()) })
 	a := &App{
-		cfg:     cfg,
+		plan:    plan,
 		log:     log,
 		broker:  broker,
 		server:  handler,

@@ -31,12 +31,16 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func benchmarkPipeline(b *testing.B, log zerolog.Logger) {
 	ns := natstest.Start(b)
 	cfg := testConfig(ns.URL())
-	broker, err := bridge.StartBroker(context.Background(), cfg, log)
+	plan, err := bridge.Compile(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	broker, err := bridge.StartBroker(context.Background(), plan, log)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer broker.Close()
-	handler := bridge.NewServer(cfg, bridge.ServerDeps{
+	handler := bridge.NewServer(plan, bridge.ServerDeps{
 		Publisher:    bridge.NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,
 		Metrics:      bridge.NewMetrics(broker),

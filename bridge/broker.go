@@ -85,7 +85,8 @@ const (
 
 // StartBroker connects to NATS as cfg says: an embedded nats-server with JetStream when
 // nats.url is empty, else the remote server or cluster.
-func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker, error) {
+func StartBroker(ctx context.Context, plan *Plan, log zerolog.Logger) (*Broker, error) {
+	cfg := plan.cfg
 	b := &Broker{
 		stream:   publishStream(cfg),
 		log:      log,
@@ -131,7 +132,7 @@ func StartBroker(ctx context.Context, cfg *Config, log zerolog.Logger) (*Broker,
 	}
 	url := cfg.NATS.URL
 	if url == "" {
-		ns, err := startEmbedded(cfg)
+		ns, err := startEmbedded(plan)
 		if err != nil {
 			return nil, err
 		}
@@ -305,19 +306,16 @@ func reconnectBackoff(attempts int) time.Duration {
 	return d/2 + time.Duration(time.Now().UnixNano()%int64(d/2))
 }
 
-func startEmbedded(cfg *Config) (*server.Server, error) {
-	host, port, err := parseHostPort(cfg.NATS.Embedded.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("nats.embedded.listen: %w", err)
-	}
+func startEmbedded(plan *Plan) (*server.Server, error) {
+	cfg := plan.cfg
 	storeDir, err := filepath.Abs(cfg.NATS.Embedded.StoreDir)
 	if err != nil {
 		return nil, fmt.Errorf("nats.embedded.store_dir: %w", err)
 	}
 	opts := &server.Options{
 		ServerName: "webhook-bridge",
-		Host:       host,
-		Port:       port,
+		Host:       plan.embeddedHost,
+		Port:       plan.embeddedPort,
 		JetStream:  true,
 		StoreDir:   storeDir,
 		// A message is the body plus its CloudEvents headers (docs/configuration.md).
@@ -326,9 +324,7 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		NoLog:      true,
 	}
 	if cfg.NATS.StoreAndForward() {
-		if err := leafOptions(opts, cfg); err != nil {
-			return nil, err
-		}
+		leafOptions(opts, plan)
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

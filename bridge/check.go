@@ -16,8 +16,9 @@ import (
 
 // Check validates what a configuration needs at run time — NATS reachable, the stream present
 // with the configured settings — and prints what the bridge would serve. The configuration
-// itself has already been validated by LoadConfig.
-func Check(ctx context.Context, cfg *Config, out io.Writer) error {
+// itself was checked when it was compiled.
+func Check(ctx context.Context, plan *Plan, out io.Writer) error {
+	cfg := plan.cfg
 	var problems []error
 	fmt.Fprintf(out, "listen:   %s (tls: %v)\n", cfg.HTTP.Listen, cfg.HTTP.TLS.CertFile != "")
 	fmt.Fprintf(out, "stream:   %s, subjects %s.>, replicas %d, max age %s, duplicate window %s, max bytes %s\n",
@@ -39,8 +40,8 @@ func Check(ctx context.Context, cfg *Config, out io.Writer) error {
 		problems = append(problems, checkRemote(ctx, cfg, out)...)
 	}
 	fmt.Fprintln(out, "endpoints:")
-	for _, c := range cfg.Endpoints {
-		ep := newEndpoint(c, cfg.Stream)
+	for i, c := range cfg.Endpoints {
+		ep := plan.endpoints[i]
 		fmt.Fprintf(out, "  POST /webhooks/%s  provider %s  subjects %s.%s.>  type %s.*\n",
 			ep.ID, c.Provider, cfg.Stream.SubjectPrefix, ep.ID, ep.TypePrefix)
 		if c.ReplyEvents != nil && len(*c.ReplyEvents) > 0 {

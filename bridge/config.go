@@ -1,11 +1,9 @@
 package bridge
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +20,8 @@ type Config struct {
 	Log       LogConfig        `yaml:"log"`
 	Stream    StreamConfig     `yaml:"stream"`
 	Endpoints []EndpointConfig `yaml:"endpoints"`
+	// lines are where each field was written, when the configuration came from a file.
+	lines map[string]int
 }
 
 // HTTPConfig is the ingress.
@@ -163,17 +163,16 @@ type EndpointConfig struct {
 	UnsignedTypes []string `yaml:"unsigned_types"`
 	// AllowFrom lists the client addresses (IPs or CIDRs) the endpoint accepts; empty: any.
 	AllowFrom []string `yaml:"allow_from"`
-	// Settings are the endpoint's other keys, read by its provider (e.g. the hmac provider's
-	// "hmac" block, standard-webhooks' "timestamp_tolerance").
-	Settings map[string]yaml.Node `yaml:",inline"`
-	// settings is what the provider made of them; Validate sets it.
-	settings providers.Settings
+	// ProviderKeys are the endpoint's other keys, as written, for its provider's Configure
+	// (e.g. the hmac provider's "hmac" block, standard-webhooks' "timestamp_tolerance");
+	// Compile hands them over once.
+	ProviderKeys map[string]yaml.Node `yaml:",inline"`
 }
 
-// Credentials returns the endpoint's proofs in the providers' terms.
+// Credentials returns the endpoint's proofs in the providers' terms (without the provider's
+// settings, which Compile adds).
 func (e EndpointConfig) Credentials() providers.Credentials {
-	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens, AllowUnsigned: e.AllowUnsigned,
-		Settings: e.settings.Value}
+	return providers.Credentials{Secrets: e.Secrets, BasicAuth: e.BasicAuth, BearerTokens: e.BearerTokens, AllowUnsigned: e.AllowUnsigned}
 }
 
 // Defaults for everything the YAML may leave out.
@@ -304,40 +303,4 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// configure hands the endpoint's own keys to its provider and keeps what it made of them.
-func (e *EndpointConfig) configure(p *providers.Provider) error {
-	var problems []error
-	for key := range e.Settings {
-		if !slices.Contains(p.SettingKeys, key) {
-			known := "none"
-			if len(p.SettingKeys) > 0 {
-				known = strings.Join(p.SettingKeys, ", ")
-			}
-			problems = append(problems, fmt.Errorf("%s: unknown field (provider %s takes: %s)", key, p.Name, known))
-		}
-	}
-	if len(problems) > 0 || p.Configure == nil {
-		return errors.Join(problems...)
-	}
-	if len(e.Settings) == 0 && e.settings.Value != nil {
-		return nil // the demo: the provider's DemoCredentials carry its settings
-	}
-	read := func(key string, v any) (bool, error) {
-		n, ok := e.Settings[key]
-		if !ok {
-			return false, nil
-		}
-		if err := n.Decode(v); err != nil {
-			return true, fmt.Errorf("%s: %w", key, err)
-		}
-		return true, nil
-	}
-	settings, err := p.Configure(e.ID, read)
-	if err != nil {
-		return err
-	}
-	e.settings = settings
-	return nil
 }

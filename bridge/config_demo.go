@@ -1,6 +1,12 @@
 package bridge
 
-import "github.com/webhookbridge/bridge/providers"
+import (
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/webhookbridge/bridge/providers"
+)
 
 // DemoSecret is every credential of demo mode.
 const DemoSecret = "demo-secret"
@@ -14,10 +20,22 @@ func DemoConfig() *Config {
 		creds := p.DemoCredentials(DemoSecret)
 		cfg.Endpoints = append(cfg.Endpoints, EndpointConfig{
 			ID: p.Name, Provider: p.Name, Secrets: creds.Secrets, BasicAuth: creds.BasicAuth, BearerTokens: creds.BearerTokens,
-			// A provider configured per endpoint (hmac) brings its demo settings ready-made.
-			settings: providers.Settings{Value: creds.Settings},
+			// A provider configured per endpoint (hmac) brings its demo keys, compiled as any.
+			ProviderKeys: demoKeys(p),
 		})
 	}
 	cfg.ApplyDefaults()
 	return cfg
+}
+
+// demoKeys are a provider's DemoKeys as the endpoint's own keys.
+func demoKeys(p *providers.Provider) map[string]yaml.Node {
+	if p.DemoKeys == "" {
+		return nil
+	}
+	var keys map[string]yaml.Node
+	if err := yaml.Unmarshal([]byte(p.DemoKeys), &keys); err != nil {
+		panic(fmt.Sprintf("provider %s: DemoKeys: %v", p.Name, err)) // a mistake in the provider's file
+	}
+	return keys
 }

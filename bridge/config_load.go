@@ -15,10 +15,28 @@ import (
 var envPattern = regexp.MustCompile(`\$\{([^}]*)\}`)
 
 // Loading a configuration file: YAML with ${VAR} replaced from the environment in every value,
-// no unknown field, defaults applied, then validated.
+// no unknown field, defaults applied. Checking it is Compile's job (plan.go), done once.
+
+// LoadPlan reads the configuration at path and compiles it.
+func LoadPlan(path string, getenv func(string) (string, bool)) (*Plan, error) {
+	cfg, err := LoadConfig(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(cfg)
+}
+
+// ParsePlan is LoadPlan on a reader.
+func ParsePlan(r io.Reader, getenv func(string) (string, bool)) (*Plan, error) {
+	cfg, err := ParseConfig(r, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(cfg)
+}
 
 // LoadConfig reads the YAML at path, replacing ${VAR} in every value from getenv, and returns it
-// with defaults applied and validated.
+// with defaults applied, not yet checked (Compile checks it).
 func LoadConfig(path string, getenv func(string) (string, bool)) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -38,8 +56,9 @@ func ParseConfig(r io.Reader, getenv func(string) (string, bool)) (*Config, erro
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	var cfg Config
+	cfg := Config{lines: map[string]int{}}
 	if len(root.Content) > 0 {
+		fieldLines(&root, "", cfg.lines)
 		if err := expandEnv(&root, "", getenv); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
@@ -51,9 +70,6 @@ func ParseConfig(r io.Reader, getenv func(string) (string, bool)) (*Config, erro
 		}
 	}
 	cfg.ApplyDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config:\n%w", err)
-	}
 	return &cfg, nil
 }
 

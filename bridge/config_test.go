@@ -38,7 +38,7 @@ endpoints:
 `
 
 func TestParseConfig(t *testing.T) {
-	cfg, err := bridge.ParseConfig(strings.NewReader(fullConfig), env(map[string]string{
+	cfg, err := parseChecked(strings.NewReader(fullConfig), env(map[string]string{
 		"MAX_BODY": "2048", "AGHANIM_SECRET": "from-env", "CP_USER": "u", "CP_PASSWORD": "p: w", "CP_TOKEN": "tok",
 	}))
 	if err != nil {
@@ -102,7 +102,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := bridge.ParseConfig(strings.NewReader(tc.yaml), env(tc.env))
+			_, err := bridge.ParsePlan(strings.NewReader(tc.yaml), env(tc.env))
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -140,7 +140,7 @@ func TestEffectiveBodyLimit(t *testing.T) {
 // TestConfigErrorsNeverQuoteValues: after ${VAR} expansion a value may be a secret; a value of the
 // wrong type is named by its line and type, never quoted.
 func TestConfigErrorsNeverQuoteValues(t *testing.T) {
-	_, err := bridge.ParseConfig(strings.NewReader("endpoints: [{id: a, provider: aghanim, secrets: ${S}}]"), env(map[string]string{"S": "hunter2pw"}))
+	_, err := bridge.ParsePlan(strings.NewReader("endpoints: [{id: a, provider: aghanim, secrets: ${S}}]"), env(map[string]string{"S": "hunter2pw"}))
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error %v: want one that does not quote the secret", err)
 	}

@@ -18,18 +18,15 @@ import (
 // across the leaf connection.
 
 // leafOptions makes the embedded server a leaf node of the hub with this replica's domain.
-func leafOptions(opts *server.Options, cfg *Config) error {
+func leafOptions(opts *server.Options, plan *Plan) {
+	cfg := plan.cfg
 	e := cfg.NATS.Embedded
-	urls, err := leafURLs(e.Leaf.URL)
-	if err != nil {
-		return err
-	}
 	// Server names must differ across the leaf nodes of one hub.
 	opts.ServerName = "webhook-bridge-" + e.Domain
 	opts.JetStreamDomain = e.Domain
 	events := cfg.Stream.SubjectPrefix + ".>"
 	opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{
-		URLs:        urls,
+		URLs:        plan.leafURLs,
 		Credentials: e.Leaf.Credentials,
 		// Events cross to the hub only by sourcing. Without these, the hub would pass each
 		// replica's events on as plain messages to every other replica, whose local streams
@@ -37,7 +34,6 @@ func leafOptions(opts *server.Options, cfg *Config) error {
 		DenyImports: []string{events},
 		DenyExports: []string{events},
 	}}
-	return nil
 }
 
 // leafURLs reads the hub's leafnode URLs: one, or several comma-separated (the nodes of a hub

@@ -179,7 +179,7 @@ func TestStoreAndForwardConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := bridge.ParseConfig(strings.NewReader(tc.yaml+endpoint), env(nil))
+			cfg, err := parseChecked(strings.NewReader(tc.yaml+endpoint), env(nil))
 			if tc.want == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -228,9 +228,13 @@ func TestStoreAndForwardCheck(t *testing.T) {
 	// check reaches the running replica's embedded server on its configured address.
 	checkCfg := *cfg
 	checkCfg.NATS.Embedded.Listen = app.Broker().Embedded.Addr().String()
+	plan, err := bridge.Compile(&checkCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	check := func() (string, error) {
 		var out bytes.Buffer
-		err := bridge.Check(context.Background(), &checkCfg, &out)
+		err := bridge.Check(context.Background(), plan, &out)
 		return out.String(), err
 	}
 	waitLeaf := func() {

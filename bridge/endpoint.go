@@ -30,30 +30,27 @@ type Endpoint struct {
 	unsignedTypes map[string]bool
 }
 
-func newEndpoint(c EndpointConfig, s StreamConfig) *Endpoint {
-	p, _ := providers.Lookup(c.Provider) // Validate has rejected unknown providers
+// newEndpoint builds the endpoint Compile checked: its provider, its credentials with the
+// provider's settings, and its parsed allow_from.
+func newEndpoint(c EndpointConfig, s StreamConfig, p *providers.Provider, creds providers.Credentials, settings providers.Settings, allowFrom []netip.Prefix) *Endpoint {
 	ep := &Endpoint{
 		ID:            c.ID,
 		Provider:      p,
 		TypePrefix:    p.TypePrefix,
-		Credentials:   c.Credentials(),
+		Credentials:   creds,
 		Source:        "/webhooks/" + c.ID,
 		subjectPrefix: s.SubjectPrefix + "." + c.ID + ".",
 		replyPrefix:   s.ReplyPrefix + "." + c.ID + ".",
 		replyEvents:   map[string]bool{},
 		ReplyTimeout:  c.ReplyTimeout,
+		allowFrom:     allowFrom,
 	}
 	ep.Success, ep.Rejection = p.Success, p.Rejection
 	if p.EndpointAnswers != nil {
-		ep.Success, ep.Rejection = p.EndpointAnswers(c.settings.Value)
+		ep.Success, ep.Rejection = p.EndpointAnswers(settings.Value)
 	}
-	if c.settings.TypePrefix != "" {
-		ep.TypePrefix = c.settings.TypePrefix
-	}
-	for _, a := range c.AllowFrom {
-		if p, err := parsePrefix(a); err == nil { // Validate has rejected the others
-			ep.allowFrom = append(ep.allowFrom, p)
-		}
+	if settings.TypePrefix != "" {
+		ep.TypePrefix = settings.TypePrefix
 	}
 	if c.UnsignedTypes != nil {
 		ep.unsignedTypes = map[string]bool{}

@@ -19,12 +19,28 @@ func testPublisher(t *testing.T) (*Publisher, *nats.Conn) {
 	cfg := DemoConfig()
 	cfg.NATS.URL = ns.URL()
 	cfg.NATS.PublishTimeout = 5 * time.Second
-	b, err := StartBroker(context.Background(), cfg, zerolog.Nop())
+	plan, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := StartBroker(context.Background(), plan, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
 	return NewPublisher(b, cfg.NATS.PublishTimeout), ns.Connect(t)
+}
+
+// compiledEndpoint is ec compiled in an otherwise default configuration.
+func compiledEndpoint(t testing.TB, ec EndpointConfig) *Endpoint {
+	t.Helper()
+	cfg := &Config{Endpoints: []EndpointConfig{ec}}
+	cfg.ApplyDefaults()
+	plan, err := Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan.endpoints[0]
 }
 
 // TestHandoverBytes: the hand-over to NATS is bounded in bytes, not only in messages.

@@ -166,3 +166,13 @@ func userCheckHeaders(secret string, body []byte) http.Header {
 		"X-Usercheck-Signature": {hexHMAC256(secret, string(body))},
 	}
 }
+
+// parseChecked reads a configuration and compiles it, returning it as written with defaults
+// applied, or the compile's problems.
+func parseChecked(r io.Reader, getenv func(string) (string, bool)) (*bridge.Config, error) {
+	plan, err := bridge.ParsePlan(r, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Config(), nil
+}

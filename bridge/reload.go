@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/webhookbridge/bridge/providers"
 )
 
 // Reloading the configuration while running (SIGHUP, or POST /-/reload on http.admin_listen).
@@ -79,16 +77,21 @@ func (a *App) reload() (ReloadReport, error) {
 	if err != nil {
 		return ReloadReport{}, err
 	}
-	if err := next.Validate(); err != nil { // a loader that does not validate
-		return ReloadReport{}, fmt.Errorf("config:\n%w", err)
+	compiled, err := Compile(next)
+	if err != nil {
+		return ReloadReport{}, err
 	}
-	report := diffConfigs(a.cfg, next)
-	// Keep what needs a restart as it runs, so that a.cfg describes what is in force.
-	applied := *a.cfg
-	applied.Endpoints = next.Endpoints
-	applied.HTTP.TrustedProxies = next.HTTP.TrustedProxies
+	report := diffConfigs(a.plan.cfg, next)
+	// Keep what needs a restart as it runs, so that a.plan describes what is in force: the
+	// running plan with the new endpoints and trusted proxies, as compiled.
+	cfg := *a.plan.cfg
+	cfg.Endpoints = next.Endpoints
+	cfg.HTTP.TrustedProxies = next.HTTP.TrustedProxies
+	applied := *a.plan
+	applied.cfg = &cfg
+	applied.endpoints, applied.trustedProxies = compiled.endpoints, compiled.trustedProxies
 	a.server.Route(&applied)
-	a.cfg = &applied
+	a.plan = &applied
 	warnUnlimitedUnsigned(a.log, next)
 	return report, nil
 }
@@ -139,9 +142,8 @@ func diffConfigs(old, next *Config) ReloadReport {
 // keys (compiled templates and the like) is left out, and its keys are compared by value, not by
 // where they stood in the file.
 func sameEndpoint(a, b EndpointConfig) bool {
-	ka, kb := settingsText(a.Settings), settingsText(b.Settings)
-	a.settings, b.settings = providers.Settings{}, providers.Settings{}
-	a.Settings, b.Settings = nil, nil
+	ka, kb := settingsText(a.ProviderKeys), settingsText(b.ProviderKeys)
+	a.ProviderKeys, b.ProviderKeys = nil, nil
 	return reflect.DeepEqual(a, b) && ka == kb
 }
 

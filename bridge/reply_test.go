@@ -468,7 +468,7 @@ func TestReplyEventsConfigured(t *testing.T) {
 func TestReplyConfig(t *testing.T) {
 	noEnv := func(string) (string, bool) { return "", false }
 	parse := func(yaml string) (*bridge.Config, error) {
-		return bridge.ParseConfig(strings.NewReader(yaml), noEnv)
+		return parseChecked(strings.NewReader(yaml), noEnv)
 	}
 	const endpoints = `
 endpoints:

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -50,8 +51,8 @@ type ServerDeps struct {
 	Tracer trace.TracerProvider
 }
 
-// NewServer returns the bridge's HTTP handler; all routes are here.
-func NewServer(cfg *Config, deps ServerDeps) *Server {
+// NewServer returns the bridge's HTTP handler for a compiled configuration; all routes are here.
+func NewServer(plan *Plan, deps ServerDeps) *Server {
 	s := &Server{
 		publisher: deps.Publisher,
 		ready:     deps.Ready,
@@ -63,7 +64,7 @@ func NewServer(cfg *Config, deps ServerDeps) *Server {
 		now:       time.Now,
 		tracing:   newTracing(deps.Tracer),
 	}
-	s.Route(cfg)
+	s.Route(plan)
 	s.metrics.watchInflight(func() float64 { return float64(s.inflight.Used()) })
 
 	e := echo.New()
@@ -88,12 +89,12 @@ type routing struct {
 	clientIP  echo.IPExtractor
 }
 
-// Route makes cfg's endpoints and trusted proxies the ones new requests see; requests already
+// Route makes plan's endpoints and trusted proxies the ones new requests see; requests already
 // in flight keep what they started with.
-func (s *Server) Route(cfg *Config) {
-	r := &routing{endpoints: map[string]*Endpoint{}, clientIP: ipExtractor(cfg.HTTP.TrustedProxies)}
-	for _, c := range cfg.Endpoints {
-		r.endpoints[c.ID] = newEndpoint(c, cfg.Stream)
+func (s *Server) Route(plan *Plan) {
+	r := &routing{endpoints: make(map[string]*Endpoint, len(plan.endpoints)), clientIP: ipExtractor(plan.trustedProxies)}
+	for _, ep := range plan.endpoints {
+		r.endpoints[ep.ID] = ep
 	}
 	s.routing.Store(r)
 }
@@ -106,15 +107,13 @@ func (s *Server) handleReady(c echo.Context) error {
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies' networks.
-func ipExtractor(trusted []string) echo.IPExtractor {
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect()
 	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, cidr := range trusted {
-		if p, err := parsePrefix(cidr); err == nil { // Validate has rejected the others
-			opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
-		}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
 }

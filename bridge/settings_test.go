@@ -39,7 +39,7 @@ func TestStandardWebhooksEndpoint(t *testing.T) {
     timestamp_tolerance: 10m
     type_prefix: com.acme
 `
-	parsed, err := bridge.ParseConfig(strings.NewReader(yaml), env(nil))
+	parsed, err := parseChecked(strings.NewReader(yaml), env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestEndpointSettingsErrorsNameTheField(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := bridge.ParseConfig(strings.NewReader(tc.yaml), env(nil))
+			_, err := bridge.ParsePlan(strings.NewReader(tc.yaml), env(nil))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}

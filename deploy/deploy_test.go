@@ -94,13 +94,14 @@ func TestDockerCompose(t *testing.T) {
 	}
 	for _, name := range []string{"bridge-1", "bridge-2"} {
 		s := c.Services[name]
-		cfg, err := bridge.LoadConfig(filepath.Join("..", "deploy", "bridge.yaml"), func(k string) (string, bool) {
+		plan, err := bridge.LoadPlan(filepath.Join("..", "deploy", "bridge.yaml"), func(k string) (string, bool) {
 			v, ok := s.Environment[k]
 			return v, ok
 		})
 		if err != nil {
 			t.Fatalf("%s: deploy/bridge.yaml: %v", name, err)
 		}
+		cfg := plan.Config()
 		if cfg.Stream.Replicas != 3 || strings.Count(cfg.NATS.URL, ",") != 2 {
 			t.Errorf("%s: replicas %d, nats.url %q: want R3 on three seeds", name, cfg.Stream.Replicas, cfg.NATS.URL)
 		}
@@ -165,10 +166,11 @@ func TestStoreAndForwardDeployment(t *testing.T) {
 		if !strings.HasPrefix(name, "edge-") {
 			continue
 		}
-		cfg, err := bridge.LoadConfig(filepath.Join("edge.yaml"), func(k string) (string, bool) { v, ok := s.Environment[k]; return v, ok })
+		plan, err := bridge.LoadPlan(filepath.Join("edge.yaml"), func(k string) (string, bool) { v, ok := s.Environment[k]; return v, ok })
 		if err != nil {
 			t.Fatalf("%s: deploy/edge.yaml: %v", name, err)
 		}
+		cfg := plan.Config()
 		e := cfg.NATS.Embedded
 		if !cfg.NATS.StoreAndForward() || e.Leaf.HubDomain != opts.JetStreamDomain || !strings.Contains(e.Leaf.URL, "hub:"+strconv.Itoa(opts.LeafNode.Port)) {
 			t.Errorf("%s: store-and-forward %v, leaf %+v; want the hub's domain %q and leafnode port", name, cfg.NATS.StoreAndForward(), e.Leaf, opts.JetStreamDomain)
@@ -224,10 +226,11 @@ func TestDockerfile(t *testing.T) {
 // every registered provider, and an example payload for each in examples/<provider>/.
 func TestExampleConfig(t *testing.T) {
 	// Every variable set to a value any secret may take (base64, as whsec_ secrets need).
-	cfg, err := bridge.LoadConfig(filepath.Join("..", "examples", "config.yaml"), func(string) (string, bool) { return "c2VjcmV0", true })
+	plan, err := bridge.LoadPlan(filepath.Join("..", "examples", "config.yaml"), func(string) (string, bool) { return "c2VjcmV0", true })
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := plan.Config()
 	served := map[string]bool{}
 	for _, ep := range cfg.Endpoints {
 		served[ep.Provider] = true

@@ -467,16 +467,17 @@ func startLiveBridge(t *testing.T, cfg *bridge.Config) *liveBridge {
 	for i := range cfg.Endpoints {
 		cfg.Endpoints[i].ReplyTimeout = time.Second
 	}
-	if err := cfg.Validate(); err != nil {
+	plan, err := bridge.Compile(cfg)
+	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	broker, err := bridge.StartBroker(context.Background(), cfg, zerolog.Nop())
+	broker, err := bridge.StartBroker(context.Background(), plan, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("start broker: %v", err)
 	}
 	t.Cleanup(broker.Close)
 	metrics := bridge.NewMetrics(edgeLink{broker})
-	b := &liveBridge{metrics: metrics, natsURL: ns.URL(), handler: bridge.NewServer(cfg, bridge.ServerDeps{
+	b := &liveBridge{metrics: metrics, natsURL: ns.URL(), handler: bridge.NewServer(plan, bridge.ServerDeps{
 		Publisher:    bridge.NewPublisher(broker, cfg.NATS.PublishTimeout),
 		Ready:        broker.Ready,
 		Metrics:      metrics,

@@ -338,10 +338,11 @@ func TestKubernetesManifests(t *testing.T) {
 		v, ok := env[k]
 		return v, ok
 	}
-	cfg, err := bridge.ParseConfig(strings.NewReader(configMap.Data[configKey]), getenv)
+	plan, err := bridge.ParsePlan(strings.NewReader(configMap.Data[configKey]), getenv)
 	if err != nil {
 		t.Fatalf("ConfigMap %s %s with the Secret's keys: %v", configMap.Metadata.Name, configKey, err)
 	}
+	cfg := plan.Config()
 	for _, k := range slices.Sorted(maps.Keys(secretValues(t, secret))) {
 		if !asked[k] {
 			t.Errorf("Secret %s key %s is no ${VAR} of %s", secret.Metadata.Name, k, configKey)

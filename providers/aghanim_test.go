@@ -52,44 +52,19 @@ func TestAghanimAuthenticate(t *testing.T) {
 	body := aghanimExample(t, "player_update.json")
 	const ts = "1725548450" // the example's event_time, as the documentation pairs them
 
-	tests := []struct {
-		name    string
-		modify  func(r *Request)
-		secrets []string // nil: the one secret the request was signed with
-		wantErr error    // nil: authentic
-	}{
-		{name: "valid"},
-		{
-			name:    "rotation: the second of two secrets matches",
-			secrets: []string{"the-new-key", aghanimTestSecret},
+	cases := commonAuthCases(proofSpec{
+		header:      AghanimSignatureHeader,
+		otherSecret: "not-the-key",
+		undecodable: strings.Repeat("zz", 32),
+		tamper: func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), "2D2R-OP3C", "2D2R-OP3D", 1))
 		},
-		{
-			name:    "rotation: the first of two secrets matches",
-			secrets: []string{aghanimTestSecret, "the-old-key"},
-		},
-		{
-			name: "tampered body",
-			modify: func(r *Request) {
-				r.Body = []byte(strings.Replace(string(r.Body), "2D2R-OP3C", "2D2R-OP3D", 1))
-			},
-			wantErr: ErrBadSignature,
-		},
+	})
+	cases = append(cases, []authCase{
 		{
 			name:    "body with a trailing newline",
-			modify:  func(r *Request) { r.Body = append(append([]byte(nil), r.Body...), '\n') },
+			modify:  func(r *Request) { r.Body = append(r.Body, '\n') },
 			wantErr: ErrBadSignature,
-		},
-		{name: "wrong secret", secrets: []string{"not-the-key"}, wantErr: ErrBadSignature},
-		{name: "no secret configured", secrets: []string{}, wantErr: ErrBadSignature},
-		{
-			name:    "missing signature header",
-			modify:  func(r *Request) { r.Header.Del("X-Aghanim-Signature") },
-			wantErr: ErrMissingProof,
-		},
-		{
-			name:    "empty signature header",
-			modify:  func(r *Request) { r.Header.Set("X-Aghanim-Signature", "") },
-			wantErr: ErrMissingProof,
 		},
 		{
 			// A signature is there, so the request is not "unsigned" even where unsigned
@@ -145,11 +120,6 @@ func TestAghanimAuthenticate(t *testing.T) {
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:    "bad hex",
-			modify:  func(r *Request) { r.Header.Set("X-Aghanim-Signature", strings.Repeat("zz", 32)) },
-			wantErr: ErrMalformedProof,
-		},
-		{
 			name: "odd number of hex digits",
 			modify: func(r *Request) {
 				r.Header.Set("X-Aghanim-Signature", r.Header.Get("X-Aghanim-Signature")[:63])
@@ -184,16 +154,9 @@ func TestAghanimAuthenticate(t *testing.T) {
 			},
 		},
 		{
-			name: "duplicate signature header",
+			name: "duplicate signature header, the second by another key",
 			modify: func(r *Request) {
 				r.Header.Add("X-Aghanim-Signature", aghanimSignature("not-the-key", ts, r.Body))
-			},
-			wantErr: ErrMalformedProof,
-		},
-		{
-			name: "duplicate signature header, both valid",
-			modify: func(r *Request) {
-				r.Header.Add("X-Aghanim-Signature", r.Header.Get("X-Aghanim-Signature"))
 			},
 			wantErr: ErrMalformedProof,
 		},
@@ -216,28 +179,8 @@ func TestAghanimAuthenticate(t *testing.T) {
 				*r = aghanimRequest(aghanimTestSecret, ts, nil)
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := aghanimRequest(aghanimTestSecret, ts, body)
-			if tt.modify != nil {
-				tt.modify(&req)
-			}
-			creds := Credentials{Secrets: []string{aghanimTestSecret}}
-			if tt.secrets != nil {
-				creds.Secrets = tt.secrets
-			}
-			_, err := Aghanim.Authenticate(req, creds)
-			checkAuthError(t, err, tt.wantErr)
-
-			// Verify, the only way to a Verified, agrees and keeps the sentinel.
-			v, verr := Aghanim.Verify(req, creds)
-			checkAuthError(t, verr, tt.wantErr)
-			if v.Valid() != (tt.wantErr == nil) {
-				t.Errorf("Verified.Valid() = %v, want %v", v.Valid(), tt.wantErr == nil)
-			}
-		})
-	}
+	}...)
+	runAuthCases(t, Aghanim, aghanimRequest(aghanimTestSecret, ts, body), Credentials{Secrets: []string{aghanimTestSecret}}, cases)
 }
 
 // resignAghanim replaces the request's timestamp with ts and signs it afresh, the way the
@@ -253,30 +196,6 @@ func resignAghanim(ts string) func(r *Request) {
 func moveIntoTimestamp(t *testing.T, ts string, body []byte) (string, []byte) {
 	t.Helper()
 	return moveIntoTimestampAt(t, ts, body, ".")
-}
-
-// checkAuthError checks err against want (nil: success) and that a failure wraps exactly one
-// of the authentication sentinels.
-func checkAuthError(t *testing.T, err, want error) {
-	t.Helper()
-	if want == nil {
-		if err != nil {
-			t.Fatalf("error %v, want none", err)
-		}
-		return
-	}
-	if !errors.Is(err, want) {
-		t.Fatalf("error %v, want %v", err, want)
-	}
-	n := 0
-	for _, s := range []error{ErrMissingProof, ErrMalformedProof, ErrBadSignature, ErrBadCredentials, ErrStaleTimestamp} {
-		if errors.Is(err, s) {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("error %v wraps %d sentinels, want 1", err, n)
-	}
 }
 
 // TestAghanimTimestampTolerance: with timestamp_tolerance set, a timestamp further than it from

@@ -80,53 +80,31 @@ func TestAltDentifierAuthenticate(t *testing.T) {
 	body := providerPayload(t, "altdentifier", "verification_failed.json")
 	digest := altDentifierDigest(altDentifierTestSecret, body)
 	hexDigest := strings.TrimPrefix(digest, "MD5=")
-	one := Credentials{Secrets: []string{altDentifierTestSecret}}
+	valid := Request{Header: http.Header{}, Body: body}
+	valid.Header.Set("Content-Type", "application/json")
+	valid.Header.Set("Digest", digest)
 
-	cases := []struct {
-		name    string
-		creds   Credentials
-		modify  func(r *Request)
-		wantErr error // nil: authentic
-	}{
-		{name: "valid", creds: one},
-		{name: "rotation: second secret matches", creds: Credentials{Secrets: []string{"old-secret", altDentifierTestSecret}}},
-		{name: "upper-case hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5="+strings.ToUpper(hexDigest)) }},
-		{name: "lower-case algorithm", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "md5="+hexDigest) }},
-		{name: "spaces around the parts", creds: one, modify: func(r *Request) { r.Header.Set("Digest", " MD5 = "+hexDigest+" ") }},
-		{name: "Signature header is not required, nor checked", creds: one, modify: func(r *Request) {
+	cases := commonAuthCases(proofSpec{
+		header:      AltDentifierDigestHeader,
+		otherSecret: "another-secret",
+		undecodable: "MD5=zz" + hexDigest[2:],
+		tamper:      func(b []byte) []byte { return []byte(strings.Replace(string(b), `"OP":2`, `"OP":1`, 1)) },
+	})
+	cases = append(cases, []authCase{
+		{name: "upper-case hex", modify: func(r *Request) { r.Header.Set("Digest", "MD5="+strings.ToUpper(hexDigest)) }},
+		{name: "lower-case algorithm", modify: func(r *Request) { r.Header.Set("Digest", "md5="+hexDigest) }},
+		{name: "spaces around the parts", modify: func(r *Request) { r.Header.Set("Digest", " MD5 = "+hexDigest+" ") }},
+		{name: "Signature header is not required, nor checked", modify: func(r *Request) {
 			r.Header.Set("Signature", `keyId="hmac-key-1",algorithm="hmac-md5",signature="bm90IGEgc2lnbmF0dXJl"`)
 		}},
-		{name: "tampered body", creds: one, modify: func(r *Request) { r.Body = []byte(strings.Replace(string(r.Body), `"OP":2`, `"OP":1`, 1)) }, wantErr: ErrBadSignature},
-		{name: "wrong secret", creds: Credentials{Secrets: []string{"another-secret"}}, wantErr: ErrBadSignature},
-		{name: "no secret configured", creds: Credentials{}, wantErr: ErrBadSignature},
-		{name: "truncated digest", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5="+hexDigest[:30]) }, wantErr: ErrBadSignature},
-		{name: "digest of the body keyed with nothing", creds: one, modify: func(r *Request) { r.Header.Set("Digest", altDentifierDigest("", r.Body)) }, wantErr: ErrBadSignature},
-		{name: "missing header", creds: one, modify: func(r *Request) { r.Header.Del("Digest") }, wantErr: ErrMissingProof},
-		{name: "empty header", creds: one, modify: func(r *Request) { r.Header.Set("Digest", " ") }, wantErr: ErrMissingProof},
-		{name: "digest without =", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5"+hexDigest) }, wantErr: ErrMalformedProof},
-		{name: "bare hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", hexDigest) }, wantErr: ErrMalformedProof},
-		{name: "other algorithm", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "SHA-256="+hexDigest) }, wantErr: ErrMalformedProof},
-		{name: "bad hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5=zz"+hexDigest[2:]) }, wantErr: ErrMalformedProof},
-		{name: "odd-length hex", creds: one, modify: func(r *Request) { r.Header.Set("Digest", "MD5="+hexDigest[1:]) }, wantErr: ErrMalformedProof},
-		{name: "duplicate header", creds: one, modify: func(r *Request) { r.Header.Add("Digest", digest) }, wantErr: ErrMalformedProof},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			req := Request{Header: http.Header{}, Body: body}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Digest", digest)
-			if tc.modify != nil {
-				tc.modify(&req)
-			}
-			_, err := AltDentifier.Authenticate(req, tc.creds)
-			switch {
-			case tc.wantErr == nil && err != nil:
-				t.Fatalf("Authenticate: %v, want success", err)
-			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
-				t.Fatalf("Authenticate: %v, want %v", err, tc.wantErr)
-			}
-		})
-	}
+		{name: "truncated digest", modify: func(r *Request) { r.Header.Set("Digest", "MD5="+hexDigest[:30]) }, wantErr: ErrBadSignature},
+		{name: "digest of the body keyed with nothing", modify: func(r *Request) { r.Header.Set("Digest", altDentifierDigest("", r.Body)) }, wantErr: ErrBadSignature},
+		{name: "digest without =", modify: func(r *Request) { r.Header.Set("Digest", "MD5"+hexDigest) }, wantErr: ErrMalformedProof},
+		{name: "bare hex", modify: func(r *Request) { r.Header.Set("Digest", hexDigest) }, wantErr: ErrMalformedProof},
+		{name: "other algorithm", modify: func(r *Request) { r.Header.Set("Digest", "SHA-256="+hexDigest) }, wantErr: ErrMalformedProof},
+		{name: "odd-length hex", modify: func(r *Request) { r.Header.Set("Digest", "MD5="+hexDigest[1:]) }, wantErr: ErrMalformedProof},
+	}...)
+	runAuthCases(t, AltDentifier, valid, Credentials{Secrets: []string{altDentifierTestSecret}}, cases)
 }
 
 func TestAltDentifierMap(t *testing.T) {

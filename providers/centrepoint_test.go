@@ -106,100 +106,84 @@ func TestCentrePointAuthenticate(t *testing.T) {
 	bearerOnly := Credentials{BearerTokens: []string{centrePointTestToken}}
 	all := Credentials{Secrets: hmacOnly.Secrets, BasicAuth: basicOnly.BasicAuth, BearerTokens: bearerOnly.BearerTokens}
 
-	cases := []struct {
-		name          string
-		creds         Credentials
-		signature     []string // X-ActiGraph-Signature values
-		authorization []string // Authorization values
-		body          []byte   // nil: the documented upload example
-		wantErr       []error  // nil: authentic; else every error the answer must wrap
-	}{
+	// The common cases start from an endpoint with the HMAC scheme only.
+	valid := Request{Header: http.Header{}, Body: body}
+	valid.Header.Set("X-ActiGraph-Event", "upload")
+	valid.Header.Set("X-ActiGraph-Signature", sig)
+	cases := commonAuthCases(proofSpec{
+		header:      CentrePointSignatureHeader,
+		otherSecret: "another-secret",
+		undecodable: "not*a*signature",
+		tamper:      func(b []byte) []byte { return []byte(strings.Replace(string(b), "44732", "44733", 1)) },
+	})
+	// Without its secret the endpoint has no scheme left at all: nothing was presented that it
+	// could check (as "no scheme configured" below).
+	cases = withAuthAnswer(t, cases, "no secret configured", ErrMissingProof)
+	cases = append(cases, []authCase{
 		// HMAC.
-		{name: "hmac: valid", creds: hmacOnly, signature: []string{sig}},
-		{name: "hmac: rotation, second secret matches", creds: Credentials{Secrets: []string{"old-secret", centrePointTestSecret}}, signature: []string{sig}},
-		{name: "hmac: sha256= prefix", creds: hmacOnly, signature: []string{"sha256=" + sig}},
-		{name: "hmac: lower-case hex", creds: hmacOnly, signature: []string{macHex}},
-		{name: "hmac: upper-case hex", creds: hmacOnly, signature: []string{strings.ToUpper(macHex)}},
-		{name: "hmac: sha256= and hex", creds: hmacOnly, signature: []string{"sha256=" + macHex}},
-		{name: "hmac: base64 without padding", creds: hmacOnly, signature: []string{strings.TrimRight(sig, "=")}},
-		{name: "hmac: tampered body", creds: hmacOnly, signature: []string{sig}, body: []byte(strings.Replace(string(body), "44732", "44733", 1)), wantErr: []error{ErrBadSignature}},
-		{name: "hmac: wrong secret", creds: hmacOnly, signature: []string{centrePointSignature("another-secret", body)}, wantErr: []error{ErrBadSignature}},
-		{name: "hmac: the 2015 draft's sha1=/HMAC-SHA512/UTF-16LE", creds: hmacOnly, signature: []string{centrePointDraft2015(centrePointTestSecret, body)}, wantErr: []error{ErrBadSignature}},
-		{name: "hmac: missing", creds: hmacOnly, wantErr: []error{ErrMissingProof}},
-		{name: "hmac: empty", creds: hmacOnly, signature: []string{""}, wantErr: []error{ErrMissingProof}},
-		{name: "hmac: not base64", creds: hmacOnly, signature: []string{"not*a*signature"}, wantErr: []error{ErrMalformedProof}},
-		{name: "hmac: prefix that is no algorithm name", creds: hmacOnly, signature: []string{"SHA-256=" + sig}, wantErr: []error{ErrMalformedProof}},
-		{name: "hmac: duplicate header", creds: hmacOnly, signature: []string{sig, sig}, wantErr: []error{ErrMalformedProof}},
-		{name: "hmac: Authorization is not looked at", creds: hmacOnly, authorization: []string{bearer}, wantErr: []error{ErrMissingProof}},
+		{name: "hmac: sha256= prefix", modify: centrePointWith([]string{"sha256=" + sig}, nil)},
+		{name: "hmac: lower-case hex", modify: centrePointWith([]string{macHex}, nil)},
+		{name: "hmac: upper-case hex", modify: centrePointWith([]string{strings.ToUpper(macHex)}, nil)},
+		{name: "hmac: sha256= and hex", modify: centrePointWith([]string{"sha256=" + macHex}, nil)},
+		{name: "hmac: base64 without padding", modify: centrePointWith([]string{strings.TrimRight(sig, "=")}, nil)},
+		{name: "hmac: the 2015 draft's sha1=/HMAC-SHA512/UTF-16LE", modify: centrePointWith([]string{centrePointDraft2015(centrePointTestSecret, body)}, nil), wantErr: ErrBadSignature},
+		{name: "hmac: prefix that is no algorithm name", modify: centrePointWith([]string{"SHA-256=" + sig}, nil), wantErr: ErrMalformedProof},
+		{name: "hmac: Authorization is not looked at", modify: centrePointWith(nil, []string{bearer}), wantErr: ErrMissingProof},
 
 		// Basic.
-		{name: "basic: valid, password with a colon", creds: basicOnly, authorization: []string{basic}},
-		{name: "basic: scheme name in lower case", creds: basicOnly, authorization: []string{"basic " + strings.TrimPrefix(basic, "Basic ")}},
-		{name: "basic: scheme name folding to Basic only outside ASCII", creds: basicOnly, authorization: []string{"Ba\u017fic " + strings.TrimPrefix(basic, "Basic ")}, wantErr: []error{ErrBadCredentials}},
-		{name: "basic: wrong password", creds: basicOnly, authorization: []string{centrePointBasic(centrePointTestUser, "guess")}, wantErr: []error{ErrBadCredentials}},
-		{name: "basic: wrong username", creds: basicOnly, authorization: []string{centrePointBasic("someone", centrePointTestPassword)}, wantErr: []error{ErrBadCredentials}},
-		{name: "basic: username and password swapped", creds: basicOnly, authorization: []string{centrePointBasic(centrePointTestPassword, centrePointTestUser)}, wantErr: []error{ErrBadCredentials}},
-		{name: "basic: not base64", creds: basicOnly, authorization: []string{"Basic %%%"}, wantErr: []error{ErrMalformedProof}},
-		{name: "basic: no colon", creds: basicOnly, authorization: []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(centrePointTestUser))}, wantErr: []error{ErrMalformedProof}},
-		{name: "basic: missing", creds: basicOnly, wantErr: []error{ErrMissingProof}},
-		{name: "basic: a bearer token instead", creds: basicOnly, authorization: []string{bearer}, wantErr: []error{ErrBadCredentials}},
-		{name: "basic: duplicate header", creds: basicOnly, authorization: []string{basic, basic}, wantErr: []error{ErrMalformedProof}},
-		{name: "basic: X-ActiGraph-Signature is not looked at", creds: basicOnly, signature: []string{sig}, wantErr: []error{ErrMissingProof}},
+		{name: "basic: valid, password with a colon", modify: centrePointWith(nil, []string{basic}), creds: useCreds(basicOnly)},
+		{name: "basic: scheme name in lower case", modify: centrePointWith(nil, []string{"basic " + strings.TrimPrefix(basic, "Basic ")}), creds: useCreds(basicOnly)},
+		{name: "basic: scheme name folding to Basic only outside ASCII", modify: centrePointWith(nil, []string{"Ba\u017fic " + strings.TrimPrefix(basic, "Basic ")}), creds: useCreds(basicOnly), wantErr: ErrBadCredentials},
+		{name: "basic: wrong password", modify: centrePointWith(nil, []string{centrePointBasic(centrePointTestUser, "guess")}), creds: useCreds(basicOnly), wantErr: ErrBadCredentials},
+		{name: "basic: wrong username", modify: centrePointWith(nil, []string{centrePointBasic("someone", centrePointTestPassword)}), creds: useCreds(basicOnly), wantErr: ErrBadCredentials},
+		{name: "basic: username and password swapped", modify: centrePointWith(nil, []string{centrePointBasic(centrePointTestPassword, centrePointTestUser)}), creds: useCreds(basicOnly), wantErr: ErrBadCredentials},
+		{name: "basic: not base64", modify: centrePointWith(nil, []string{"Basic %%%"}), creds: useCreds(basicOnly), wantErr: ErrMalformedProof},
+		{name: "basic: no colon", modify: centrePointWith(nil, []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(centrePointTestUser))}), creds: useCreds(basicOnly), wantErr: ErrMalformedProof},
+		{name: "basic: missing", modify: centrePointWith(nil, nil), creds: useCreds(basicOnly), wantErr: ErrMissingProof},
+		{name: "basic: a bearer token instead", modify: centrePointWith(nil, []string{bearer}), creds: useCreds(basicOnly), wantErr: ErrBadCredentials},
+		{name: "basic: duplicate header", modify: centrePointWith(nil, []string{basic, basic}), creds: useCreds(basicOnly), wantErr: ErrMalformedProof},
+		{name: "basic: X-ActiGraph-Signature is not looked at", modify: centrePointWith([]string{sig}, nil), creds: useCreds(basicOnly), wantErr: ErrMissingProof},
 
 		// OAuth2 bearer.
-		{name: "bearer: valid", creds: bearerOnly, authorization: []string{bearer}},
-		{name: "bearer: rotation, second token matches", creds: Credentials{BearerTokens: []string{"old-token", centrePointTestToken}}, authorization: []string{bearer}},
-		{name: "bearer: scheme name in upper case", creds: bearerOnly, authorization: []string{"BEARER " + centrePointTestToken}},
-		{name: "bearer: wrong token", creds: bearerOnly, authorization: []string{"Bearer guess"}, wantErr: []error{ErrBadCredentials}},
-		{name: "bearer: token prefix only", creds: bearerOnly, authorization: []string{"Bearer " + centrePointTestToken[:10]}, wantErr: []error{ErrBadCredentials}},
-		{name: "bearer: empty token", creds: bearerOnly, authorization: []string{"Bearer "}, wantErr: []error{ErrMalformedProof}},
-		{name: "bearer: the token without a scheme", creds: bearerOnly, authorization: []string{centrePointTestToken}, wantErr: []error{ErrBadCredentials}},
-		{name: "bearer: basic credentials instead", creds: bearerOnly, authorization: []string{basic}, wantErr: []error{ErrBadCredentials}},
-		{name: "bearer: missing", creds: bearerOnly, wantErr: []error{ErrMissingProof}},
+		{name: "bearer: valid", modify: centrePointWith(nil, []string{bearer}), creds: useCreds(bearerOnly)},
+		{name: "bearer: rotation, second token matches", modify: centrePointWith(nil, []string{bearer}), creds: useCreds(Credentials{BearerTokens: []string{"old-token", centrePointTestToken}})},
+		{name: "bearer: scheme name in upper case", modify: centrePointWith(nil, []string{"BEARER " + centrePointTestToken}), creds: useCreds(bearerOnly)},
+		{name: "bearer: wrong token", modify: centrePointWith(nil, []string{"Bearer guess"}), creds: useCreds(bearerOnly), wantErr: ErrBadCredentials},
+		{name: "bearer: token prefix only", modify: centrePointWith(nil, []string{"Bearer " + centrePointTestToken[:10]}), creds: useCreds(bearerOnly), wantErr: ErrBadCredentials},
+		{name: "bearer: empty token", modify: centrePointWith(nil, []string{"Bearer "}), creds: useCreds(bearerOnly), wantErr: ErrMalformedProof},
+		{name: "bearer: the token without a scheme", modify: centrePointWith(nil, []string{centrePointTestToken}), creds: useCreds(bearerOnly), wantErr: ErrBadCredentials},
+		{name: "bearer: basic credentials instead", modify: centrePointWith(nil, []string{basic}), creds: useCreds(bearerOnly), wantErr: ErrBadCredentials},
+		{name: "bearer: missing", modify: centrePointWith(nil, nil), creds: useCreds(bearerOnly), wantErr: ErrMissingProof},
 
 		// An endpoint with every scheme: one proof suffices.
-		{name: "all: signature only", creds: all, signature: []string{sig}},
-		{name: "all: basic only", creds: all, authorization: []string{basic}},
-		{name: "all: bearer only", creds: all, authorization: []string{bearer}},
-		{name: "all: wrong signature, right bearer", creds: all, signature: []string{centrePointSignature("another-secret", body)}, authorization: []string{bearer}},
-		{name: "all: duplicate signature, right basic", creds: all, signature: []string{sig, sig}, authorization: []string{basic}},
-		{name: "all: wrong signature, wrong bearer", creds: all, signature: []string{centrePointSignature("another-secret", body)}, authorization: []string{"Bearer guess"}, wantErr: []error{ErrBadSignature, ErrBadCredentials}},
-		{name: "all: wrong signature, no Authorization", creds: all, signature: []string{centrePointSignature("another-secret", body)}, wantErr: []error{ErrBadSignature}},
-		{name: "all: nothing presented", creds: all, wantErr: []error{ErrMissingProof}},
+		{name: "all: signature only", modify: centrePointWith([]string{sig}, nil), creds: useCreds(all)},
+		{name: "all: basic only", modify: centrePointWith(nil, []string{basic}), creds: useCreds(all)},
+		{name: "all: bearer only", modify: centrePointWith(nil, []string{bearer}), creds: useCreds(all)},
+		{name: "all: wrong signature, right bearer", modify: centrePointWith([]string{centrePointSignature("another-secret", body)}, []string{bearer}), creds: useCreds(all)},
+		{name: "all: duplicate signature, right basic", modify: centrePointWith([]string{sig, sig}, []string{basic}), creds: useCreds(all)},
+		{name: "all: wrong signature, wrong bearer", modify: centrePointWith([]string{centrePointSignature("another-secret", body)}, []string{"Bearer guess"}), creds: useCreds(all), wantErr: errors.Join(ErrBadSignature, ErrBadCredentials)},
+		{name: "all: wrong signature, no Authorization", modify: centrePointWith([]string{centrePointSignature("another-secret", body)}, nil), creds: useCreds(all), wantErr: ErrBadSignature},
+		{name: "all: nothing presented", modify: centrePointWith(nil, nil), creds: useCreds(all), wantErr: ErrMissingProof},
 
 		// No scheme configured: nothing can be checked, so nothing passes Authenticate; only an
 		// endpoint with allow_unsigned (TestCentrePointWithoutAuthentication) takes such requests.
-		{name: "no scheme configured", creds: Credentials{}, signature: []string{sig}, authorization: []string{bearer}, wantErr: []error{ErrMissingProof}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			req := Request{Header: http.Header{}, Body: body}
-			if tc.body != nil {
-				req.Body = tc.body
-			}
-			req.Header.Set("X-ActiGraph-Event", "upload")
-			for _, v := range tc.signature {
-				req.Header.Add("X-ActiGraph-Signature", v)
-			}
-			for _, v := range tc.authorization {
-				req.Header.Add("Authorization", v)
-			}
-			_, err := CentrePoint.Authenticate(req, tc.creds)
-			if tc.wantErr == nil {
-				if err != nil {
-					t.Fatalf("Authenticate: %v, want success", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Authenticate succeeded, want %v", tc.wantErr)
-			}
-			for _, want := range tc.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("Authenticate: %v, want it to wrap %v", err, want)
-				}
-			}
-		})
+		{name: "no scheme configured", modify: centrePointWith([]string{sig}, []string{bearer}), creds: useCreds(Credentials{}), wantErr: ErrMissingProof},
+	}...)
+	runAuthCases(t, CentrePoint, valid, hmacOnly, cases)
+}
+
+// centrePointWith returns a request change that carries these X-ActiGraph-Signature and
+// Authorization values (none: the header is absent).
+func centrePointWith(signature, authorization []string) func(r *Request) {
+	return func(r *Request) {
+		r.Header.Del("X-ActiGraph-Signature")
+		r.Header.Del("Authorization")
+		for _, v := range signature {
+			r.Header.Add("X-ActiGraph-Signature", v)
+		}
+		for _, v := range authorization {
+			r.Header.Add("Authorization", v)
+		}
 	}
 }
 

@@ -132,11 +132,12 @@ var HMAC = &Provider{
 		return emptyAnswer(hmacDefaultSuccess), emptyAnswer(hmacDefaultRejection)
 	},
 	CheckCredentials: needSecret,
-	// The demo endpoint's credentials carry the demo scheme, so that a demo webhook signed with
-	// them authenticates without an hmac block.
+	// The demo endpoint's credentials carry the demo scheme, so that `bridge sign` signs as the
+	// demo endpoint checks; the demo endpoint itself is configured from DemoKeys.
 	DemoCredentials: func(secret string) Credentials {
 		return Credentials{Secrets: []string{secret}, Settings: hmacDemoScheme}
 	},
+	DemoKeys: `hmac: {header: ` + GitHubSignatureHeader + `, prefix: "sha256=", id_header: ` + GitHubDeliveryHeader + `, type_header: ` + GitHubEventHeader + `}`,
 	Load: LoadProfile{
 		DefaultType: "test",
 		// The id and type travel in the demo scheme's headers, and also in the body for an
@@ -294,10 +295,10 @@ func configureHMAC(endpointID string, read SettingReader) (Settings, error) {
 	if err != nil {
 		// On one line: the decoder's message may have several.
 		detail := strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), hmacSettingKey+": ")), " ")
-		return Settings{}, fmt.Errorf("%s: want a block of keys (%s)", hmacSettingKey, detail)
+		return Settings{}, settingError(hmacSettingKey, "want a block of keys (%s)", detail)
 	}
 	if !given || keys == nil {
-		return Settings{}, fmt.Errorf("%s: required: the block naming at least the signature header", hmacSettingKey)
+		return Settings{}, settingError(hmacSettingKey, "required: the block naming at least the signature header")
 	}
 	c, problems := decodeHMACConfig(keys)
 	s, invalid := compileHMAC(c)
@@ -323,7 +324,7 @@ func decodeHMACConfig(keys map[string]any) (hmacConfig, []error) {
 		text, isText := value.(string)
 		switch dst := fields[key].(type) {
 		case nil:
-			problems = append(problems, fmt.Errorf("%s.%s: unknown field (known: %s)", hmacSettingKey, key, strings.Join(hmacConfigKeys, ", ")))
+			problems = append(problems, settingError(hmacSettingKey+"."+key, "unknown field (known: %s)", strings.Join(hmacConfigKeys, ", ")))
 			continue
 		case *string:
 			*dst = text
@@ -342,12 +343,12 @@ func decodeHMACConfig(keys map[string]any) (hmacConfig, []error) {
 				}
 			}
 			if *dst == nil && value != nil {
-				problems = append(problems, fmt.Errorf("%s.%s: want a status code, got %v", hmacSettingKey, key, value))
+				problems = append(problems, settingError(hmacSettingKey+"."+key, "want a status code, got %v", value))
 			}
 			continue
 		}
 		if !isText && value != nil {
-			problems = append(problems, fmt.Errorf("%s.%s: want text, got %v (quote it)", hmacSettingKey, key, value))
+			problems = append(problems, settingError(hmacSettingKey+"."+key, "want text, got %v (quote it)", value))
 		}
 	}
 	return c, problems
@@ -367,7 +368,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func compileHMAC(c hmacConfig) (*hmacScheme, []error) {
 	var problems []error
 	bad := func(key, format string, args ...any) {
-		problems = append(problems, fmt.Errorf("%s.%s: %s", hmacSettingKey, key, fmt.Sprintf(format, args...)))
+		problems = append(problems, settingError(hmacSettingKey+"."+key, format, args...))
 	}
 	header := func(key, name string) string {
 		if name = strings.TrimSpace(name); name != "" && !validHeaderName(name) {

@@ -209,159 +209,107 @@ func TestHMACAuthenticate(t *testing.T) {
 	}
 	// A template whose header is bordered by two different bytes.
 	const bordered = `hmac: {header: X-Sig, signed: "t={header:X-Ts}.{body}"}`
-	borderedAt := func(ts string) func() Request {
-		return func() Request {
-			sig := hex.EncodeToString(hmacOf(sha256.New, secret, "t="+ts+"."+string(body)))
-			return hmacRequest(body, "X-Sig", sig, "X-Ts", ts)
-		}
+	borderedAt := func(ts string) func(r *Request) {
+		sig := hex.EncodeToString(hmacOf(sha256.New, secret, "t="+ts+"."+string(body)))
+		return replaceRequest(hmacRequest(body, "X-Sig", sig, "X-Ts", ts))
 	}
 	shopifyBody := hmacTestdata(t, "shopify_order.json")
 	shopifySig := base64.StdEncoding.EncodeToString(hmacOf(sha256.New, secret, string(shopifyBody)))
 
-	tests := []struct {
-		name    string
-		block   string           // default: GitHub
-		req     func() Request   // default: the GitHub request
-		modify  func(r *Request) // one change to the valid request
-		secrets []string         // default: the one secret it was signed with
-		wantErr []error          // nil: authentic
-	}{
-		{name: "GitHub: valid"},
+	// hmacBlock is a creds change to an endpoint configured with block and the one secret.
+	hmacBlock := func(block string) func(c *Credentials) { return useCreds(hmacCreds(t, block, secret)) }
+
+	cases := commonAuthCases(proofSpec{
+		header:      GitHubSignatureHeader,
+		otherSecret: "not-it",
+		undecodable: "sha256=zz",
+		tamper:      func(b []byte) []byte { return bytes.Replace(b, []byte("octocat"), []byte("octodog"), 1) },
+	})
+	cases = append(cases, []authCase{
 		{name: "GitHub: upper-case hex", modify: func(r *Request) {
 			r.Header.Set("X-Hub-Signature-256", "sha256="+strings.ToUpper(strings.TrimPrefix(githubSig, "sha256=")))
 		}},
-		{name: "rotation: the second of two secrets matches", secrets: []string{"the-new-one", secret}},
-		{name: "rotation: the first of two secrets matches", secrets: []string{secret, "the-old-one"}},
-		{name: "wrong secret", secrets: []string{"not-it"}, wantErr: []error{ErrBadSignature}},
-		{name: "tampered body", modify: func(r *Request) { r.Body = bytes.Replace(r.Body, []byte("octocat"), []byte("octodog"), 1) },
-			wantErr: []error{ErrBadSignature}},
-		{name: "signature header missing", modify: func(r *Request) { r.Header.Del("X-Hub-Signature-256") },
-			wantErr: []error{ErrMissingProof}},
-		{name: "signature header empty", modify: func(r *Request) { r.Header.Set("X-Hub-Signature-256", "") },
-			wantErr: []error{ErrMissingProof}},
-		{name: "signature header given twice", modify: func(r *Request) { r.Header.Add("X-Hub-Signature-256", githubSig) },
-			wantErr: []error{ErrMalformedProof}},
 		{name: "no prefix", modify: func(r *Request) { r.Header.Set("X-Hub-Signature-256", strings.TrimPrefix(githubSig, "sha256=")) },
-			wantErr: []error{ErrMalformedProof}},
+			wantErr: ErrMalformedProof},
 		{name: "another prefix", modify: func(r *Request) {
 			r.Header.Set("X-Hub-Signature-256", "sha1="+strings.TrimPrefix(githubSig, "sha256="))
-		}, wantErr: []error{ErrMalformedProof}},
+		}, wantErr: ErrMalformedProof},
 		{name: "prefix in another case", modify: func(r *Request) {
 			r.Header.Set("X-Hub-Signature-256", "SHA256="+strings.TrimPrefix(githubSig, "sha256="))
-		}, wantErr: []error{ErrMalformedProof}},
-		{name: "not hex", modify: func(r *Request) { r.Header.Set("X-Hub-Signature-256", "sha256=zz") },
-			wantErr: []error{ErrMalformedProof}},
+		}, wantErr: ErrMalformedProof},
 		{name: "a truncated MAC", modify: func(r *Request) { r.Header.Set("X-Hub-Signature-256", githubSig[:len(githubSig)-2]) },
-			wantErr: []error{ErrBadSignature}},
-
+			wantErr: ErrBadSignature},
 		{
-			name:  "Slack-style: valid",
-			block: hmacSlackBlock,
-			req: func() Request {
-				return hmacRequest(slackBody, "X-Slack-Signature", slackSig, "X-Slack-Request-Timestamp", "1531420618")
-			},
+			name:   "Slack-style: valid",
+			creds:  hmacBlock(hmacSlackBlock),
+			modify: replaceRequest(hmacRequest(slackBody, "X-Slack-Signature", slackSig, "X-Slack-Request-Timestamp", "1531420618")),
 		},
 		{
-			name:  "Slack-style: the signed timestamp changed",
-			block: hmacSlackBlock,
-			req: func() Request {
-				return hmacRequest(slackBody, "X-Slack-Signature", slackSig, "X-Slack-Request-Timestamp", "1531420619")
-			},
-			wantErr: []error{ErrBadSignature},
+			name:    "Slack-style: the signed timestamp changed",
+			creds:   hmacBlock(hmacSlackBlock),
+			modify:  replaceRequest(hmacRequest(slackBody, "X-Slack-Signature", slackSig, "X-Slack-Request-Timestamp", "1531420619")),
+			wantErr: ErrBadSignature,
 		},
 		{
 			// A signature is there, so the request is not "unsigned" even where unsigned
 			// requests are allowed.
 			name:    "Slack-style: the signed timestamp header missing",
-			block:   hmacSlackBlock,
-			req:     func() Request { return hmacRequest(slackBody, "X-Slack-Signature", slackSig) },
-			wantErr: []error{ErrMissingProof, ErrMalformedProof},
+			creds:   hmacBlock(hmacSlackBlock),
+			modify:  replaceRequest(hmacRequest(slackBody, "X-Slack-Signature", slackSig)),
+			wantErr: errors.Join(ErrMissingProof, ErrMalformedProof),
 		},
 		{
-			name:  "Slack-style: a JSON body",
-			block: hmacSlackBlock,
-			req: func() Request {
-				return hmacRequest(body, "X-Slack-Signature", slackJSONSig, "X-Slack-Request-Timestamp", "1531420618")
-			},
+			name:   "Slack-style: a JSON body",
+			creds:  hmacBlock(hmacSlackBlock),
+			modify: replaceRequest(hmacRequest(body, "X-Slack-Signature", slackJSONSig, "X-Slack-Request-Timestamp", "1531420618")),
 		},
 		{
 			// The template puts ':' after the timestamp, so the timestamp must not contain
 			// one: else the body Q would be a new event under the genuine signature.
-			name:  "Slack-style: bytes moved from the body into the timestamp",
-			block: hmacSlackBlock,
-			req: func() Request {
-				return hmacRequest(movedBody, "X-Slack-Signature", slackJSONSig, "X-Slack-Request-Timestamp", movedTS)
-			},
-			wantErr: []error{ErrMalformedProof},
+			name:    "Slack-style: bytes moved from the body into the timestamp",
+			creds:   hmacBlock(hmacSlackBlock),
+			modify:  replaceRequest(hmacRequest(movedBody, "X-Slack-Signature", slackJSONSig, "X-Slack-Request-Timestamp", movedTS)),
+			wantErr: ErrMalformedProof,
 		},
-		{name: "bordered header: valid", block: bordered, req: borderedAt("1531420618")},
-		{name: "bordered header: other bytes are fine", block: bordered, req: borderedAt("1531420618:5,x")},
-		{name: "bordered header: the byte after it", block: bordered, req: borderedAt("1531420618.5"), wantErr: []error{ErrMalformedProof}},
-		{name: "bordered header: the byte before it", block: bordered, req: borderedAt("=1531420618"), wantErr: []error{ErrMalformedProof}},
+		{name: "bordered header: valid", creds: hmacBlock(bordered), modify: borderedAt("1531420618")},
+		{name: "bordered header: other bytes are fine", creds: hmacBlock(bordered), modify: borderedAt("1531420618:5,x")},
+		{name: "bordered header: the byte after it", creds: hmacBlock(bordered), modify: borderedAt("1531420618.5"), wantErr: ErrMalformedProof},
+		{name: "bordered header: the byte before it", creds: hmacBlock(bordered), modify: borderedAt("=1531420618"), wantErr: ErrMalformedProof},
 		{
 			name:    "Slack-style: the signature missing too",
-			block:   hmacSlackBlock,
-			req:     func() Request { return hmacRequest(slackBody) },
-			wantErr: []error{ErrMissingProof},
-		},
-
-		{
-			name:  "Shopify-style base64: valid",
-			block: hmacShopifyBlock,
-			req:   func() Request { return hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", shopifySig) },
+			creds:   hmacBlock(hmacSlackBlock),
+			modify:  replaceRequest(hmacRequest(slackBody)),
+			wantErr: ErrMissingProof,
 		},
 		{
-			name:  "Shopify-style base64: without padding",
-			block: hmacShopifyBlock,
-			req: func() Request {
-				return hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", strings.TrimRight(shopifySig, "="))
-			},
+			name:   "Shopify-style base64: valid",
+			creds:  hmacBlock(hmacShopifyBlock),
+			modify: replaceRequest(hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", shopifySig)),
 		},
 		{
-			name:  "Shopify-style base64: hex is not base64 of the MAC",
-			block: hmacShopifyBlock,
-			req: func() Request {
-				return hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", hex.EncodeToString(hmacOf(sha256.New, secret, string(shopifyBody))))
-			},
-			wantErr: []error{ErrBadSignature},
+			name:   "Shopify-style base64: without padding",
+			creds:  hmacBlock(hmacShopifyBlock),
+			modify: replaceRequest(hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", strings.TrimRight(shopifySig, "="))),
+		},
+		{
+			name:    "Shopify-style base64: hex is not base64 of the MAC",
+			creds:   hmacBlock(hmacShopifyBlock),
+			modify:  replaceRequest(hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", hex.EncodeToString(hmacOf(sha256.New, secret, string(shopifyBody))))),
+			wantErr: ErrBadSignature,
 		},
 		{
 			name:    "Shopify-style base64: not base64",
-			block:   hmacShopifyBlock,
-			req:     func() Request { return hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", "!!!") },
-			wantErr: []error{ErrMalformedProof},
+			creds:   hmacBlock(hmacShopifyBlock),
+			modify:  replaceRequest(hmacRequest(shopifyBody, "X-Shopify-Hmac-Sha256", "!!!")),
+			wantErr: ErrMalformedProof,
 		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			block, req := hmacGitHubBlock, hmacRequest(body, "X-Hub-Signature-256", githubSig)
-			if tc.block != "" {
-				block = tc.block
-			}
-			if tc.req != nil {
-				req = tc.req()
-			}
-			if tc.modify != nil {
-				tc.modify(&req)
-			}
-			secrets := tc.secrets
-			if secrets == nil {
-				secrets = []string{secret}
-			}
-			_, err := HMAC.Authenticate(req, hmacCreds(t, block, secrets...))
-			if tc.wantErr == nil && err != nil {
-				t.Fatalf("authentic request rejected: %v", err)
-			}
-			if tc.wantErr != nil && err == nil {
-				t.Fatalf("accepted; want %v", tc.wantErr)
-			}
-			for _, want := range tc.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("error %v does not wrap %v", err, want)
-				}
-			}
-		})
-	}
+	}...)
+	runAuthCases(t, HMAC, hmacRequest(body, "X-Hub-Signature-256", githubSig), hmacCreds(t, hmacGitHubBlock, secret), cases)
+}
+
+// replaceRequest returns a request change that sends req instead.
+func replaceRequest(req Request) func(r *Request) {
+	return func(r *Request) { *r = req }
 }
 
 // TestHMACAlgorithmsAndEncodings signs with every algorithm in both encodings, hex in both cases.

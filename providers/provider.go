@@ -62,6 +62,21 @@ type Credentials struct {
 // secrets, …), e.g. "hmac" or "timestamp_tolerance".
 type SettingReader func(key string, v any) (given bool, err error)
 
+// SettingError is a problem with one of an endpoint's own keys: Key is its path below the
+// endpoint ("hmac.algorithm", "timestamp_tolerance"), Msg says what is wrong. The bridge names
+// the field from Key and the line it is on.
+type SettingError struct {
+	Key string
+	Msg string
+}
+
+func (e *SettingError) Error() string { return e.Key + ": " + e.Msg }
+
+// settingError is a SettingError with a formatted message.
+func settingError(key, format string, args ...any) error {
+	return &SettingError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
 // Settings is what a provider made of an endpoint's own keys.
 type Settings struct {
 	// TypePrefix replaces the provider's TypePrefix for this endpoint, when set.
@@ -158,6 +173,9 @@ type Provider struct {
 	// DemoCredentials are the credentials of demo mode with every secret, password and token
 	// set to secret.
 	DemoCredentials func(secret string) Credentials
+	// DemoKeys are the endpoint's own keys in demo mode, as YAML (the hmac provider's block);
+	// empty: none.
+	DemoKeys string
 	// Load is how the load tool (and `bridge send` examples) make unique webhooks of this
 	// provider.
 	Load LoadProfile

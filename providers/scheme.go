@@ -184,9 +184,9 @@ func readTimestampTolerance(read SettingReader) (tolerance time.Duration, given 
 	case err != nil:
 		// On one line: the decoder's message may have several.
 		detail := strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), timestampToleranceKey+": ")), " ")
-		return 0, given, fmt.Errorf("%s: want a duration such as \"5m\" (%s)", timestampToleranceKey, detail)
+		return 0, given, settingError(timestampToleranceKey, "want a duration such as \"5m\" (%s)", detail)
 	case given && tolerance <= 0:
-		return 0, given, fmt.Errorf("%s: must be positive, got %s", timestampToleranceKey, tolerance)
+		return 0, given, settingError(timestampToleranceKey, "must be positive, got %s", tolerance)
 	}
 	return tolerance, given, nil
 }

@@ -63,7 +63,7 @@ var StandardWebhooks = &Provider{
 		if _, err := read("type_prefix", &prefix); err != nil {
 			problems = append(problems, err)
 		} else if prefix != "" && !validTypePrefix(prefix) {
-			problems = append(problems, fmt.Errorf("type_prefix: %q is not a reverse-DNS name (lower-case letters, digits, '-', dots)", prefix))
+			problems = append(problems, settingError("type_prefix", "%q is not a reverse-DNS name (lower-case letters, digits, '-', dots)", prefix))
 		}
 		return Settings{TypePrefix: prefix, Value: timestampSettings{tolerance: tolerance}}, errors.Join(problems...)
 	},

@@ -46,94 +46,66 @@ func swHeaders(secret, id string, ts time.Time, body string) http.Header {
 // starts from a valid request and changes one thing.
 func TestStandardWebhooksAuthenticate(t *testing.T) {
 	const id = "msg_p5jXN8AQM9LWM0D4loKWxJek"
-	creds := Credentials{Secrets: []string{swSecret}}
-	tests := []struct {
-		name    string
-		modify  func(h http.Header, body *string, creds *Credentials)
-		wantErr error
-	}{
-		{"valid signature is valid", nil, nil},
+	// swResigned replaces the request's headers with ones signed at ts.
+	swResigned := func(ts time.Time) func(r *Request) {
+		return func(r *Request) { replaceHeader(r.Header, swHeaders(swSecret, id, ts, string(r.Body))) }
+	}
+	cases := commonAuthCases(proofSpec{
+		header:      StandardWebhooksSignatureHeader,
+		otherSecret: "whsec_" + base64.StdEncoding.EncodeToString([]byte("another key")),
+		// No undecodable case: an entry the library cannot read is one that does not match.
+		tamper: func(b []byte) []byte { return []byte(strings.Replace(string(b), "c_1", "c_2", 1)) },
+	})
+	cases = append(cases, []authCase{
 		// A signature is there, so the request is not "unsigned" even where unsigned requests
 		// are allowed.
-		{"missing id", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-id") }, ErrMalformedProof},
-		{"missing timestamp", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-timestamp") }, ErrMalformedProof},
-		{"empty timestamp", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "") }, ErrMalformedProof},
-		{"missing signature", func(h http.Header, _ *string, _ *Credentials) { h.Del("webhook-signature") }, ErrMissingProof},
-		{"missing all three", func(h http.Header, _ *string, _ *Credentials) { replaceHeader(h, http.Header{}) }, ErrMissingProof},
+		{name: "missing id", modify: func(r *Request) { r.Header.Del("webhook-id") }, wantErr: ErrMalformedProof},
+		{name: "missing timestamp", modify: func(r *Request) { r.Header.Del("webhook-timestamp") }, wantErr: ErrMalformedProof},
+		{name: "empty timestamp", modify: func(r *Request) { r.Header.Set("webhook-timestamp", "") }, wantErr: ErrMalformedProof},
+		{name: "missing all three", modify: func(r *Request) { replaceHeader(r.Header, http.Header{}) }, wantErr: ErrMissingProof},
 		// The library reads the timestamp with strconv.ParseInt and signs it as %d: "+T" would
 		// verify with the signature for "T". Digits only, as for every "{timestamp}.{body}" scheme.
-		{"timestamp with a sign", func(h http.Header, _ *string, _ *Credentials) {
-			ts := h.Get("webhook-timestamp")
-			h.Set("webhook-timestamp", "+"+ts)
-		}, ErrMalformedProof},
-		{"negative timestamp, signed as such", func(h http.Header, body *string, _ *Credentials) {
-			h.Set("webhook-timestamp", "-1")
-			h.Set("webhook-signature", swSign(swSecret, id, -1, *body))
-		}, ErrMalformedProof},
-		{"timestamp with a space inside", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "1667 507170") }, ErrMalformedProof},
-		{"timestamp with a letter", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "12a") }, ErrMalformedProof},
-		{"timestamp of 20 digits", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "16675071701667507170") }, ErrMalformedProof},
-		{"bytes moved from the body into the timestamp", func(h http.Header, body *string, _ *Credentials) {
-			ts, moved := moveIntoTimestamp(t, h.Get("webhook-timestamp"), []byte(*body))
-			if swSignString(swSecret, id+"."+ts+"."+string(moved)) != h.Get("webhook-signature") {
+		{name: "timestamp with a sign", modify: func(r *Request) {
+			r.Header.Set("webhook-timestamp", "+"+r.Header.Get("webhook-timestamp"))
+		}, wantErr: ErrMalformedProof},
+		{name: "negative timestamp, signed as such", modify: func(r *Request) {
+			r.Header.Set("webhook-timestamp", "-1")
+			r.Header.Set("webhook-signature", swSign(swSecret, id, -1, string(r.Body)))
+		}, wantErr: ErrMalformedProof},
+		{name: "timestamp with a space inside", modify: func(r *Request) { r.Header.Set("webhook-timestamp", "1667 507170") }, wantErr: ErrMalformedProof},
+		{name: "timestamp with a letter", modify: func(r *Request) { r.Header.Set("webhook-timestamp", "12a") }, wantErr: ErrMalformedProof},
+		{name: "timestamp of 20 digits", modify: func(r *Request) { r.Header.Set("webhook-timestamp", "16675071701667507170") }, wantErr: ErrMalformedProof},
+		{name: "bytes moved from the body into the timestamp", modify: func(r *Request) {
+			ts, moved := moveIntoTimestamp(t, r.Header.Get("webhook-timestamp"), r.Body)
+			if swSignString(swSecret, id+"."+ts+"."+string(moved)) != r.Header.Get("webhook-signature") {
 				t.Fatal("the moved bytes do not sign the same")
 			}
-			h.Set("webhook-timestamp", ts)
-			*body = string(moved)
-		}, ErrMalformedProof},
-		{"invalid signature", func(h http.Header, _ *string, _ *Credentials) {
-			h.Set("webhook-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=")
-		}, ErrBadSignature},
-		{"partial signature", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-signature", "v1,") }, ErrBadSignature},
-		{"old timestamp", func(h http.Header, body *string, _ *Credentials) {
-			ts := time.Now().Add(-DefaultTimestampTolerance - 2*time.Second)
-			replaceHeader(h, swHeaders(swSecret, id, ts, *body))
-		}, ErrStaleTimestamp},
-		{"new timestamp", func(h http.Header, body *string, _ *Credentials) {
-			ts := time.Now().Add(DefaultTimestampTolerance + 2*time.Second)
-			replaceHeader(h, swHeaders(swSecret, id, ts, *body))
-		}, ErrStaleTimestamp},
-		{"timestamp not a number", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-timestamp", "yesterday") }, ErrMalformedProof},
-		{"several signatures, one valid, other versions ignored", func(h http.Header, _ *string, _ *Credentials) {
-			h.Set("webhook-signature", strings.Join([]string{
+			r.Header.Set("webhook-timestamp", ts)
+			r.Body = moved
+		}, wantErr: ErrMalformedProof},
+		{name: "invalid signature", modify: func(r *Request) {
+			r.Header.Set("webhook-signature", "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=")
+		}, wantErr: ErrBadSignature},
+		{name: "partial signature", modify: func(r *Request) { r.Header.Set("webhook-signature", "v1,") }, wantErr: ErrBadSignature},
+		{name: "old timestamp", modify: swResigned(time.Now().Add(-DefaultTimestampTolerance - 2*time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "new timestamp", modify: swResigned(time.Now().Add(DefaultTimestampTolerance + 2*time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "timestamp not a number", modify: func(r *Request) { r.Header.Set("webhook-timestamp", "yesterday") }, wantErr: ErrMalformedProof},
+		{name: "several signatures, one valid, other versions ignored", modify: func(r *Request) {
+			r.Header.Set("webhook-signature", strings.Join([]string{
 				"v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
 				"v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
-				h.Get("webhook-signature"),
+				r.Header.Get("webhook-signature"),
 				"v1a,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=",
 			}, " "))
-		}, nil},
-		{"only another version", func(h http.Header, _ *string, _ *Credentials) {
-			h.Set("webhook-signature", "v2,"+strings.TrimPrefix(h.Get("webhook-signature"), "v1,"))
-		}, ErrBadSignature},
-		{"secret without whsec_ prefix", func(_ http.Header, _ *string, c *Credentials) {
-			c.Secrets = []string{strings.TrimPrefix(swSecret, "whsec_")}
-		}, nil},
-		{"rotation: the second secret matches", func(_ http.Header, _ *string, c *Credentials) {
-			c.Secrets = []string{"whsec_" + base64.StdEncoding.EncodeToString([]byte("old key")), swSecret}
-		}, nil},
-		{"wrong secret", func(_ http.Header, _ *string, c *Credentials) {
-			c.Secrets = []string{"whsec_" + base64.StdEncoding.EncodeToString([]byte("another key"))}
-		}, ErrBadSignature},
-		{"tampered body", func(_ http.Header, body *string, _ *Credentials) { *body = strings.Replace(*body, "c_1", "c_2", 1) }, ErrBadSignature},
-		{"id changed", func(h http.Header, _ *string, _ *Credentials) { h.Set("webhook-id", "msg_other") }, ErrBadSignature},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			body := swPayload
-			h := swHeaders(swSecret, id, time.Now(), body)
-			c := Credentials{Secrets: append([]string(nil), creds.Secrets...)}
-			if tc.modify != nil {
-				tc.modify(h, &body, &c)
-			}
-			_, err := StandardWebhooks.Verify(Request{Header: h, Body: []byte(body)}, c)
-			switch {
-			case tc.wantErr == nil && err != nil:
-				t.Fatalf("Verify: %v", err)
-			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
-				t.Fatalf("Verify: %v, want %v", err, tc.wantErr)
-			}
-		})
-	}
+		}},
+		{name: "only another version", modify: func(r *Request) {
+			r.Header.Set("webhook-signature", "v2,"+strings.TrimPrefix(r.Header.Get("webhook-signature"), "v1,"))
+		}, wantErr: ErrBadSignature},
+		{name: "secret without whsec_ prefix", creds: secrets(strings.TrimPrefix(swSecret, "whsec_"))},
+		{name: "id changed", modify: func(r *Request) { r.Header.Set("webhook-id", "msg_other") }, wantErr: ErrBadSignature},
+	}...)
+	valid := Request{Header: swHeaders(swSecret, id, time.Now(), swPayload), Body: []byte(swPayload)}
+	runAuthCases(t, StandardWebhooks, valid, Credentials{Secrets: []string{swSecret}}, cases)
 }
 
 // TestStandardWebhooksTolerance: a timestamp further than the tolerance from the time of

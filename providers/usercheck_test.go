@@ -76,41 +76,13 @@ func TestUserCheckAuthenticate(t *testing.T) {
 	body := userCheckExample(t, "domain_flagged_disposable.json")
 	pretty := []byte(userCheckPrettyBody)
 
-	tests := []struct {
-		name    string
-		modify  func(r *Request)
-		secrets []string // nil: the one secret the request was signed with
-		wantErr error    // nil: authentic
-	}{
-		{name: "valid"},
-		{
-			name:    "rotation: the second of two secrets matches",
-			secrets: []string{"the-new-secret", userCheckTestSecret},
-		},
-		{
-			name: "tampered body",
-			modify: func(r *Request) {
-				r.Body = bytes.Replace(r.Body, []byte("example.com"), []byte("example.org"), 1)
-			},
-			wantErr: ErrBadSignature,
-		},
-		{name: "wrong secret", secrets: []string{"not-the-secret"}, wantErr: ErrBadSignature},
-		{name: "no secret configured", secrets: []string{}, wantErr: ErrBadSignature},
-		{
-			name:    "missing signature header",
-			modify:  func(r *Request) { r.Header.Del("X-UserCheck-Signature") },
-			wantErr: ErrMissingProof,
-		},
-		{
-			name:    "empty signature header",
-			modify:  func(r *Request) { r.Header.Set("X-UserCheck-Signature", " ") },
-			wantErr: ErrMissingProof,
-		},
-		{
-			name:    "bad hex",
-			modify:  func(r *Request) { r.Header.Set("X-UserCheck-Signature", strings.Repeat("g", 64)) },
-			wantErr: ErrMalformedProof,
-		},
+	cases := commonAuthCases(proofSpec{
+		header:      UserCheckSignatureHeader,
+		otherSecret: "not-the-secret",
+		undecodable: strings.Repeat("g", 64),
+		tamper:      func(b []byte) []byte { return bytes.Replace(b, []byte("example.com"), []byte("example.org"), 1) },
+	})
+	cases = append(cases, []authCase{
 		{
 			name: "bad hex, body that would re-encode",
 			modify: func(r *Request) {
@@ -133,7 +105,7 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			},
 		},
 		{
-			name: "duplicate signature header",
+			name: "duplicate signature header, the second by another secret",
 			modify: func(r *Request) {
 				r.Header.Add("X-UserCheck-Signature", userCheckSignature("not-the-secret", r.Body))
 			},
@@ -161,14 +133,14 @@ func TestUserCheckAuthenticate(t *testing.T) {
 			modify: func(r *Request) {
 				*r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPHP))
 			},
-			secrets: []string{"the-new-secret", userCheckTestSecret},
+			creds: secrets("the-new-secret", userCheckTestSecret),
 		},
 		{
 			name: "PHP fallback, wrong secret",
 			modify: func(r *Request) {
 				*r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPHP))
 			},
-			secrets: []string{"not-the-secret"},
+			creds:   secrets("not-the-secret"),
 			wantErr: ErrBadSignature,
 		},
 		{
@@ -220,19 +192,19 @@ func TestUserCheckAuthenticate(t *testing.T) {
 		{
 			name:    "Node.js fallback, wrong secret",
 			modify:  func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyJS)) },
-			secrets: []string{"not-the-secret"},
+			creds:   secrets("not-the-secret"),
 			wantErr: ErrBadSignature,
 		},
 		{
 			name:    "Python fallback, wrong secret",
 			modify:  func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython)) },
-			secrets: []string{"not-the-secret"},
+			creds:   secrets("not-the-secret"),
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:    "Python fallback, rotation",
-			modify:  func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython)) },
-			secrets: []string{"the-new-secret", userCheckTestSecret},
+			name:   "Python fallback, rotation",
+			modify: func(r *Request) { *r = userCheckRequest(userCheckTestSecret, pretty, []byte(userCheckPrettyPython)) },
+			creds:  secrets("the-new-secret", userCheckTestSecret),
 		},
 		{
 			name: "Node.js fallback, tampered body",
@@ -378,26 +350,8 @@ func TestUserCheckAuthenticate(t *testing.T) {
 				*r = userCheckRequest(userCheckTestSecret, nil, nil)
 			},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := userCheckRequest(userCheckTestSecret, body, body)
-			if tt.modify != nil {
-				tt.modify(&req)
-			}
-			creds := Credentials{Secrets: []string{userCheckTestSecret}}
-			if tt.secrets != nil {
-				creds.Secrets = tt.secrets
-			}
-			_, err := UserCheck.Authenticate(req, creds)
-			checkAuthError(t, err, tt.wantErr)
-			v, err := UserCheck.Verify(req, creds)
-			checkAuthError(t, err, tt.wantErr)
-			if v.Valid() != (tt.wantErr == nil) {
-				t.Errorf("Verified.Valid() = %v, want %v", v.Valid(), tt.wantErr == nil)
-			}
-		})
-	}
+	}...)
+	runAuthCases(t, UserCheck, userCheckRequest(userCheckTestSecret, body, body), Credentials{Secrets: []string{userCheckTestSecret}}, cases)
 }
 
 // A body that repeats a key is never authenticated through a re-encoded form: every sample's

@@ -22,9 +22,9 @@ func runCheck(ctx context.Context, args []string, getenv func(string) (string, b
 	if *configPath == "" {
 		return errors.New("check: -config FILE is required")
 	}
-	cfg, err := bridge.LoadConfig(*configPath, getenv)
+	plan, err := bridge.LoadPlan(*configPath, getenv)
 	if err != nil {
 		return err
 	}
-	return bridge.Check(ctx, cfg, stdout)
+	return bridge.Check(ctx, plan, stdout)
 }

@@ -34,10 +34,11 @@ func runHub(ctx context.Context, args []string, getenv func(string) (string, boo
 	if *configPath == "" {
 		return errors.New("hub apply: -config FILE is required")
 	}
-	cfg, err := bridge.LoadConfig(*configPath, getenv)
+	plan, err := bridge.LoadPlan(*configPath, getenv)
 	if err != nil {
 		return err
 	}
+	cfg := plan.Config()
 	if !cfg.NATS.StoreAndForward() {
 		return errors.New("hub apply: the configuration is not in store-and-forward mode (nats.embedded.domain and leaf)")
 	}

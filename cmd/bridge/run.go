@@ -80,6 +80,11 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 			return err
 		}
 	}
+	// Compiled once; the configuration is checked here and nowhere else at start-up.
+	plan, err := bridge.Compile(cfg)
+	if err != nil {
+		return err
+	}
 	gcPolicy(getenv, cfg, cgroupMemoryLimit()).apply()
 	logOut := bridge.NewLogWriter(stderr, 100*time.Millisecond)
 	defer logOut.Close()
@@ -101,7 +106,7 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 		}()
 		log.Info().Msg("tracing: exporting spans over OTLP/HTTP as the OTEL_* variables say")
 	}
-	app, err := bridge.StartWith(ctx, cfg, log, opts)
+	app, err := bridge.StartPlan(ctx, plan, log, opts)
 	if err != nil {
 		return err
 	}
