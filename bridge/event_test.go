@@ -19,7 +19,7 @@ func FuzzEventID(f *testing.F) {
 	for _, seed := range []string{"whevt_1", "", "whevt_1\r\nNats-Msg-Id: x", "a b", "é", string(make([]byte, 300))} {
 		f.Add(seed, []byte(`{"event_type":"order.paid"}`))
 	}
-	ep := newEndpoint(EndpointConfig{ID: "aghanim", Provider: "aghanim", Secrets: []string{"k"}}, StreamConfig{SubjectPrefix: "webhooks", ReplyPrefix: "webhooks-reply"})
+	ep := compiledEndpoint(f, EndpointConfig{ID: "aghanim", Provider: "aghanim", Secrets: []string{"k"}})
 	f.Fuzz(func(t *testing.T, id string, body []byte) {
 		m := hmac.New(sha256.New, []byte("k"))
 		m.Write([]byte("1." + string(body)))
