@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"hash"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,41 +16,137 @@ import (
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/linkproxy"
 	"github.com/webhookbridge/bridge/internal/natstest"
+	"github.com/webhookbridge/bridge/providers"
 )
 
-// signedRequest is one authentic, mappable webhook per provider, signed in the test the way
-// each provider's documentation does it.
-type signedRequest struct {
+// retryWebhook is how the retry tests make one authentic, mappable webhook of a provider.
+type retryWebhook struct {
+	// retry is the status the provider's documentation retries on.
+	retry int
+	// sign returns the webhook signed with the endpoint's secret as the provider's documentation
+	// says, computed here and never by the provider's own Sign.
+	sign func(secret string, now time.Time) (http.Header, []byte)
+}
+
+// retryWebhooks are the retry tests' webhooks, by provider. Every provider must have one: the
+// tests fail for a provider without.
+var retryWebhooks = map[string]retryWebhook{
+	// Digest: "MD5=" and the hex HMAC-MD5 of the body (docs/providers/altdentifier.md). "Please
+	// return a 4xx (Excluding 403)" is the only answer AltDentifier retries on.
+	"altdentifier": {http.StatusTooManyRequests, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"member":{"id":"66166172835385344"},"OP":1,"guild":{"id":"372024042980638721"}}`)
+		return http.Header{
+			"Content-Type": {"application/json"},
+			"Digest":       {"MD5=" + hex.EncodeToString(retryMAC(md5.New, []byte(secret), body))},
+		}, body
+	}},
+	// Hex HMAC-SHA256 of "{timestamp}.{body}" (docs/providers/aghanim.md).
+	"aghanim": {http.StatusServiceUnavailable, func(secret string, now time.Time) (http.Header, []byte) {
+		body := []byte(`{"event_type":"item.purchased","event_id":"whevt_retry_1","event_data":{"player_id":"P-1"}}`)
+		ts := strconv.FormatInt(now.Unix(), 10)
+		return http.Header{
+			"Content-Type":                  {"application/json"},
+			"X-Aghanim-Signature-Timestamp": {ts},
+			"X-Aghanim-Signature":           {hex.EncodeToString(retryMAC(sha256.New, []byte(secret), []byte(ts+"."), body))},
+		}, body
+	}},
+	// The legacy form: hex HMAC-SHA256 of the body (docs/providers/zignsec.md).
+	"zignsec": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"event":"session_created","id":"b7a8e0c4-1d2e-4f5a-9b6c-7d8e9f0a1b2c"}`)
+		return http.Header{
+			"Content-Type":          {"application/json"},
+			"X-Zignsec-Hmac-Sha256": {hex.EncodeToString(retryMAC(sha256.New, []byte(secret), body))},
+		}, body
+	}},
+	// Padded base64 HMAC-SHA256 of the body (docs/providers/centrepoint.md).
+	"centrepoint": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732"}`)
+		return http.Header{
+			"Content-Type":          {"application/json"},
+			"X-Actigraph-Event":     {"upload"},
+			"X-Actigraph-Delivery":  {"0f8fad5b-d9cb-469f-a165-70867728950e"},
+			"X-Actigraph-Signature": {base64.StdEncoding.EncodeToString(retryMAC(sha256.New, []byte(secret), body))},
+		}, body
+	}},
+	// Hex HMAC-SHA256 of the body (https://www.usercheck.com/docs/webhooks/security).
+	"usercheck": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"event":"domain.flagged.disposable","created_at":"2025-03-26T14:30:25+00:00","data":{"domain":"example.com"}}`)
+		return http.Header{
+			"Content-Type":          {"application/json"},
+			"X-Usercheck-Signature": {hex.EncodeToString(retryMAC(sha256.New, []byte(secret), body))},
+		}, body
+	}},
+	// "v1," and the base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", keyed with the base64
+	// after "whsec_" decoded (docs/providers/standard-webhooks.md).
+	"standard-webhooks": {http.StatusServiceUnavailable, func(secret string, now time.Time) (http.Header, []byte) {
+		body := []byte(`{"type":"invoice.paid","timestamp":"2022-11-03T20:26:10.344522Z","data":{"invoice":"in_retry_1"}}`)
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+		if err != nil {
+			panic("standard-webhooks endpoint secret is not whsec_<base64>: " + err.Error())
+		}
+		const id = "msg_retry_1"
+		ts := strconv.FormatInt(now.Unix(), 10)
+		return http.Header{
+			"Content-Type":      {"application/json"},
+			"Webhook-Id":        {id},
+			"Webhook-Timestamp": {ts},
+			"Webhook-Signature": {"v1," + base64.StdEncoding.EncodeToString(retryMAC(sha256.New, key, []byte(id+"."+ts+"."), body))},
+		}, body
+	}},
+	// The demo endpoint signs as GitHub does: "sha256=" and the hex HMAC-SHA256 of the body
+	// (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
+	"hmac": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"zen":"Keep it logically awesome.","hook_id":42}`)
+		return http.Header{
+			"Content-Type":        {"application/json"},
+			"X-Github-Event":      {"ping"},
+			"X-Github-Delivery":   {"72d3162e-cc78-11e3-81ab-4c9367dc0958"},
+			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(retryMAC(sha256.New, []byte(secret), body))},
+		}, body
+	}},
+}
+
+// retryMAC is HMAC-newHash(key, parts concatenated).
+func retryMAC(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
+	m := hmac.New(newHash, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// retryRequest is one provider's webhook as the retry tests send it to the endpoint named after
+// the provider.
+type retryRequest struct {
 	endpoint string
 	header   http.Header
 	body     []byte
-	retry    int // the provider's retry answer
+	retry    int
 }
 
-func signedForEveryProvider(secret string) []signedRequest {
-	alt := []byte(`{"member":{"id":"66166172835385344"},"OP":1,"guild":{"id":"372024042980638721"}}`)
-	altMAC := hmac.New(md5.New, []byte(secret))
-	altMAC.Write(alt)
-	zig := []byte(`{"event":"session_created","id":"b7a8e0c4-1d2e-4f5a-9b6c-7d8e9f0a1b2c"}`)
-	zigMAC := hmac.New(sha256.New, []byte(secret))
-	zigMAC.Write(zig)
-	cp := []byte(`{"status":"completed","uploadId":"85045","subjectId":"44732"}`)
-	cpMAC := hmac.New(sha256.New, []byte(secret))
-	cpMAC.Write(cp)
-	ag := []byte(`{"event_type":"item.purchased","event_id":"whevt_retry_1","event_data":{"player_id":"P-1"}}`)
-	return []signedRequest{
-		{"altdentifier", http.Header{"Content-Type": {"application/json"}, "Digest": {"MD5=" + hex.EncodeToString(altMAC.Sum(nil))}}, alt, http.StatusTooManyRequests},
-		{"aghanim", aghanimHeaders(secret, time.Now().Unix(), ag), ag, http.StatusServiceUnavailable},
-		{"zignsec", http.Header{"Content-Type": {"application/json"}, "X-Zignsec-Hmac-Sha256": {hex.EncodeToString(zigMAC.Sum(nil))}}, zig, http.StatusServiceUnavailable},
-		{"centrepoint", http.Header{"Content-Type": {"application/json"}, "X-Actigraph-Event": {"upload"},
-			"X-Actigraph-Delivery":  {"0f8fad5b-d9cb-469f-a165-70867728950e"},
-			"X-Actigraph-Signature": {base64.StdEncoding.EncodeToString(cpMAC.Sum(nil))}}, cp, http.StatusServiceUnavailable},
-		{"usercheck", userCheckHeaders(secret, domainFlagged), domainFlagged, http.StatusServiceUnavailable},
+// signedFor signs p's webhook with the secret h's endpoint for p has. It fails the test when
+// retryWebhooks has no webhook for p.
+func signedFor(t *testing.T, h *harness, p *providers.Provider) retryRequest {
+	t.Helper()
+	w, ok := retryWebhooks[p.Name]
+	if !ok {
+		t.Fatalf("provider %q has no webhook in retryWebhooks (bridge/retry_test.go): add one, signed there as its documentation says, with the status it retries on", p.Name)
 	}
+	var secret string
+	for _, ep := range h.cfg.Endpoints {
+		if ep.ID == p.Name && len(ep.Secrets) > 0 {
+			secret = ep.Secrets[0]
+		}
+	}
+	if secret == "" {
+		t.Fatalf("no endpoint %q with a secret in the test configuration", p.Name)
+	}
+	header, body := w.sign(secret, time.Now())
+	return retryRequest{endpoint: p.Name, header: header, body: body, retry: w.retry}
 }
 
 // checkRetryAnswer fails unless resp is the provider's retry answer: its status and Retry-After.
-func checkRetryAnswer(t *testing.T, r signedRequest, resp *http.Response, body []byte) {
+func checkRetryAnswer(t *testing.T, r retryRequest, resp *http.Response, body []byte) {
 	t.Helper()
 	if resp.StatusCode != r.retry || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("%s: %d %s, Retry-After %q; want %d with Retry-After", r.endpoint, resp.StatusCode, body, resp.Header.Get("Retry-After"), r.retry)
@@ -60,22 +158,36 @@ func checkRetryAnswer(t *testing.T, r signedRequest, resp *http.Response, body [
 // Retry-After, and once NATS is back the same request is stored.
 func TestRetryAnswerWithNATSDown(t *testing.T) {
 	h := startBridge(t, nil)
-	reqs := signedForEveryProvider(testSecret)
 	h.nats.Stop()
 	h.waitReady(http.StatusServiceUnavailable)
-	for _, r := range reqs {
-		resp, body := h.post(r.endpoint, r.header, r.body)
-		checkRetryAnswer(t, r, resp, body)
-	}
+	sent := map[string]retryRequest{}
+	t.Run("NATS down", func(t *testing.T) {
+		for _, p := range providers.All() {
+			t.Run(p.Name, func(t *testing.T) {
+				r := signedFor(t, h, p)
+				sent[p.Name] = r
+				resp, body := h.post(r.endpoint, r.header, r.body)
+				checkRetryAnswer(t, r, resp, body)
+			})
+		}
+	})
 	h.nats.Restart()
 	h.waitReady(http.StatusOK)
-	for _, r := range reqs {
-		if resp, body := h.post(r.endpoint, r.header, r.body); resp.StatusCode/100 != 2 {
-			t.Errorf("%s after NATS came back: %d %s", r.endpoint, resp.StatusCode, body)
+	t.Run("NATS back", func(t *testing.T) {
+		for _, p := range providers.All() {
+			t.Run(p.Name, func(t *testing.T) {
+				r, ok := sent[p.Name]
+				if !ok {
+					t.Fatal("no request was sent while NATS was down")
+				}
+				if resp, body := h.post(r.endpoint, r.header, r.body); resp.StatusCode/100 != 2 {
+					t.Errorf("after NATS came back: %d %s", resp.StatusCode, body)
+				}
+			})
 		}
-	}
-	if n := len(h.messages()); n != len(reqs) {
-		t.Errorf("%d messages, want %d (one per provider)", n, len(reqs))
+	})
+	if n, want := len(h.messages()), len(providers.All()); n != want {
+		t.Errorf("%d messages, want %d (one per provider)", n, want)
 	}
 	if !strings.Contains(h.logs.String(), `"retry":true`) {
 		t.Errorf("retry answers not marked in the log")
@@ -97,15 +209,19 @@ func TestRetryAnswerOnPublishTimeout(t *testing.T) {
 	})
 	proxy.Silence(true)
 	t.Cleanup(func() { proxy.Silence(false) }) // before the bridge drains its connection
-	for _, r := range signedForEveryProvider(testSecret) {
-		start := time.Now()
-		resp, body := h.post(r.endpoint, r.header, r.body)
-		checkRetryAnswer(t, r, resp, body)
-		// The point is that the answer comes without waiting on the silent link (which would be
-		// minutes): the slack is wide, as a busy machine can delay any answer by a second or two.
-		if took := time.Since(start); took > 5*time.Second {
-			t.Errorf("%s answered after %s, want about publish_timeout (500 ms)", r.endpoint, took)
-		}
+	for _, p := range providers.All() {
+		t.Run(p.Name, func(t *testing.T) {
+			r := signedFor(t, h, p)
+			start := time.Now()
+			resp, body := h.post(r.endpoint, r.header, r.body)
+			checkRetryAnswer(t, r, resp, body)
+			// The point is that the answer comes without waiting on the silent link (which would
+			// be minutes): the slack is wide, as a busy machine can delay any answer by a second
+			// or two.
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("answered after %s, want about publish_timeout (500 ms)", took)
+			}
+		})
 	}
 }
 
@@ -121,7 +237,7 @@ func TestRetryAnswerForUnansweredQuestion(t *testing.T) {
 			}
 		}
 	})
-	r := signedForEveryProvider(testSecret)[0]
+	r := signedFor(t, h, providers.AltDentifier)
 	r.retry = http.StatusServiceUnavailable
 	resp, body := h.post(r.endpoint, r.header, r.body)
 	checkRetryAnswer(t, r, resp, body)
