@@ -1,51 +1,37 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // CPU per event: the user + system time a process spent during a run, per 1,000 events. Unlike
 // req/s, it does not depend on how fast the client is.
 
-// clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat's utime and stime (100 on
-// every Linux this runs on).
-const clockTicks = 100
-
-// cpuTime is a process's user + system CPU time so far, from /proc/<pid>/stat.
+// cpuTime is a process's user + system CPU time so far (utime + stime of /proc/<pid>/stat).
 func cpuTime(pid int) (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) is in parentheses and may contain spaces: fields after it.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	stat, err := p.Stat()
+	if err != nil {
+		return 0, err
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return time.Duration(stat.CPUTime() * float64(time.Second)).Round(time.Millisecond), nil // ticks of 10 ms
 }
 
-// processName is /proc/<pid>/comm.
+// processName is the process's command name (/proc/<pid>/comm).
 func processName(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil {
-		return "pid " + strconv.Itoa(pid)
+	if p, err := procfs.NewProc(pid); err == nil {
+		if name, err := p.Comm(); err == nil {
+			return name
+		}
 	}
-	return strings.TrimSpace(string(b))
+	return "pid " + strconv.Itoa(pid)
 }
 
 // cpuUse is one process's CPU time over a run.
