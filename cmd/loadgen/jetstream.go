@@ -62,7 +62,7 @@ func publishLoad(ctx context.Context, cfg *config) (*report, error) {
 
 	r := &report{
 		Mode: "jetstream", Target: cfg.rawURL, Provider: cfg.provider.Name, RunID: cfg.runID,
-		Connections: cfg.connections, BodyBytes: cfg.size, RateLimit: cfg.rate,
+		Connections: cfg.connections, BodyBytes: cfg.size, RateLimit: cfg.rate, LatencyFrom: latencyFrom(cfg.rate),
 		Requests: res.requests, Events: res.events, Answers: res.answers,
 		FirstError: res.firstError, Interrupted: res.interrupted,
 		Raw: &rawReport{Stream: rawStream, Subject: p.subject, Duplicates: p.duplicates.Load()},
@@ -104,7 +104,8 @@ func (p *rawPublish) work1(ctx, sending context.Context, w *worker) {
 		if p.cfg.count > 0 && n >= p.cfg.count {
 			return
 		}
-		if p.pacer.wait(sending) != nil {
+		due, err := p.pacer.wait(sending)
+		if err != nil {
 			return
 		}
 		now := time.Now()
@@ -121,7 +122,10 @@ func (p *rawPublish) work1(ctx, sending context.Context, w *worker) {
 		}}
 		w.events++
 		w.requests++
-		start := time.Now()
+		start := due // paced: from the slot (see pacer)
+		if start.IsZero() {
+			start = time.Now()
+		}
 		ack, err := p.publish(ctx, msg, p.cfg.endpoint+":"+id)
 		switch {
 		case err == nil:

@@ -153,7 +153,8 @@ func (l *httpLoad) work1(ctx, sending context.Context, w *worker) {
 			}
 			return
 		}
-		if l.pacer.wait(sending) != nil {
+		due, err := l.pacer.wait(sending)
+		if err != nil {
 			return
 		}
 		req := &l.prepared[n]
@@ -161,10 +162,16 @@ func (l *httpLoad) work1(ctx, sending context.Context, w *worker) {
 		rec := eventRecord{msgID: req.msgID}
 		backoff := l.cfg.retryWait
 		for attempt := 0; ; attempt++ {
-			if attempt > 0 && l.pacer.wait(sending) != nil {
-				break
+			if attempt > 0 {
+				// A retry is due when its backoff ends, or at its slot if that is later.
+				ready := time.Now()
+				slot, err := l.pacer.wait(sending)
+				if err != nil {
+					break
+				}
+				due = laterOf(slot, ready)
 			}
-			status := l.send(ctx, c, req.raw, w)
+			status := l.send(ctx, c, req.raw, due, w)
 			if status >= 200 && status < 300 {
 				rec.acked = true
 				break
@@ -185,9 +192,13 @@ func (l *httpLoad) work1(ctx, sending context.Context, w *worker) {
 }
 
 // send writes raw once on c and returns the status (0: no answer) after reading the whole answer.
-func (l *httpLoad) send(ctx context.Context, c *conn, raw []byte, w *worker) int {
+// Its latency counts from due, when the pacer meant it to go (zero, unpaced: from now).
+func (l *httpLoad) send(ctx context.Context, c *conn, raw []byte, due time.Time, w *worker) int {
 	w.requests++
-	start := time.Now()
+	start := due
+	if start.IsZero() {
+		start = time.Now()
+	}
 	status, sample, err := c.do(raw)
 	if err == nil {
 		w.latency.Record(time.Since(start))
@@ -227,12 +238,16 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// pacer spaces requests over all connections to at most a rate. It never lets requests catch
-// up in a burst: when every connection was busy, the rate simply falls below the limit.
+// pacer spaces requests over all connections at a rate, on a fixed schedule: the n-th request is
+// due at the first one's time plus n intervals. A request's latency counts from when it was due,
+// not from when a connection was free to send it, so a target that stalls is charged for the
+// requests that queued up behind the stall, as the providers' deliveries would (no coordinated
+// omission). Slots missed while every connection was busy are sent as soon as connections are
+// free again, so the rate over the run stays the one asked for as long as the target keeps up.
 type pacer struct {
 	mu       sync.Mutex
 	interval time.Duration // 0: no limit
-	next     time.Time
+	next     time.Time     // the next slot; zero before the first
 }
 
 func newPacer(rate float64) *pacer {
@@ -243,24 +258,29 @@ func newPacer(rate float64) *pacer {
 	return p
 }
 
-// wait blocks until the caller may send; an error means ctx ended first.
-func (p *pacer) wait(ctx context.Context) error {
+// wait blocks until the caller's slot and returns when it was due; an error means ctx ended
+// first. Unpaced, it returns at once with the zero time: latency then counts from the send.
+func (p *pacer) wait(ctx context.Context) (time.Time, error) {
 	if p.interval == 0 {
-		return ctx.Err()
+		return time.Time{}, ctx.Err()
 	}
 	p.mu.Lock()
-	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
+	if p.next.IsZero() {
+		p.next = time.Now()
 	}
-	at := p.next
+	due := p.next
 	p.next = p.next.Add(p.interval)
 	p.mu.Unlock()
-	if d := time.Until(at); d > 0 && !sleep(ctx, d) {
-		return ctx.Err()
+	if d := time.Until(due); d > 0 && !sleep(ctx, d) {
+		return due, ctx.Err()
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	return due, ctx.Err()
+}
+
+// laterOf is the later of a pacer slot (zero unpaced) and t; zero when unpaced.
+func laterOf(slot, t time.Time) time.Time {
+	if slot.IsZero() || t.Before(slot) {
+		return slot
 	}
-	return nil
+	return t
 }

@@ -19,7 +19,10 @@ type report struct {
 	Connections int     `json:"connections"`
 	BodyBytes   int     `json:"body_bytes"`
 	RateLimit   float64 `json:"rate_limit"` // requests/s; 0: none
-	Retry       bool    `json:"retry"`
+	// LatencyFrom says where a request's latency starts: "send", or with a rate limit "slot",
+	// when the pacer meant it to go (so time spent queued behind a stalled target counts).
+	LatencyFrom string `json:"latency_from"`
+	Retry       bool   `json:"retry"`
 
 	DurationSeconds   float64       `json:"duration_seconds"`
 	Requests          uint64        `json:"requests"`
@@ -63,13 +66,21 @@ func newReport(cfg *config, res *loadResult) *report {
 	}
 	r := &report{
 		Mode: mode, Target: cfg.url, Provider: cfg.provider.Name, RunID: cfg.runID,
-		Connections: cfg.connections, BodyBytes: cfg.size, RateLimit: cfg.rate, Retry: cfg.retry,
+		Connections: cfg.connections, BodyBytes: cfg.size, RateLimit: cfg.rate, LatencyFrom: latencyFrom(cfg.rate), Retry: cfg.retry,
 		Requests: res.requests, Events: res.events, Answers: res.answers,
 		FirstOther: res.firstOther, FirstError: res.firstError, Interrupted: res.interrupted,
 		Exhausted: res.exhausted,
 	}
 	r.setTiming(res.elapsed, res.requests-res.answers.Aborted, res.latency)
 	return r
+}
+
+// latencyFrom is where latencies start at a rate limit (see pacer).
+func latencyFrom(rate float64) string {
+	if rate > 0 {
+		return "slot"
+	}
+	return "send"
 }
 
 func (r *report) setTiming(elapsed time.Duration, completed uint64, h *histogram) {
@@ -105,7 +116,7 @@ func (r *report) json() []byte {
 func (r *report) write(w io.Writer) {
 	rate := "unlimited"
 	if r.RateLimit > 0 {
-		rate = strconv.FormatFloat(r.RateLimit, 'f', -1, 64) + "/s"
+		rate = strconv.FormatFloat(r.RateLimit, 'f', -1, 64) + "/s (latency from each request's slot)"
 	}
 	retry := "off"
 	if r.Retry {
