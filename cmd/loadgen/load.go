@@ -34,8 +34,10 @@ type eventRecord struct {
 
 // answers counts the outcomes of requests.
 type answers struct {
-	OK          uint64 `json:"2xx"`
-	Unavailable uint64 `json:"503"`
+	OK uint64 `json:"2xx"`
+	// Unavailable counts the retry answers: 503, or 429 (what AltDentifier is answered instead,
+	// docs/providers/altdentifier.md).
+	Unavailable uint64 `json:"retry"`
 	Other       uint64 `json:"other"`
 	Transport   uint64 `json:"transport_errors"`
 	// Aborted requests were cut off by an interrupt: no answer, no error of the server's.
@@ -58,7 +60,7 @@ type loadResult struct {
 	answers     answers
 	latency     *histogram // of every answer, whatever its status
 	records     []eventRecord
-	firstOther  string // the first answer neither 2xx nor 503, for the report
+	firstOther  string // the first answer neither 2xx nor a retry answer (503, 429), for the report
 	firstError  string // the first transport error
 	interrupted bool
 	exhausted   bool // every prepared request was used before the time was up

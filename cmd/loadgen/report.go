@@ -140,7 +140,7 @@ func (r *report) write(w io.Writer) {
 	if r.Raw != nil {
 		fmt.Fprintf(w, "acks          ok %d  duplicate %d  errors %d", a.OK, r.Raw.Duplicates, a.Transport)
 	} else {
-		fmt.Fprintf(w, "answers       2xx %d  503 %d  other %d  transport errors %d", a.OK, a.Unavailable, a.Other, a.Transport)
+		fmt.Fprintf(w, "answers       2xx %d  retry %d  other %d  transport errors %d", a.OK, a.Unavailable, a.Other, a.Transport)
 	}
 	if a.Aborted > 0 {
 		fmt.Fprintf(w, "  aborted %d", a.Aborted)

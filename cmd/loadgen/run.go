@@ -86,7 +86,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		d            = fs.Duration("d", 10*time.Second, "how long to send (with -n: only a limit if given)")
 		n            = fs.Uint64("n", 0, "how many events to send (0: as many as -d allows)")
 		rate         = fs.Float64("rate", 0, "at most this many requests/s over all connections (0: as fast as possible)")
-		retry        = fs.Bool("retry", false, "resend an event answered 503 or lost to a transport error, as a provider does, until it is 2xx or the run ends (with -n and no -d: until every event is 2xx)")
+		retry        = fs.Bool("retry", false, "resend an event given the retry answer (503, or 429) or lost to a transport error, as a provider does, until it is 2xx or the run ends (with -n and no -d: until every event is 2xx)")
 		retryWait    = fs.Duration("retry-wait", 100*time.Millisecond, "first backoff before a retry (doubles up to 1s)")
 		timeout      = fs.Duration("timeout", 30*time.Second, "per-request timeout")
 		jsonPath     = fs.String("json", "", "also write the report as JSON to this file")
