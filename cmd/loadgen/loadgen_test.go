@@ -88,7 +88,7 @@ func TestLoadOfTheBridgeIsVerifiedInTheStream(t *testing.T) {
 	if rep.Requests != 200 || rep.Latency.P50 <= 0 || rep.Latency.P999 < rep.Latency.P50 || rep.Latency.Max < rep.Latency.P999 {
 		t.Errorf("requests %d, latency %+v", rep.Requests, rep.Latency)
 	}
-	for _, want := range []string{"requests      200 sent", "p99.9", "2xx 200  503 0  other 0",
+	for _, want := range []string{"requests      200 sent", "p99.9", "2xx 200  retry 0  other 0",
 		"acknowledged 200  stored 200  missing 0  duplicated 0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
