@@ -28,6 +28,8 @@ type Endpoint struct {
 	allowFrom     []netip.Prefix // empty: any client
 	// unsignedTypes are the only types an unsigned request may carry; nil: any.
 	unsignedTypes map[string]bool
+	// metrics are its metric children, set when the server routes it.
+	metrics *endpointMetrics
 }
 
 // newEndpoint builds the endpoint Compile checked: its provider, its credentials with the

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"mime"
 	"strings"
 	"time"
 
@@ -78,12 +79,21 @@ func newEvent(in eventInput) *event.Event {
 	ct := req.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
-	} else if !printableASCII(strings.ReplaceAll(ct, " ", ""), 256) {
+	} else if !printableASCII(strings.ReplaceAll(ct, " ", ""), 256) || !validMediaType(ct) {
+		// The sender's word, unsigned: one no CloudEvent can carry is not a reason to lose an
+		// authentic event.
 		ct = "application/octet-stream"
 	}
 	e.SetDataContentType(ct)
 	e.DataEncoded = req.Body
 	return &e
+}
+
+// validMediaType reports whether ct is an RFC 2046 media type, as a CloudEvent's
+// datacontenttype must be ("application/json, text/plain" or a lone quote is not).
+func validMediaType(ct string) bool {
+	_, _, err := mime.ParseMediaType(ct)
+	return err == nil
 }
 
 // validTraceparent reports whether tp is a traceparent that OpenTelemetry's W3C Trace Context

@@ -1,6 +1,9 @@
 package bridge
 
 import (
+	"strconv"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -18,6 +21,55 @@ type Metrics struct {
 	// logSuppressed counts request log lines left out by sampling.
 	logSuppressed prometheus.Counter
 	reloads       *prometheus.CounterVec
+}
+
+// endpointMetrics are one endpoint's metric children, looked up when the endpoint is routed
+// instead of on every request; statuses and reasons (small, fixed sets) are kept as first seen.
+type endpointMetrics struct {
+	m          *Metrics
+	id         string
+	publish    prometheus.Observer
+	duplicates prometheus.Counter
+	unmapped   prometheus.Counter
+	replies    map[string]prometheus.Counter // by outcome
+	requests   sync.Map                      // status (int) → prometheus.Counter
+	rejections sync.Map                      // reason (string) → prometheus.Counter
+}
+
+// replyOutcomes are the outcomes bridge_replies_total counts.
+var replyOutcomes = []string{"answered", "denied", "no_responders", "timeout", "error"}
+
+func (m *Metrics) forEndpoint(id string) *endpointMetrics {
+	e := &endpointMetrics{
+		m:          m,
+		id:         id,
+		publish:    m.publish.WithLabelValues(id),
+		duplicates: m.duplicates.WithLabelValues(id),
+		unmapped:   m.unmapped.WithLabelValues(id),
+		replies:    make(map[string]prometheus.Counter, len(replyOutcomes)),
+	}
+	for _, o := range replyOutcomes {
+		e.replies[o] = m.replies.WithLabelValues(id, o)
+	}
+	return e
+}
+
+// request counts an answer with the given status.
+func (e *endpointMetrics) request(status int) {
+	c, ok := e.requests.Load(status)
+	if !ok {
+		c, _ = e.requests.LoadOrStore(status, e.m.requests.WithLabelValues(e.id, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
+// rejection counts a refused request with the given reason.
+func (e *endpointMetrics) rejection(reason string) {
+	c, ok := e.rejections.Load(reason)
+	if !ok {
+		c, _ = e.rejections.LoadOrStore(reason, e.m.rejections.WithLabelValues(e.id, reason))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // watchInflight exports the bytes requests hold (http.max_inflight_bytes) as a gauge.

@@ -38,7 +38,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	rt := s.routing.Load()
 	rec.clientIP = rt.clientIP(c.Request())
 	ep, ok := rt.endpoints[rec.endpoint]
-	rec.known = ok
+	rec.known, rec.ep = ok, ep
 	if !ok {
 		return s.fail(c, rec, http.StatusNotFound, "unknown_endpoint", "unknown endpoint")
 	}
@@ -146,13 +146,13 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		rec.err = err
 		return s.unavailable(c, rec, ep, "nats_unavailable")
 	}
-	s.metrics.publish.WithLabelValues(ep.ID).Observe(s.now().Sub(published).Seconds())
+	ep.metrics.publish.Observe(s.now().Sub(published).Seconds())
 	if rec.reason == "unmapped" {
-		s.metrics.unmapped.WithLabelValues(ep.ID).Inc()
+		ep.metrics.unmapped.Inc()
 	}
 	if ack.Duplicate {
 		rec.duplicate = true
-		s.metrics.duplicates.WithLabelValues(ep.ID).Inc()
+		ep.metrics.duplicates.Inc()
 	}
 
 	// Answer: the provider's success, or the responder's answer to a question.
@@ -170,15 +170,15 @@ func (s *Server) ask(c echo.Context, rec *record, ep *Endpoint, eventType string
 	reply, err := s.publisher.Ask(c.Request().Context(), ep.ReplySubject(eventType), msg, ep.ReplyTimeout)
 	switch {
 	case errors.Is(err, ErrNoResponders):
-		s.metrics.replies.WithLabelValues(ep.ID, "no_responders").Inc()
+		ep.metrics.replies["no_responders"].Inc()
 		rec.err = err
 		return s.noAnswer(c, rec, "no_responders")
 	case errors.Is(err, ErrNoReply):
-		s.metrics.replies.WithLabelValues(ep.ID, "timeout").Inc()
+		ep.metrics.replies["timeout"].Inc()
 		rec.err = err
 		return s.noAnswer(c, rec, "reply_timeout")
 	case err != nil:
-		s.metrics.replies.WithLabelValues(ep.ID, "error").Inc()
+		ep.metrics.replies["error"].Inc()
 		rec.err = err
 		return s.noAnswer(c, rec, "reply_error")
 	}
@@ -188,7 +188,7 @@ func (s *Server) ask(c echo.Context, rec *record, ep *Endpoint, eventType string
 		outcome = "denied"
 		rec.reason = "denied"
 	}
-	s.metrics.replies.WithLabelValues(ep.ID, outcome).Inc()
+	ep.metrics.replies[outcome].Inc()
 	return s.answer(c, rec, answer)
 }
 
@@ -248,8 +248,9 @@ func rejectionReason(err error) string {
 // record is what the request log line says about one request.
 type record struct {
 	endpoint  string
-	known     bool   // the endpoint is configured
-	clientIP  string // as the request's routing finds it (trusted proxies)
+	ep        *Endpoint // nil: not a configured endpoint
+	known     bool      // the endpoint is configured
+	clientIP  string    // as the request's routing finds it (trusted proxies)
 	start     time.Time
 	status    int
 	reason    string
@@ -263,7 +264,9 @@ type record struct {
 
 func (s *Server) reject(rec *record, reason string) {
 	rec.reason = reason
-	s.metrics.rejections.WithLabelValues(rec.endpoint, reason).Inc()
+	if rec.ep != nil {
+		rec.ep.metrics.rejection(reason)
+	}
 }
 
 // answer writes a provider's (or a responder's) answer.
@@ -318,7 +321,13 @@ func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason s
 
 // logRequest writes the one log line of a request: never secrets, signatures or bodies.
 func (s *Server) logRequest(c echo.Context, rec *record) {
-	s.metrics.requests.WithLabelValues(metricEndpoint(rec), strconv.Itoa(rec.status)).Inc()
+	if rec.ep != nil {
+		rec.ep.metrics.request(rec.status)
+	} else {
+		// Unknown endpoint names stay out of metric labels (an attacker could otherwise create
+		// unbounded label values).
+		s.metrics.requests.WithLabelValues("unknown", strconv.Itoa(rec.status)).Inc()
+	}
 	var suppressed uint64
 	if rec.status >= 400 || rec.retry {
 		ok, n := s.logSample.allow(s.now())
@@ -370,13 +379,4 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 		e.Uint64("suppressed", suppressed) // lines of refused requests left out before this one
 	}
 	e.Msg("webhook")
-}
-
-// metricEndpoint keeps unknown endpoint names out of metric labels (an attacker could otherwise
-// create unbounded label values).
-func metricEndpoint(rec *record) string {
-	if rec.known {
-		return rec.endpoint
-	}
-	return "unknown"
 }

@@ -94,6 +94,7 @@ type routing struct {
 func (s *Server) Route(plan *Plan) {
 	r := &routing{endpoints: make(map[string]*Endpoint, len(plan.endpoints)), clientIP: ipExtractor(plan.trustedProxies)}
 	for _, ep := range plan.endpoints {
+		ep.metrics = s.metrics.forEndpoint(ep.ID)
 		r.endpoints[ep.ID] = ep
 	}
 	s.routing.Store(r)
