@@ -161,6 +161,12 @@ type EndpointConfig struct {
 	// UnsignedTypes, when set, lists the only event types (after the provider's prefix) a
 	// request without proof may carry; nil: any.
 	UnsignedTypes []string `yaml:"unsigned_types"`
+	// TypePrefix, SuccessStatus and RejectionStatus replace, for this endpoint, the start of its
+	// CloudEvents types and the status codes of its answers (any provider; an hmac block may
+	// also set them, and the endpoint's own keys win).
+	TypePrefix      string `yaml:"type_prefix"`
+	SuccessStatus   *int   `yaml:"success_status"`
+	RejectionStatus *int   `yaml:"rejection_status"`
 	// AllowFrom lists the client addresses (IPs or CIDRs) the endpoint accepts; empty: any.
 	AllowFrom []string `yaml:"allow_from"`
 	// ProviderKeys are the endpoint's other keys, as written, for its provider's Configure

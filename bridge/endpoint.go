@@ -54,6 +54,16 @@ func newEndpoint(c EndpointConfig, s StreamConfig, p *providers.Provider, creds 
 	if settings.TypePrefix != "" {
 		ep.TypePrefix = settings.TypePrefix
 	}
+	// The endpoint's own keys win over the provider's and its settings'.
+	if c.TypePrefix != "" {
+		ep.TypePrefix = c.TypePrefix
+	}
+	if c.SuccessStatus != nil {
+		ep.Success.Status = *c.SuccessStatus
+	}
+	if c.RejectionStatus != nil {
+		ep.Rejection.Status = *c.RejectionStatus
+	}
 	if c.UnsignedTypes != nil {
 		ep.unsignedTypes = map[string]bool{}
 		for _, t := range c.UnsignedTypes {

@@ -288,14 +288,23 @@ func (c *compiler) endpoint(field string, ec EndpointConfig) *Endpoint {
 		c.bad(field+".provider", "unknown provider %q (known: %s)", ec.Provider, strings.Join(providers.Names(), ", "))
 		return nil
 	}
-	settings := c.settings(field, ec, p)
 	creds := ec.Credentials()
+	settings := c.settings(field, ec, p, creds)
 	creds.Settings = settings.Value
 	if err := p.CheckCredentials(creds); err != nil {
 		c.bad(field, "%v", err)
 	}
 	if ec.ReplyTimeout < 0 {
 		c.bad(field+".reply_timeout", "must be positive")
+	}
+	if ec.TypePrefix != "" && !providers.ValidTypePrefix(ec.TypePrefix) {
+		c.bad(field+".type_prefix", "%q is not a reverse-DNS name (lower-case letters, digits, '-', dots)", ec.TypePrefix)
+	}
+	if s := ec.SuccessStatus; s != nil && (*s < 200 || *s > 299) {
+		c.bad(field+".success_status", "%d is not a success status (200–299)", *s)
+	}
+	if s := ec.RejectionStatus; s != nil && (*s < 400 || *s > 499) {
+		c.bad(field+".rejection_status", "%d is not a client-error status (400–499)", *s)
 	}
 	var allowFrom []netip.Prefix
 	for j, a := range ec.AllowFrom {
@@ -328,7 +337,7 @@ func (c *compiler) endpoint(field string, ec EndpointConfig) *Endpoint {
 }
 
 // settings hands the endpoint's own keys to its provider's Configure, once.
-func (c *compiler) settings(field string, ec EndpointConfig, p *providers.Provider) providers.Settings {
+func (c *compiler) settings(field string, ec EndpointConfig, p *providers.Provider, creds providers.Credentials) providers.Settings {
 	unknown := false
 	for _, key := range slices.Sorted(func(yield func(string) bool) {
 		for k := range ec.ProviderKeys {
@@ -359,7 +368,7 @@ func (c *compiler) settings(field string, ec EndpointConfig, p *providers.Provid
 		}
 		return true, nil
 	}
-	settings, err := p.Configure(ec.ID, read)
+	settings, err := p.Configure(ec.ID, creds, read)
 	for _, e := range splitErrors(err) {
 		var se *providers.SettingError
 		if errors.As(e, &se) {

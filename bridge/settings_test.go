@@ -86,6 +86,9 @@ func TestEndpointSettingsErrorsNameTheField(t *testing.T) {
 		{"a misspelt key", "endpoints: [{id: a, provider: standard-webhooks, secrets: [\"whsec_YWJj\"], timestamp_tolerence: 5m}]", "endpoints[0].timestamp_tolerence: unknown field"},
 		{"a bad value", "endpoints: [{id: a, provider: standard-webhooks, secrets: [\"whsec_YWJj\"], timestamp_tolerance: soon}]", "endpoints[0].timestamp_tolerance"},
 		{"a secret that is not base64", "endpoints: [{id: a, provider: standard-webhooks, secrets: [\"whsec_!!\"]}]", "secrets[0]"},
+		{"a type prefix that is not reverse-DNS", "endpoints: [{id: a, provider: aghanim, secrets: [x], type_prefix: Acme Corp}]", "endpoints[0].type_prefix"},
+		{"a success status that is no success", "endpoints: [{id: a, provider: aghanim, secrets: [x], success_status: 302}]", "endpoints[0].success_status"},
+		{"a rejection status that is no client error", "endpoints: [{id: a, provider: zignsec, secrets: [x], rejection_status: 500}]", "endpoints[0].rejection_status"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,5 +97,30 @@ func TestEndpointSettingsErrorsNameTheField(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCommonEndpointKeys: type_prefix, success_status and rejection_status are every endpoint's
+// keys, whatever its provider; the provider's answer body stays.
+func TestCommonEndpointKeys(t *testing.T) {
+	accepted, refused := 202, 401
+	h := startBridge(t, func(c *bridge.Config) {
+		c.Endpoints = append(c.Endpoints, bridge.EndpointConfig{ID: "shop", Provider: "aghanim", Secrets: []string{testSecret},
+			TypePrefix: "com.example.shop", SuccessStatus: &accepted, RejectionStatus: &refused})
+	})
+	body := []byte(`{"event_type":"item.purchased","event_id":"whevt_common_keys"}`)
+	resp, answer := h.post("shop", aghanimHeaders(testSecret, 1, body), body)
+	if resp.StatusCode != accepted || string(answer) != `{"status":"ok"}` {
+		t.Errorf("signed: %d %s, want 202 with Aghanim's body", resp.StatusCode, answer)
+	}
+	msgs := h.messages()
+	if got := msgs[len(msgs)-1].Header.Get("ce-type"); got != "com.example.shop.item.purchased" {
+		t.Errorf("ce-type %q, want com.example.shop.item.purchased", got)
+	}
+	if resp, _ := h.post("shop", aghanimHeaders("wrong", 1, body), body); resp.StatusCode != refused {
+		t.Errorf("forged: %d, want 401", resp.StatusCode)
+	}
+	if resp, _ := h.post("aghanim", aghanimHeaders("wrong", 1, body), body); resp.StatusCode != 403 {
+		t.Errorf("another Aghanim endpoint: %d, want its own 403", resp.StatusCode)
 	}
 }

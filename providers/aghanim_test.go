@@ -230,7 +230,7 @@ func TestAghanimTimestampTolerance(t *testing.T) {
 			if tt.tolerance != 0 {
 				settings["timestamp_tolerance"] = tt.tolerance
 			}
-			configured, err := Aghanim.Configure("shop", settingsOf(settings))
+			configured, err := Aghanim.Configure("shop", Credentials{}, settingsOf(settings))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -251,7 +251,7 @@ func TestAghanimConfigure(t *testing.T) {
 		t.Errorf("SettingKeys %v lack timestamp_tolerance", Aghanim.SettingKeys)
 	}
 	for name, tolerance := range map[string]time.Duration{"zero": 0, "negative": -time.Minute} {
-		_, err := Aghanim.Configure("shop", settingsOf(map[string]any{"timestamp_tolerance": tolerance}))
+		_, err := Aghanim.Configure("shop", Credentials{}, settingsOf(map[string]any{"timestamp_tolerance": tolerance}))
 		if err == nil || !strings.HasPrefix(err.Error(), "timestamp_tolerance: ") {
 			t.Errorf("%s tolerance: %v, want an error naming timestamp_tolerance", name, err)
 		}

@@ -287,7 +287,7 @@ func (s *hmacScheme) decodeProof(value string) ([]byte, error) {
 }
 
 // configureHMAC reads an endpoint's hmac block. Every problem is reported, each naming its key.
-func configureHMAC(endpointID string, read SettingReader) (Settings, error) {
+func configureHMAC(endpointID string, _ Credentials, read SettingReader) (Settings, error) {
 	// The block is read as a map, so that a misspelt key is an error rather than a default
 	// silently taken, and a value of the wrong type is named by its key.
 	var keys map[string]any

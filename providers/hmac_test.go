@@ -65,7 +65,7 @@ func hmacConfigure(t testing.TB, endpointID, endpointYAML string) (Settings, err
 	if err := yaml.Unmarshal([]byte(endpointYAML), &keys); err != nil {
 		t.Fatalf("test YAML: %v", err)
 	}
-	return HMAC.Configure(endpointID, func(key string, v any) (bool, error) {
+	return HMAC.Configure(endpointID, Credentials{}, func(key string, v any) (bool, error) {
 		n, ok := keys[key]
 		if !ok {
 			return false, nil

@@ -167,9 +167,11 @@ type Provider struct {
 	// SettingKeys are the endpoint keys the provider reads through Configure; any other key
 	// beside the common ones is a configuration error.
 	SettingKeys []string
-	// Configure reads an endpoint's own keys (nil: the provider takes none). Its errors name the
-	// key ("hmac.algorithm: …"); the bridge prefixes the endpoint.
-	Configure func(endpointID string, read SettingReader) (Settings, error)
+	// Configure builds an endpoint's scheme once, from its own keys and its credentials (nil:
+	// the provider takes no keys and builds nothing), so that nothing is parsed or decoded per
+	// request. Its errors are SettingErrors naming the key ("hmac.algorithm"); the bridge
+	// prefixes the endpoint.
+	Configure func(endpointID string, creds Credentials, read SettingReader) (Settings, error)
 	// DemoCredentials are the credentials of demo mode with every secret, password and token
 	// set to secret.
 	DemoCredentials func(secret string) Credentials

@@ -193,7 +193,7 @@ func readTimestampTolerance(read SettingReader) (tolerance time.Duration, given 
 
 // configureTimestampTolerance is the Configure of providers whose only own key is
 // timestamp_tolerance and whose default is no age check at all (Aghanim, ZignSec).
-func configureTimestampTolerance(_ string, read SettingReader) (Settings, error) {
+func configureTimestampTolerance(_ string, _ Credentials, read SettingReader) (Settings, error) {
 	tolerance, _, err := readTimestampTolerance(read)
 	if err != nil {
 		return Settings{}, err
@@ -203,8 +203,13 @@ func configureTimestampTolerance(_ string, read SettingReader) (Settings, error)
 
 // toleranceOf is the timestamp_tolerance an endpoint's settings carry; zero when none.
 func toleranceOf(settings any) time.Duration {
-	s, _ := settings.(timestampSettings)
-	return s.tolerance
+	switch s := settings.(type) {
+	case timestampSettings:
+		return s.tolerance
+	case *standardWebhooksSettings:
+		return s.tolerance
+	}
+	return 0
 }
 
 // checkTimestampAge refuses a signed Unix time (seconds) further than tolerance from when req

@@ -49,8 +49,8 @@ var StandardWebhooks = &Provider{
 		// The demo's secret as such senders issue one: whsec_ and base64.
 		return Credentials{Secrets: []string{standardWebhooksSecretPrefix + base64.StdEncoding.EncodeToString([]byte(secret))}}
 	},
-	SettingKeys: []string{"timestamp_tolerance", "type_prefix"},
-	Configure: func(_ string, read SettingReader) (Settings, error) {
+	SettingKeys: []string{timestampToleranceKey},
+	Configure: func(_ string, creds Credentials, read SettingReader) (Settings, error) {
 		var problems []error
 		tolerance, given, err := readTimestampTolerance(read)
 		if err != nil {
@@ -59,13 +59,14 @@ var StandardWebhooks = &Provider{
 		if !given {
 			tolerance = DefaultTimestampTolerance
 		}
-		var prefix string
-		if _, err := read("type_prefix", &prefix); err != nil {
-			problems = append(problems, err)
-		} else if prefix != "" && !validTypePrefix(prefix) {
-			problems = append(problems, settingError("type_prefix", "%q is not a reverse-DNS name (lower-case letters, digits, '-', dots)", prefix))
+		// The keys, decoded once: a secret CheckCredentials refuses has none.
+		s := &standardWebhooksSettings{tolerance: tolerance}
+		for _, secret := range creds.Secrets {
+			if wh, err := standardWebhooksKey(secret); err == nil {
+				s.keys = append(s.keys, wh)
+			}
 		}
-		return Settings{TypePrefix: prefix, Value: timestampSettings{tolerance: tolerance}}, errors.Join(problems...)
+		return Settings{Value: s}, errors.Join(problems...)
 	},
 
 	Authenticate: rawBody(func(req Request, creds Credentials) error {
@@ -88,11 +89,7 @@ var StandardWebhooks = &Provider{
 			return fmt.Errorf("header %s: %w", StandardWebhooksTimestampHeader, err)
 		}
 		matched := false
-		for _, secret := range creds.Secrets {
-			wh, err := standardWebhooksKey(secret)
-			if err != nil {
-				continue // CheckCredentials refuses such secrets at start-up
-			}
+		for _, wh := range standardWebhooksKeys(creds) {
 			// The library compares in constant time (hmac.Equal) and skips entries of other
 			// versions; it is asked for every secret, so no early exit tells which one matched.
 			if wh.VerifyIgnoringTimestamp(req.Body, req.Header) == nil {
@@ -182,6 +179,27 @@ func standardWebhooksKey(secret string) (*standardwebhooks.Webhook, error) {
 	return standardwebhooks.NewWebhookRaw(raw)
 }
 
+// standardWebhooksSettings is a standard-webhooks endpoint as Configure built it.
+type standardWebhooksSettings struct {
+	tolerance time.Duration
+	keys      []*standardwebhooks.Webhook // the secrets, decoded
+}
+
+// standardWebhooksKeys are the endpoint's keys as Configure decoded them, or, for credentials
+// no Configure has seen (tests, `bridge sign`), decoded now.
+func standardWebhooksKeys(creds Credentials) []*standardwebhooks.Webhook {
+	if s, ok := creds.Settings.(*standardWebhooksSettings); ok {
+		return s.keys
+	}
+	var keys []*standardwebhooks.Webhook
+	for _, secret := range creds.Secrets {
+		if wh, err := standardWebhooksKey(secret); err == nil { // CheckCredentials refuses the others
+			keys = append(keys, wh)
+		}
+	}
+	return keys
+}
+
 // checkStandardWebhooksSecrets refuses empty and non-base64 secrets at start-up.
 func checkStandardWebhooksSecrets(creds Credentials) error {
 	if err := needSecret(creds); err != nil {
@@ -202,6 +220,9 @@ func standardWebhooksMessageID(body []byte) string {
 	sum := sha256.Sum256(body)
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
+
+// ValidTypePrefix reports whether p can start a CloudEvents type: dotted lower-case names.
+func ValidTypePrefix(p string) bool { return validTypePrefix(p) }
 
 // validTypePrefix reports whether p can start a CloudEvents type: dotted lower-case names.
 func validTypePrefix(p string) bool {

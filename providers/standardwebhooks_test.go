@@ -134,7 +134,7 @@ func TestStandardWebhooksTolerance(t *testing.T) {
 			if tt.tolerance != 0 {
 				settings["timestamp_tolerance"] = tt.tolerance
 			}
-			configured, err := StandardWebhooks.Configure("acme", settingsOf(settings))
+			configured, err := StandardWebhooks.Configure("acme", Credentials{Secrets: []string{swSecret}}, settingsOf(settings))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,15 +197,13 @@ func TestStandardWebhooksConfig(t *testing.T) {
 		{"no secret", Credentials{}, nil, "secrets"},
 		{"empty secret", Credentials{Secrets: []string{"whsec_"}}, nil, "secrets[0]"},
 		{"not base64", Credentials{Secrets: []string{"whsec_not base64!"}}, nil, "secrets[0]"},
-		{"type prefix", Credentials{Secrets: []string{swSecret}}, map[string]any{"type_prefix": "com.acme"}, ""},
-		{"bad type prefix", Credentials{Secrets: []string{swSecret}}, map[string]any{"type_prefix": "Acme Corp"}, "type_prefix"},
 		{"negative tolerance", Credentials{Secrets: []string{swSecret}}, map[string]any{"timestamp_tolerance": -time.Second}, "timestamp_tolerance"},
 		{"zero tolerance", Credentials{Secrets: []string{swSecret}}, map[string]any{"timestamp_tolerance": time.Duration(0)}, "timestamp_tolerance"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := StandardWebhooks.CheckCredentials(tc.creds)
-			if _, cerr := StandardWebhooks.Configure("acme", settingsOf(tc.settings)); cerr != nil {
+			if _, cerr := StandardWebhooks.Configure("acme", tc.creds, settingsOf(tc.settings)); cerr != nil {
 				err = errors.Join(err, cerr)
 			}
 			switch {

@@ -175,7 +175,7 @@ func TestZignSecTimestampTolerance(t *testing.T) {
 			if tt.tolerance != 0 {
 				settings["timestamp_tolerance"] = tt.tolerance
 			}
-			configured, err := ZignSec.Configure("eid", settingsOf(settings))
+			configured, err := ZignSec.Configure("eid", Credentials{}, settingsOf(settings))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +192,7 @@ func TestZignSecConfigure(t *testing.T) {
 		t.Errorf("SettingKeys %v lack timestamp_tolerance", ZignSec.SettingKeys)
 	}
 	for name, tolerance := range map[string]time.Duration{"zero": 0, "negative": -time.Minute} {
-		_, err := ZignSec.Configure("eid", settingsOf(map[string]any{"timestamp_tolerance": tolerance}))
+		_, err := ZignSec.Configure("eid", Credentials{}, settingsOf(map[string]any{"timestamp_tolerance": tolerance}))
 		if err == nil || !strings.HasPrefix(err.Error(), "timestamp_tolerance: ") {
 			t.Errorf("%s tolerance: %v, want an error naming timestamp_tolerance", name, err)
 		}
