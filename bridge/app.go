@@ -107,6 +107,7 @@ func StartPlan(ctx context.Context, plan *Plan, log zerolog.Logger, opts Options
 			Msg("NATS max_payload is smaller than http.max_body_bytes allows: body limit lowered")
 	}
 	warnUnlimitedUnsigned(log, cfg)
+	warnTrustedAllowFrom(log, plan)
 	metrics := NewMetrics(broker)
 	handler := NewServer(plan, ServerDeps{
 		Publisher:    NewPublisher(broker, cfg.NATS.PublishTimeout),
@@ -162,7 +163,7 @@ func StartPlan(ctx context.Context, plan *Plan, log zerolog.Logger, opts Options
 		a.served <- err
 	}()
 	if cfg.HTTP.AdminListen != "" {
-		if a.admin, err = startAdmin(cfg.HTTP.AdminListen, a); err != nil {
+		if a.admin, err = startAdmin(cfg.HTTP.AdminListen, cfg.HTTP.AdminToken, a); err != nil {
 			_ = a.http.Close()
 			<-a.served
 			broker.Close()
@@ -188,6 +189,21 @@ func warnUnlimitedUnsigned(log zerolog.Logger, cfg *Config) {
 		if ep.AllowUnsigned && len(ep.AllowFrom) == 0 {
 			log.Warn().Str("endpoint", ep.ID).
 				Msg("allow_unsigned without allow_from: requests with no proof at all are accepted from any address")
+		}
+	}
+}
+
+// warnTrustedAllowFrom warns of allow_from entries inside a trusted proxy range: any host in that
+// range may write any client address in X-Forwarded-For, so the entry admits more than it says.
+func warnTrustedAllowFrom(log zerolog.Logger, plan *Plan) {
+	for _, ep := range plan.endpoints {
+		for _, allowed := range ep.allowFrom {
+			for _, trusted := range plan.trustedProxies {
+				if trusted.Overlaps(allowed) {
+					log.Warn().Str("endpoint", ep.ID).Str("allow_from", allowed.String()).Str("trusted_proxy", trusted.String()).
+						Msg("an allow_from entry lies in a trusted proxy range: any host there can claim any client address in X-Forwarded-For; trust only the ingress's own addresses")
+				}
+			}
 		}
 	}
 }

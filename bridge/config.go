@@ -22,6 +22,9 @@ type Config struct {
 	Endpoints []EndpointConfig `yaml:"endpoints"`
 	// lines are where each field was written, when the configuration came from a file.
 	lines map[string]int
+	// fromFile is set by the loader: a configuration someone wrote, not the demo's, so demo
+	// credentials in it are a mistake.
+	fromFile bool
 }
 
 // HTTPConfig is the ingress.
@@ -30,8 +33,13 @@ type HTTPConfig struct {
 	MaxBodyBytes   int64    `yaml:"max_body_bytes"`
 	TLS            TLSFiles `yaml:"tls"`
 	TrustedProxies []string `yaml:"trusted_proxies"`
-	// AdminListen serves POST /-/reload on an address of its own; empty: off.
+	// AdminListen serves the admin surface — GET /metrics and POST /-/reload — on an address of
+	// its own, away from the webhook listener; empty: off (/metrics then stays on the webhook
+	// listener and there is no reload endpoint).
 	AdminListen string `yaml:"admin_listen"`
+	// AdminToken is the bearer token /-/reload requires; required when AdminListen is not a
+	// loopback address.
+	AdminToken string `yaml:"admin_token"`
 	// MaxInflightBytes caps the bytes of all bodies being read or waiting to be stored; past it
 	// a request gets its endpoint's retry answer at once.
 	MaxInflightBytes ByteSize `yaml:"max_inflight_bytes"`
@@ -147,9 +155,12 @@ type StreamConfig struct {
 
 // EndpointConfig is one webhook endpoint: a route, a provider and its credentials.
 type EndpointConfig struct {
-	ID           string               `yaml:"id"`
-	Provider     string               `yaml:"provider"`
-	Secrets      []string             `yaml:"secrets"`
+	ID       string   `yaml:"id"`
+	Provider string   `yaml:"provider"`
+	Secrets  []string `yaml:"secrets"`
+	// SecretFiles are files holding one secret each (a trailing newline is stripped), read when
+	// the configuration is compiled — at start and on every reload — and tried after Secrets.
+	SecretFiles  []string             `yaml:"secret_files"`
 	BasicAuth    *providers.BasicAuth `yaml:"basic_auth"`
 	BearerTokens []string             `yaml:"bearer_tokens"`
 	// ReplyEvents nil means the provider's default; an empty list means none.

@@ -56,7 +56,7 @@ func ParseConfig(r io.Reader, getenv func(string) (string, bool)) (*Config, erro
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	cfg := Config{lines: map[string]int{}}
+	cfg := Config{lines: map[string]int{}, fromFile: true}
 	if len(root.Content) > 0 {
 		fieldLines(&root, "", cfg.lines)
 		if err := expandEnv(&root, "", getenv); err != nil {

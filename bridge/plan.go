@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -132,7 +133,12 @@ func (c *compiler) http() {
 			c.bad("http.admin_listen", "%q is not host:port", h.AdminListen)
 		} else if h.AdminListen == h.Listen && !strings.HasSuffix(h.Listen, ":0") {
 			c.bad("http.admin_listen", "must differ from http.listen: reloading is not for the providers' side")
+		} else if !loopbackAddress(h.AdminListen) && h.AdminToken == "" {
+			c.bad("http.admin_token", "required when http.admin_listen (%q) is not a loopback address: anyone who reaches it could reload the configuration", h.AdminListen)
 		}
+	}
+	if c.cfg.fromFile && demoCredential(h.AdminToken) {
+		c.bad("http.admin_token", "is the demo's credential \"demo-secret\" or a \"replace-me\" placeholder: generate one (openssl rand -hex 32)")
 	}
 	if h.MaxBodyBytes < 0 {
 		c.bad("http.max_body_bytes", "must be positive, got %d", h.MaxBodyBytes)
@@ -289,6 +295,10 @@ func (c *compiler) endpoint(field string, ec EndpointConfig) *Endpoint {
 		return nil
 	}
 	creds := ec.Credentials()
+	creds.Secrets = append(creds.Secrets[:len(creds.Secrets):len(creds.Secrets)], c.secretFiles(field, ec)...)
+	if c.cfg.fromFile {
+		c.noDemoCredentials(field, ec, creds)
+	}
 	settings := c.settings(field, ec, p, creds)
 	creds.Settings = settings.Value
 	if err := p.CheckCredentials(creds); err != nil {
@@ -336,6 +346,53 @@ func (c *compiler) endpoint(field string, ec EndpointConfig) *Endpoint {
 	return newEndpoint(ec, c.cfg.Stream, p, creds, settings, allowFrom)
 }
 
+// secretFiles reads the endpoint's secret_files: one secret each, a trailing newline stripped.
+func (c *compiler) secretFiles(field string, ec EndpointConfig) []string {
+	var secrets []string
+	for j, path := range ec.SecretFiles {
+		f := fmt.Sprintf("%s.secret_files[%d]", field, j)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			c.bad(f, "%v", err)
+			continue
+		}
+		secret := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if strings.TrimSpace(secret) == "" {
+			c.bad(f, "%s is empty", path)
+			continue
+		}
+		secrets = append(secrets, secret)
+	}
+	return secrets
+}
+
+// demoCredential reports whether a credential is the demo's, or a placeholder left unreplaced.
+func demoCredential(s string) bool { return s == DemoSecret || strings.HasPrefix(s, "replace-me") }
+
+// noDemoCredentials refuses, in a configuration someone wrote, a credential that is the demo's
+// or a placeholder: it would look protected and is not.
+func (c *compiler) noDemoCredentials(field string, ec EndpointConfig, creds providers.Credentials) {
+	const why = "is the demo's credential \"demo-secret\" or a \"replace-me\" placeholder: generate one (openssl rand -hex 32)"
+	for j, s := range ec.Secrets {
+		if demoCredential(s) {
+			c.bad(fmt.Sprintf("%s.secrets[%d]", field, j), why)
+		}
+	}
+	for j, s := range creds.Secrets[len(ec.Secrets):] {
+		if demoCredential(s) {
+			c.bad(fmt.Sprintf("%s.secret_files[%d]", field, j), why)
+		}
+	}
+	if ec.BasicAuth != nil && demoCredential(ec.BasicAuth.Password) {
+		c.bad(field+".basic_auth.password", why)
+	}
+	for j, s := range ec.BearerTokens {
+		if demoCredential(s) {
+			c.bad(fmt.Sprintf("%s.bearer_tokens[%d]", field, j), why)
+		}
+	}
+}
+
 // settings hands the endpoint's own keys to its provider's Configure, once.
 func (c *compiler) settings(field string, ec EndpointConfig, p *providers.Provider, creds providers.Credentials) providers.Settings {
 	unknown := false
@@ -378,6 +435,20 @@ func (c *compiler) settings(field string, ec EndpointConfig, p *providers.Provid
 		}
 	}
 	return settings
+}
+
+// loopbackAddress reports whether a listen address "host:port" binds loopback only: a loopback IP
+// or "localhost". An empty host, 0.0.0.0, :: or any other name binds more.
+func loopbackAddress(hostPort string) bool {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 func validSubjectPrefix(s string) bool {

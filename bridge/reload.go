@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +95,7 @@ func (a *App) reload() (ReloadReport, error) {
 	a.server.Route(&applied)
 	a.plan = &applied
 	warnUnlimitedUnsigned(a.log, next)
+	warnTrustedAllowFrom(a.log, &applied)
 	return report, nil
 }
 
@@ -124,6 +127,7 @@ func diffConfigs(old, next *Config) ReloadReport {
 	}
 	restart("http.listen", old.HTTP.Listen, next.HTTP.Listen)
 	restart("http.admin_listen", old.HTTP.AdminListen, next.HTTP.AdminListen)
+	restart("http.admin_token", old.HTTP.AdminToken, next.HTTP.AdminToken) // named, its value never printed
 	restart("http.tls", old.HTTP.TLS, next.HTTP.TLS)
 	restart("http.max_body_bytes", old.HTTP.MaxBodyBytes, next.HTTP.MaxBodyBytes)
 	restart("http.max_inflight_bytes", old.HTTP.MaxInflightBytes, next.HTTP.MaxInflightBytes)
@@ -178,13 +182,14 @@ type adminServer struct {
 	served chan struct{}
 }
 
-func startAdmin(addr string, a *App) (*adminServer, error) {
+func startAdmin(addr, token string, a *App) (*adminServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("http.admin_listen: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /metrics", a.server.MetricsHandler())
+	mux.Handle("/-/reload", adminOnly(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			http.Error(w, "POST to reload the configuration", http.StatusMethodNotAllowed)
@@ -202,7 +207,7 @@ func startAdmin(addr string, a *App) (*adminServer, error) {
 			return
 		}
 		_, _ = io.WriteString(w, "reloaded: "+report.String()+"\n")
-	})
+	})))
 	s := &adminServer{
 		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: 30 * time.Second},
 		ln:     ln,
@@ -218,6 +223,28 @@ func startAdmin(addr string, a *App) (*adminServer, error) {
 func (s *adminServer) close(ctx context.Context) {
 	_ = s.srv.Shutdown(ctx)
 	<-s.served
+}
+
+// adminOnly lets through only what an operator's tool sends: no Origin header (a browser on
+// another site could otherwise make the operator's browser post here, 403) and, when token is
+// set, "Authorization: Bearer <token>" (401 otherwise), compared in constant time.
+func adminOnly(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" {
+			http.Error(w, "requests from a browser page are refused", http.StatusForbidden)
+			return
+		}
+		if token != "" {
+			given := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+			if subtle.ConstantTimeCompare(given[:], want[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="bridge admin"`)
+				http.Error(w, "the admin token is required (Authorization: Bearer <http.admin_token>)", http.StatusUnauthorized)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // AdminAddr is the admin listener's address ("" when it is off).

@@ -75,9 +75,18 @@ func NewServer(plan *Plan, deps ServerDeps) *Server {
 	e.Any("/webhooks/:endpoint", s.handleWebhook)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.handleReady)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
+	if plan.cfg.HTTP.AdminListen == "" {
+		// With an admin listener, /metrics is served there only: an ingress usually forwards
+		// every path of the webhook port.
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	s.handler = e
 	return s
+}
+
+// MetricsHandler serves the bridge's metrics in the Prometheus text format.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})
 }
 
 // ServeHTTP serves the bridge's routes.
