@@ -2,8 +2,6 @@ package bridge
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -353,24 +351,9 @@ func remoteAuth(c NATSConfig) ([]nats.Option, error) {
 		opts = append(opts, nats.Token(c.Token))
 	}
 	if c.TLS.CAFile != "" || c.TLS.CertFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if c.TLS.CAFile != "" {
-			pem, err := os.ReadFile(c.TLS.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("nats.tls.ca_file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("nats.tls.ca_file: no certificate in %s", c.TLS.CAFile)
-			}
-			tc.RootCAs = pool
-		}
-		if c.TLS.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("nats.tls.cert_file: %w", err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
+		tc, err := tlsClientConfig(c.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("nats.tls: %w", err)
 		}
 		opts = append(opts, nats.Secure(tc))
 	}

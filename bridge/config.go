@@ -85,6 +85,9 @@ type LeafConfig struct {
 	URL         string `yaml:"url"`         // the hub's leafnode listener, nats-leaf://host:7422
 	Credentials string `yaml:"credentials"` // .creds file for the leaf connection
 	HubDomain   string `yaml:"hub_domain"`  // the JetStream domain the hub's servers declare
+	// TLS secures the link: the hub's CA (ca_file) and, for mutual TLS, this replica's
+	// certificate (cert_file, key_file).
+	TLS TLSFiles `yaml:"tls"`
 }
 
 // EdgeConfig sizes the local stream of store-and-forward mode.

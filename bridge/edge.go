@@ -31,9 +31,25 @@ func leafOptions(opts *server.Options, plan *Plan) {
 		// Events cross to the hub only by sourcing. Without these, the hub would pass each
 		// replica's events on as plain messages to every other replica, whose local streams
 		// (listening on the same subjects) would store them too and answer their PubAcks.
-		DenyImports: []string{events},
+		// The hub's clients also may not administer this replica's stream: sourcing reads it
+		// through consumers, and nothing on the hub needs to delete, purge, change, create,
+		// read or remove its messages one by one (docs/security.md).
+		DenyImports: append([]string{events}, edgeAdminSubjects(e.Domain)...),
 		DenyExports: []string{events},
+		TLS:         plan.leafTLS != nil,
+		TLSConfig:   plan.leafTLS,
 	}}
+}
+
+// edgeAdminSubjects are the JetStream API subjects of a replica's domain that the hub side may
+// not send across the leaf link: what would delete, purge, change or create a stream, or get or
+// delete its messages one by one.
+func edgeAdminSubjects(domain string) []string {
+	api := edgeAPIPrefix(domain)
+	return []string{
+		api + ".STREAM.DELETE.>", api + ".STREAM.PURGE.>", api + ".STREAM.UPDATE.>", api + ".STREAM.CREATE.>",
+		api + ".STREAM.MSG.GET.>", api + ".STREAM.MSG.DELETE.>", api + ".DIRECT.GET.>",
+	}
 }
 
 // leafURLs reads the hub's leafnode URLs: one, or several comma-separated (the nodes of a hub

@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -296,5 +298,102 @@ func TestHubApplyIsIdempotent(t *testing.T) {
 		if src.OptStartSeq != 1 || src.Name != "WEBHOOKS_EDGE" || src.External == nil {
 			t.Errorf("source %+v: want WEBHOOKS_EDGE from sequence 1 through an external API", src)
 		}
+	}
+}
+
+// TestHubCannotAdministerEdge: a client of the hub cannot purge, delete, change or read the
+// messages of a replica's local stream through the leaf link, while sourcing keeps working.
+func TestHubCannotAdministerEdge(t *testing.T) {
+	hub := natstest.StartHub(t)
+	cfg := edgeConfig(t, hub.LeafURL(), "edge-0")
+	app, _ := startEdge(t, cfg)
+	base := "http://" + app.Addr()
+	hubJS := applyHub(t, hub, cfg, "edge-0")
+	post := func(id string) {
+		t.Helper()
+		body := []byte(`{"event_type":"item.purchased","event_id":"` + id + `"}`)
+		if got := postTo(t, base, "aghanim", aghanimHeaders(testSecret, 1725548450, body), body); got != http.StatusOK {
+			t.Fatalf("status %d", got)
+		}
+	}
+	post("whevt_before_attack")
+	waitHubMsgs(t, hubJS, "WEBHOOKS", 1, 30*time.Second)
+
+	edgeFromHub, err := jetstream.NewWithDomain(hub.Connect(t), "edge-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.Stream.EdgeStreamName()
+	attempt := func(what string, call func(ctx context.Context) error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := call(ctx); err == nil {
+			t.Errorf("%s from the hub succeeded", what)
+		}
+	}
+	// Its info is not refused: sourcing reads it.
+	infoCtx, cancelInfo := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelInfo()
+	remote, err := edgeFromHub.Stream(infoCtx, name)
+	if err != nil {
+		t.Fatalf("the local stream's info from the hub: %v", err)
+	}
+	attempt("purge", func(ctx context.Context) error { return remote.Purge(ctx) })
+	attempt("message delete", func(ctx context.Context) error { return remote.DeleteMsg(ctx, 1) })
+	attempt("message get", func(ctx context.Context) error { _, err := remote.GetMsg(ctx, 1); return err })
+	attempt("direct get", func(ctx context.Context) error {
+		_, err := remote.GetMsg(ctx, 1, jetstream.WithGetMsgSubject("webhooks.>"))
+		return err
+	})
+	attempt("update to one byte", func(ctx context.Context) error {
+		_, err := edgeFromHub.UpdateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{"webhooks.>"}, MaxBytes: 1, Storage: jetstream.FileStorage, Discard: jetstream.DiscardNew})
+		return err
+	})
+	attempt("delete", func(ctx context.Context) error { return edgeFromHub.DeleteStream(ctx, name) })
+	attempt("create another", func(ctx context.Context) error {
+		_, err := edgeFromHub.CreateStream(ctx, jetstream.StreamConfig{Name: "INTRUDER", Subjects: []string{"intruder.>"}})
+		return err
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	local, err := app.Broker().JS().Stream(ctx, name)
+	if err != nil {
+		t.Fatalf("local stream after the attempts: %v", err)
+	}
+	if info := local.CachedInfo(); info.State.Msgs != 1 || info.Config.MaxBytes != int64(cfg.NATS.Embedded.Edge.MaxBytes) {
+		t.Errorf("local stream changed: %d messages, max_bytes %d", info.State.Msgs, info.Config.MaxBytes)
+	}
+	post("whevt_after_attack")
+	waitHubMsgs(t, hubJS, "WEBHOOKS", 2, 30*time.Second)
+}
+
+// TestLeafTLS: nats.embedded.leaf.tls secures the link to a hub whose leafnode listener requires
+// TLS: events reach the hub over it; without the hub's CA the link does not come up.
+func TestLeafTLS(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t, t.TempDir())
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := natstest.StartHubWith(t, func(o *server.Options) {
+		o.LeafNode.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		o.LeafNode.TLSTimeout = 5
+	})
+	cfg := edgeConfig(t, hub.LeafURL(), "edge-0")
+	cfg.NATS.Embedded.Leaf.TLS = bridge.TLSFiles{CAFile: certFile}
+	app, _ := startEdge(t, cfg)
+	hubJS := applyHub(t, hub, cfg, "edge-0")
+	body := []byte(`{"event_type":"item.purchased","event_id":"whevt_over_tls"}`)
+	if got := postTo(t, "http://"+app.Addr(), "aghanim", aghanimHeaders(testSecret, 1725548450, body), body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	waitHubMsgs(t, hubJS, "WEBHOOKS", 1, 30*time.Second)
+
+	bad := edgeConfig(t, hub.LeafURL(), "edge-1")
+	bad.NATS.Embedded.Leaf.TLS = bridge.TLSFiles{CAFile: filepath.Join(t.TempDir(), "missing.pem")}
+	bad.ApplyDefaults()
+	if _, err := bridge.Compile(bad); err == nil || !strings.Contains(err.Error(), "nats.embedded.leaf.tls") {
+		t.Errorf("a CA file that is missing: %v, want an error naming nats.embedded.leaf.tls", err)
 	}
 }

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -28,7 +30,8 @@ type Plan struct {
 	trustedProxies []netip.Prefix
 	embeddedHost   string
 	embeddedPort   int
-	leafURLs       []*url.URL // store-and-forward
+	leafURLs       []*url.URL  // store-and-forward
+	leafTLS        *tls.Config // store-and-forward, nil: no TLS on the leaf link
 }
 
 // Config is the configuration the plan was compiled from, defaults applied. It is read, never
@@ -219,6 +222,13 @@ func (c *compiler) storeAndForward() {
 		c.bad("nats.embedded.leaf.url", "%v", err)
 	} else {
 		c.plan.leafURLs = urls
+	}
+	if t := e.Leaf.TLS; t != (TLSFiles{}) {
+		tc, err := tlsClientConfig(t)
+		if err != nil {
+			c.bad("nats.embedded.leaf.tls", "%v", err)
+		}
+		c.plan.leafTLS = tc
 	}
 	if e.Edge.MaxAge < 0 || e.Edge.MaxBytes < 0 || e.Edge.DuplicateWindow < 0 {
 		c.bad("nats.embedded.edge", "sizes and durations must be positive")
@@ -435,6 +445,34 @@ func (c *compiler) settings(field string, ec EndpointConfig, p *providers.Provid
 		}
 	}
 	return settings
+}
+
+// tlsClientConfig is a TLS client configuration from PEM files: the CA to trust (else the
+// system's) and, for mutual TLS, a certificate and its key.
+func tlsClientConfig(t TLSFiles) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("cert_file and key_file must be set together")
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file: no certificate in %s", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }
 
 // loopbackAddress reports whether a listen address "host:port" binds loopback only: a loopback IP

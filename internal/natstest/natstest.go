@@ -229,11 +229,21 @@ const HubDomain = "hub"
 // a leafnode listener on a random loopback port, for bridges' embedded servers to join.
 func StartHub(t testing.TB) *Server {
 	t.Helper()
+	return StartHubWith(t, nil)
+}
+
+// StartHubWith is StartHub with its options changed by modify (e.g. TLS on the leafnode
+// listener).
+func StartHubWith(t testing.TB, modify func(*server.Options)) *Server {
+	t.Helper()
 	return WithOptions(t, func(o *server.Options) {
 		o.ServerName = "hub"
 		o.JetStreamDomain = HubDomain
 		o.LeafNode.Host = "127.0.0.1"
 		o.LeafNode.Port = freePort(t)
+		if modify != nil {
+			modify(o)
+		}
 	})
 }
 
