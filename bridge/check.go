@@ -36,7 +36,7 @@ func Check(ctx context.Context, plan *Plan, out io.Writer) error {
 			ln.Close()
 		}
 	} else {
-		fmt.Fprintf(out, "nats:     %s\n", cfg.NATS.URL)
+		fmt.Fprintf(out, "nats:     %s\n", RedactURLs(cfg.NATS.URL))
 		problems = append(problems, checkRemote(ctx, cfg, out)...)
 	}
 	fmt.Fprintln(out, "endpoints:")
@@ -65,7 +65,7 @@ func checkRemote(ctx context.Context, cfg *Config, out io.Writer) []error {
 	}
 	nc, err := nats.Connect(cfg.NATS.URL, append(opts, nats.Timeout(5*time.Second))...)
 	if err != nil {
-		return []error{fmt.Errorf("nats.url: connect: %w", err)}
+		return []error{fmt.Errorf("nats.url: connect: %s", RedactPasswords(err.Error(), cfg.NATS.URL))}
 	}
 	defer nc.Close()
 	fmt.Fprintf(out, "          connected to %s (max_payload %d)\n", nc.ConnectedUrlRedacted(), nc.MaxPayload())

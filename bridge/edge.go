@@ -182,6 +182,22 @@ func hubAnswered(nanos int64) time.Time {
 
 // redactURLs hides the passwords of comma-separated URLs (nats-leaf://user:pass@hub:7422), for
 // messages and output.
+// RedactPasswords replaces in msg (an error's text, say) every password of the comma-separated
+// URLs in list.
+func RedactPasswords(msg, list string) string {
+	for _, raw := range strings.Split(list, ",") {
+		if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.User != nil {
+			if p, ok := u.User.Password(); ok && p != "" {
+				msg = strings.ReplaceAll(msg, p, "xxxxx")
+			}
+		}
+	}
+	return msg
+}
+
+// RedactURLs is a list of URLs with every password replaced, for printing.
+func RedactURLs(list string) string { return redactURLs(list) }
+
 func redactURLs(list string) string {
 	parts := strings.Split(list, ",")
 	for i, p := range parts {

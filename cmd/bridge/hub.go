@@ -62,7 +62,8 @@ func runHub(ctx context.Context, args []string, getenv func(string) (string, boo
 	}
 	nc, err := nats.Connect(*url, nats.Timeout(5*time.Second))
 	if err != nil {
-		return fmt.Errorf("hub apply: connect %s: %w", *url, err)
+		// nats.go's error may quote the URL: neither it nor the URL may show its password.
+		return fmt.Errorf("hub apply: connect %s: %s", bridge.RedactURLs(*url), bridge.RedactPasswords(err.Error(), *url))
 	}
 	defer nc.Close()
 	js, err := bridge.HubJetStream(nc, cfg)

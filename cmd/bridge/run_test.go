@@ -291,3 +291,35 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestNoPasswordPrinted: check and hub apply name the NATS servers they reach without the
+// passwords in their URLs, in their output and in their errors.
+func TestNoPasswordPrinted(t *testing.T) {
+	const password = "s3cr3t-pa55"
+	url := "nats://bridge:" + password + "@127.0.0.1:1"
+	cfg := writeFile(t, "remote.yaml", `
+nats: {url: "`+url+`"}
+endpoints: [{id: game, provider: aghanim, secrets: [x]}]
+`)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"check", "-config", cfg}, nil, nil, &out, &errOut)
+	if err == nil {
+		t.Fatal("check against an unreachable server passed")
+	}
+	if all := out.String() + errOut.String() + err.Error(); strings.Contains(all, password) || !strings.Contains(all, "127.0.0.1:1") {
+		t.Errorf("check printed the password, or not the server:\n%s", all)
+	}
+	edge := writeFile(t, "edge.yaml", `
+nats: {embedded: {domain: edge-0, leaf: {url: "nats-leaf://leaf:`+password+`@127.0.0.1:1"}}}
+endpoints: [{id: game, provider: aghanim, secrets: [x]}]
+`)
+	out.Reset()
+	errOut.Reset()
+	err = run(context.Background(), []string{"hub", "apply", "-config", edge, "-replicas", "1", "-nats", url}, nil, nil, &out, &errOut)
+	if err == nil {
+		t.Fatal("hub apply against an unreachable server passed")
+	}
+	if all := out.String() + errOut.String() + err.Error(); strings.Contains(all, password) || !strings.Contains(all, "connect nats://bridge:xxxxx@127.0.0.1:1") {
+		t.Errorf("hub apply printed the password, or not the server it tried:\n%s", all)
+	}
+}
