@@ -42,9 +42,10 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if !ok {
 		return s.fail(c, rec, http.StatusNotFound, "unknown_endpoint", "unknown endpoint")
 	}
-	if c.Request().Method != http.MethodPost {
-		c.Response().Header().Set("Allow", http.MethodPost)
-		return s.fail(c, rec, http.StatusMethodNotAllowed, "method", "only POST is allowed")
+	// Only POST carries events; another method is only ever a provider's handshake (Meta's and
+	// Okta's GET challenges), answered below or refused 405.
+	if c.Request().Method != http.MethodPost && ep.Provider.Handshake == nil {
+		return s.notAllowed(c, rec)
 	}
 	provider = ep.Provider.Name
 	// Before anything is read: a sender outside the endpoint's allow_from costs nothing more.
@@ -65,11 +66,14 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		rec.err = err
 		return s.fail(c, rec, http.StatusBadRequest, "read_error", "could not read the body")
 	}
-	req := providers.Request{Header: c.Request().Header, Body: body, Received: rec.start}
+	req := providers.Request{Method: c.Request().Method, URI: c.Request().RequestURI, Header: c.Request().Header, Body: body, Received: rec.start}
 	if ep.Provider.Handshake != nil {
-		if answer, ok := ep.Provider.Handshake(req); ok {
+		if answer, ok := ep.Provider.Handshake(req, ep.Credentials); ok {
 			rec.reason = "handshake"
 			return s.answer(c, rec, answer)
+		}
+		if req.Method != http.MethodPost {
+			return s.notAllowed(c, rec)
 		}
 	}
 
@@ -285,6 +289,12 @@ func (s *Server) answer(c echo.Context, rec *record, a providers.Answer) error {
 		ct = "application/octet-stream"
 	}
 	return c.Blob(a.Status, ct, a.Body)
+}
+
+// notAllowed answers a method other than POST that is no handshake.
+func (s *Server) notAllowed(c echo.Context, rec *record) error {
+	c.Response().Header().Set("Allow", http.MethodPost)
+	return s.fail(c, rec, http.StatusMethodNotAllowed, "method", "only POST is allowed")
 }
 
 // fail answers the bridge's own errors (not the provider's) with a small JSON body.

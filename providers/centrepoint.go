@@ -58,7 +58,7 @@ var CentrePoint = &Provider{
 	// sends X-ActiGraph-Event: validation and expects 200 with its X-ActiGraph-Hook-Secret header
 	// echoed. The documented request carries no proof, and the answer reveals nothing the request
 	// did not contain.
-	Handshake: func(req Request) (Answer, bool) {
+	Handshake: func(req Request, _ Credentials) (Answer, bool) {
 		if !strings.EqualFold(strings.TrimSpace(req.Header.Get(CentrePointEventHeader)), centrePointValidationEvent) {
 			return Answer{}, false
 		}

@@ -215,7 +215,7 @@ func TestCentrePointHandshake(t *testing.T) {
 			if tc.hookSecret != "" {
 				req.Header.Set("X-ActiGraph-Hook-Secret", tc.hookSecret)
 			}
-			answer, handled := CentrePoint.Handshake(req)
+			answer, handled := CentrePoint.Handshake(req, Credentials{})
 			if handled != tc.handled {
 				t.Fatalf("Handshake handled = %v, want %v", handled, tc.handled)
 			}
@@ -520,7 +520,7 @@ func FuzzCentrePointMap(f *testing.F) {
 		}, Body: body}
 
 		// Only the validation request is answered by the handshake, echoing the hook secret.
-		answer, handled := CentrePoint.Handshake(req)
+		answer, handled := CentrePoint.Handshake(req, Credentials{})
 		if handled != strings.EqualFold(strings.TrimSpace(event), "validation") {
 			t.Fatalf("Handshake(%q) handled = %v", event, handled)
 		}

@@ -28,6 +28,11 @@ var ErrUnmappable = errors.New("body cannot be mapped to an event")
 
 // Request is what a provider sees of an incoming webhook.
 type Request struct {
+	// Method and URI are the request's method and its request-target as received (path and
+	// query, e.g. "/webhooks/hubspot?x=1"); schemes that sign the URL read them, with the
+	// endpoint's configured public URL, never the Host header.
+	Method string
+	URI    string
 	Header http.Header
 	Body   []byte
 	// Received is when the request arrived: timestamps are judged against it (the clock is an
@@ -148,9 +153,12 @@ type Provider struct {
 	// "publish as unmapped", and the Event returned with it may still carry the id and time the
 	// provider's headers give (its type is ignored).
 	Map func(req Request) (Event, error)
-	// Handshake, when set, answers requests that are not events (CentrePoint's validation),
-	// before and without authentication. It returns false for ordinary requests.
-	Handshake func(req Request) (Answer, bool)
+	// Handshake, when set, answers requests that are not events — CentrePoint's validation,
+	// Slack's url_verification, Meta's GET challenge, … — before they are published, verifying
+	// them with creds where the sender signs them (a badly signed one is answered with the
+	// provider's Rejection). It returns false for ordinary requests. It is the only step that
+	// sees a method other than POST (Request.Method); for those, false means 405.
+	Handshake func(req Request, creds Credentials) (Answer, bool)
 	// Sign returns the headers the provider would send with body, signed with the first of
 	// creds' proofs, for `bridge sign`/`bridge send` and the load tool.
 	Sign SignFunc
