@@ -186,6 +186,9 @@ type Provider struct {
 	// DemoKeys are the endpoint's own keys in demo mode, as YAML (the hmac provider's block);
 	// empty: none.
 	DemoKeys string
+	// HMACBlock, for a preset that an hmac block expresses, is that block as YAML: what an
+	// endpoint of the hmac provider would write to verify this sender (docs/providers/).
+	HMACBlock string
 	// Load is how the load tool (and `bridge send` examples) make unique webhooks of this
 	// provider.
 	Load LoadProfile
