@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"os"
@@ -301,7 +302,7 @@ func flusherTimeout(publishTimeout time.Duration) time.Duration {
 func reconnectBackoff(attempts int) time.Duration {
 	d := 100 * time.Millisecond << min(attempts, 6)
 	d = min(d, 5*time.Second)
-	return d/2 + time.Duration(time.Now().UnixNano()%int64(d/2))
+	return d/2 + rand.N(d/2)
 }
 
 func startEmbedded(plan *Plan) (*server.Server, error) {
