@@ -123,6 +123,10 @@ type Proof struct {
 	// recognised among retries by the hash of these bytes, so a change the signature does not
 	// see (whitespace, escapes) makes no new event.
 	Signed []byte
+	// Secret is the index, in the endpoint's secrets, of the secret that matched (-1: none, the
+	// proof was no secret's, e.g. Basic or a bearer token); Verify finds it. An operator rotating
+	// a secret sees from it when the old one can go.
+	Secret int
 }
 
 // rawBody adapts a scheme whose signature, when it matches, covers the raw body as received.
@@ -243,11 +247,44 @@ func (p *Provider) Verify(req Request, creds Credentials) (Verified, error) {
 	proof, err := p.Authenticate(req, creds)
 	switch {
 	case err == nil:
+		proof.Secret = p.matchedSecret(req, creds)
 		return Verified{provider: p, req: req, proof: proof}, nil
 	case creds.AllowUnsigned && errors.Is(err, ErrMissingProof) && !presentedProof(err):
 		return Verified{provider: p, req: req, unsigned: true}, nil
 	}
 	return Verified{}, fmt.Errorf("%s: %w", p.Name, err)
+}
+
+// matchedSecret finds which of creds' secrets the authenticated req was signed with: with one
+// secret, that one; with several (a rotation), each alone, until one verifies — a few more MACs
+// only while a rotation is under way. -1 when none alone does (the proof was a password or a
+// token).
+func (p *Provider) matchedSecret(req Request, creds Credentials) int {
+	switch len(creds.Secrets) {
+	case 0:
+		return -1
+	case 1:
+		if creds.BasicAuth == nil && len(creds.BearerTokens) == 0 {
+			return 0
+		}
+	}
+	for i, s := range creds.Secrets {
+		one := creds
+		one.Secrets, one.BasicAuth, one.BearerTokens = []string{s}, nil, nil
+		if _, err := p.Authenticate(req, one); err == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// SecretIndex is the index of the endpoint's secret that matched, -1 when the proof was none of
+// them (Basic, a bearer token, or no proof at all).
+func (v Verified) SecretIndex() int {
+	if v.unsigned {
+		return -1
+	}
+	return v.proof.Secret
 }
 
 // presentedProof reports whether an authentication error also says a proof was presented and

@@ -26,9 +26,10 @@ func proofHeader(h http.Header, name string) (string, error) {
 	values := h.Values(name)
 	switch {
 	case len(values) == 0 || (len(values) == 1 && strings.TrimSpace(values[0]) == ""):
-		return "", fmt.Errorf("header %s: %w", name, ErrMissingProof)
+		return "", withDiagnosis(&missingHeader{name: name}, "the header %s is missing", name)
 	case len(values) > 1:
-		return "", fmt.Errorf("header %s given %d times: %w", name, len(values), ErrMalformedProof)
+		return "", withDiagnosis(fmt.Errorf("header %s given %d times: %w", name, len(values), ErrMalformedProof),
+			"the header %s is given %d times; a request offers one signature", name, len(values))
 	}
 	return strings.TrimSpace(values[0]), nil
 }
@@ -39,19 +40,28 @@ func proofHeader(h http.Header, name string) (string, error) {
 func signedHeader(h http.Header, name string) (string, error) {
 	value, err := proofHeader(h, name)
 	if errors.Is(err, ErrMissingProof) {
-		return "", fmt.Errorf("header %s: absent beside a signature: %w", name, ErrMalformedProof)
+		return "", withDiagnosis(fmt.Errorf("header %s: absent beside a signature: %w", name, ErrMalformedProof),
+			"the header %s, which the signature covers, is missing", name)
 	}
 	return value, err
 }
 
 // macOf returns HMAC-newHash(secret, parts concatenated).
 func macOf(newHash func() hash.Hash, secret string, parts ...[]byte) []byte {
-	m := hmac.New(newHash, []byte(secret))
+	return macOfKey(newHash, []byte(secret), parts...)
+}
+
+// macOfKey returns HMAC-newHash(key, parts concatenated).
+func macOfKey(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
+	m := hmac.New(newHash, key)
 	for _, p := range parts {
 		m.Write(p)
 	}
 	return m.Sum(nil)
 }
+
+// equalMAC compares two MACs in constant time.
+func equalMAC(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
 // anySecret reports whether given equals the MAC that mac computes for one of secrets. Each
 // comparison is constant-time; every secret is tried, so timing does not tell which matched.
@@ -115,10 +125,17 @@ func verifyMAC(h http.Header, header string, decode func(string) ([]byte, error)
 	}
 	given, err := decode(value)
 	if err != nil {
-		return fmt.Errorf("header %s: %w", header, err)
+		if Diagnosis(err) != "" {
+			return fmt.Errorf("header %s: %w", header, err)
+		}
+		return withDiagnosis(fmt.Errorf("header %s: %w", header, err), "the signature in %s is not in the encoding expected (%v)", header, err)
 	}
 	if !anySecret(secrets, given, func(s string) []byte { return macOf(newHash, s, signed...) }) {
-		return fmt.Errorf("header %s: %w", header, ErrBadSignature)
+		err := fmt.Errorf("header %s: %w", header, ErrBadSignature)
+		if size := newHash().Size(); len(given) != size {
+			return withDiagnosis(err, "%s", wrongLength(header, len(given), size))
+		}
+		return withDiagnosis(err, "%s", noSecretMatches(secrets, newHash, given, signed...))
 	}
 	return nil
 }
@@ -222,13 +239,15 @@ func checkTimestampAge(secs int64, req Request, tolerance time.Duration) error {
 	age := receivedAt(req).Sub(time.Unix(min(secs, maxRFC3339Seconds), 0))
 	switch {
 	case age > tolerance:
-		return fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Second), tolerance, ErrStaleTimestamp)
+		return withDiagnosis(fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Second), tolerance, ErrStaleTimestamp),
+			"timestamp %d s old, tolerance %d s", int64(age/time.Second), int64(tolerance/time.Second))
 	case age < -tolerance:
 		ahead := -age
 		if ahead < 0 { // Sub saturated at the least Duration, whose negation overflows
 			ahead = math.MaxInt64
 		}
-		return fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Second), tolerance, ErrStaleTimestamp)
+		return withDiagnosis(fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Second), tolerance, ErrStaleTimestamp),
+			"timestamp %d s in the future, tolerance %d s: is the sender's clock right?", int64(ahead/time.Second), int64(tolerance/time.Second))
 	}
 	return nil
 }

@@ -60,10 +60,10 @@ var StandardWebhooks = &Provider{
 			tolerance = DefaultTimestampTolerance
 		}
 		// The keys, decoded once: a secret CheckCredentials refuses has none.
-		s := &standardWebhooksSettings{tolerance: tolerance}
+		s := &standardWebhooksSettings{tolerance: tolerance, keys: map[string]*standardwebhooks.Webhook{}}
 		for _, secret := range creds.Secrets {
 			if wh, err := standardWebhooksKey(secret); err == nil {
-				s.keys = append(s.keys, wh)
+				s.keys[secret] = wh
 			}
 		}
 		return Settings{Value: s}, errors.Join(problems...)
@@ -182,22 +182,31 @@ func standardWebhooksKey(secret string) (*standardwebhooks.Webhook, error) {
 // standardWebhooksSettings is a standard-webhooks endpoint as Configure built it.
 type standardWebhooksSettings struct {
 	tolerance time.Duration
-	keys      []*standardwebhooks.Webhook // the secrets, decoded
+	keys      map[string]*standardwebhooks.Webhook // each secret, decoded
 }
 
 // standardWebhooksKeys are the endpoint's keys as Configure decoded them, or, for credentials
 // no Configure has seen (tests, `bridge sign`), decoded now.
 func standardWebhooksKeys(creds Credentials) []*standardwebhooks.Webhook {
-	if s, ok := creds.Settings.(*standardWebhooksSettings); ok {
-		return s.keys
-	}
-	var keys []*standardwebhooks.Webhook
+	s, _ := creds.Settings.(*standardWebhooksSettings)
+	keys := make([]*standardwebhooks.Webhook, 0, len(creds.Secrets))
 	for _, secret := range creds.Secrets {
-		if wh, err := standardWebhooksKey(secret); err == nil { // CheckCredentials refuses the others
+		if wh, ok := s.keyOf(secret); ok {
+			keys = append(keys, wh)
+		} else if wh, err := standardWebhooksKey(secret); err == nil { // CheckCredentials refuses the others
 			keys = append(keys, wh)
 		}
 	}
 	return keys
+}
+
+// keyOf is secret's key as Configure decoded it.
+func (s *standardWebhooksSettings) keyOf(secret string) (*standardwebhooks.Webhook, bool) {
+	if s == nil {
+		return nil, false
+	}
+	wh, ok := s.keys[secret]
+	return wh, ok
 }
 
 // checkStandardWebhooksSecrets refuses empty and non-base64 secrets at start-up.
