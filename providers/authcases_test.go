@@ -226,6 +226,7 @@ var authCaseSuites = map[string]func(*testing.T){
 	"usercheck":         TestUserCheckAuthenticate,
 	"standard-webhooks": TestStandardWebhooksAuthenticate,
 	"hmac":              TestHMACAuthenticate,
+	"svix":              TestSvixAuthenticate, "clerk": TestClerkAuthenticate, "resend": TestResendAuthenticate,
 }
 
 func TestEveryProviderHasAuthCases(t *testing.T) {
