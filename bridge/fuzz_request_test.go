@@ -6,11 +6,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"slices"
@@ -81,6 +83,8 @@ const requestPathLimit = 64 << 10
 var requestPathEndpoints = []string{
 	"aghanim", "altdentifier", "zignsec", "centrepoint", "usercheck", "standard-webhooks", "hmac",
 	"no-such-endpoint",
+	"github", "shopify", "intercom", "bitbucket", "typeform", "coinbase-commerce", "vercel", "segment", "sentry", "linear", "docusign", "jira",
+	"svix", "clerk", "resend",
 }
 
 // requestPathMethods are the methods the method argument picks from; POST is 0 and the default.
@@ -465,6 +469,8 @@ type requestSigner func(h http.Header, secret string, body []byte, now time.Time
 
 // requestSigners sign for each provider, by name.
 var requestSigners = map[string]requestSigner{
+	// Svix's senders: Standard Webhooks under svix-* names (docs/providers/svix.md).
+	"svix": svixSigner, "clerk": svixSigner, "resend": svixSigner,
 	// Hex HMAC-SHA256 of "{timestamp}.{body}" (docs/providers/aghanim.md).
 	"aghanim": func(h http.Header, secret string, body []byte, now time.Time) ([]signedHeader, bool) {
 		ts, fuzzed := headerOr(h, providers.AghanimTimestampHeader, strconv.FormatInt(now.Unix(), 10))
@@ -521,6 +527,30 @@ var requestSigners = map[string]requestSigner{
 	"hmac": func(_ http.Header, secret string, body []byte, _ time.Time) ([]signedHeader, bool) {
 		return []signedHeader{{providers.GitHubSignatureHeader, "sha256=" + hexHMAC256(secret, string(body))}}, false
 	},
+	// Presets that sign the raw body: prefix + hex or base64 HMAC of the body, as each sender's
+	// page in docs/providers/ says; their id and type headers, outside the signature, are fuzzed.
+	"github":            bodyHMACSigner("X-Hub-Signature-256", "sha256=", sha256.New, hex.EncodeToString),
+	"shopify":           bodyHMACSigner("X-Shopify-Hmac-Sha256", "", sha256.New, base64.StdEncoding.EncodeToString),
+	"intercom":          bodyHMACSigner("X-Hub-Signature", "sha1=", sha1.New, hex.EncodeToString),
+	"bitbucket":         bodyHMACSigner("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString),
+	"typeform":          bodyHMACSigner("Typeform-Signature", "sha256=", sha256.New, base64.StdEncoding.EncodeToString),
+	"coinbase-commerce": bodyHMACSigner("X-CC-Webhook-Signature", "", sha256.New, hex.EncodeToString),
+	"vercel":            bodyHMACSigner("X-Vercel-Signature", "", sha1.New, hex.EncodeToString),
+	"segment":           bodyHMACSigner("X-Signature", "", sha1.New, hex.EncodeToString),
+	"sentry":            bodyHMACSigner("Sentry-Hook-Signature", "", sha256.New, hex.EncodeToString),
+	"linear":            bodyHMACSigner("Linear-Signature", "", sha256.New, hex.EncodeToString),
+	"docusign":          bodyHMACSigner("X-DocuSign-Signature-1", "", sha256.New, base64.StdEncoding.EncodeToString),
+	"jira":              bodyHMACSigner("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString),
+}
+
+// bodyHMACSigner signs as a sender whose proof header is prefix + encode(HMAC-newHash(secret,
+// body)).
+func bodyHMACSigner(proof, prefix string, newHash func() hash.Hash, encode func([]byte) string) requestSigner {
+	return func(_ http.Header, secret string, body []byte, _ time.Time) ([]signedHeader, bool) {
+		m := hmac.New(newHash, []byte(secret))
+		m.Write(body)
+		return []signedHeader{{proof, prefix + encode(m.Sum(nil))}}, false
+	}
 }
 
 // headerOr is h's first value of name, or else def; fuzzed reports which.
@@ -581,4 +611,26 @@ func (l *logTail) lineAfter(mark int) string {
 		}
 	}
 	return "(none)"
+}
+
+// svixSigner signs as Svix does: "v1,<base64 HMAC-SHA256 of "{svix-id}.{svix-timestamp}.{body}">",
+// keyed with the base64 after "whsec_" decoded
+// (https://docs.svix.com/receiving/verifying-payloads/how-manual); a fuzzed id or timestamp is
+// signed as given.
+func svixSigner(h http.Header, secret string, body []byte, now time.Time) ([]signedHeader, bool) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		panic(fmt.Sprintf("svix test secret %q: %v", secret, err))
+	}
+	sum := sha256.Sum256(body)
+	id, idFuzzed := headerOr(h, "svix-id", "msg_"+hex.EncodeToString(sum[:12]))
+	ts, tsFuzzed := headerOr(h, "svix-timestamp", strconv.FormatInt(now.Unix(), 10))
+	m := hmac.New(sha256.New, key)
+	io.WriteString(m, id+"."+ts+".")
+	m.Write(body)
+	return []signedHeader{
+		{"svix-id", id},
+		{"svix-timestamp", ts},
+		{"svix-signature", "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))},
+	}, idFuzzed || tsFuzzed
 }

@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -31,6 +32,10 @@ type retryWebhook struct {
 // retryWebhooks are the retry tests' webhooks, by provider. Every provider must have one: the
 // tests fail for a provider without.
 var retryWebhooks = map[string]retryWebhook{
+	// Svix's senders: Standard Webhooks under svix-* names (docs/providers/svix.md).
+	"svix":   svixRetryWebhook(`{"type":"invoice.paid","timestamp":"2022-11-03T20:26:10.344522Z","data":{"invoice":"in_retry_1"}}`),
+	"clerk":  svixRetryWebhook(`{"data":{"id":"user_retry_1","object":"user"},"object":"event","timestamp":1654012591835,"type":"user.created"}`),
+	"resend": svixRetryWebhook(`{"type":"email.delivered","created_at":"2024-02-22T23:41:12.126Z","data":{"email_id":"retry-1"}}`),
 	// Digest: "MD5=" and the hex HMAC-MD5 of the body (docs/providers/altdentifier.md). "Please
 	// return a 4xx (Excluding 403)" is the only answer AltDentifier retries on.
 	"altdentifier": {http.StatusTooManyRequests, func(secret string, _ time.Time) (http.Header, []byte) {
@@ -104,6 +109,45 @@ var retryWebhooks = map[string]retryWebhook{
 			"X-Hub-Signature-256": {"sha256=" + hex.EncodeToString(retryMAC(sha256.New, []byte(secret), body))},
 		}, body
 	}},
+	// Presets that sign the raw body: prefix + hex or base64 HMAC of the body, as each sender's
+	// page in docs/providers/ says.
+	"github": bodyHMACWebhook("X-Hub-Signature-256", "sha256=", sha256.New, hex.EncodeToString,
+		`{"zen":"Design for failure.","hook_id":43}`, "X-GitHub-Event", "ping", "X-GitHub-Delivery", "d2a1f1c0-cc78-11e3-81ab-4c9367dc0958"),
+	"shopify": bodyHMACWebhook("X-Shopify-Hmac-Sha256", "", sha256.New, base64.StdEncoding.EncodeToString,
+		`{"id":820982911946154508,"name":"#9999"}`, "X-Shopify-Topic", "orders/create", "X-Shopify-Webhook-Id", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"),
+	"intercom": bodyHMACWebhook("X-Hub-Signature", "sha1=", sha1.New, hex.EncodeToString,
+		`{"type":"notification_event","id":"notif_retry_1","topic":"conversation.user.created"}`),
+	"bitbucket": bodyHMACWebhook("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString,
+		`{"repository":{"full_name":"team/repo"}}`, "X-Event-Key", "repo:push", "X-Request-UUID", "afe2a1b5-0b0b-4b4d-9a3c-6a0c2b1e9d77"),
+	"typeform": bodyHMACWebhook("Typeform-Signature", "sha256=", sha256.New, base64.StdEncoding.EncodeToString,
+		`{"event_id":"01FHZ5HDX3WNFNPBZPTNTXWCJW","event_type":"form_response"}`),
+	"coinbase-commerce": bodyHMACWebhook("X-CC-Webhook-Signature", "", sha256.New, hex.EncodeToString,
+		`{"id":"attempt-1","event":{"id":"24934862-d980-46cb-9402-43c81b0cdba6","type":"charge:created"}}`),
+	"vercel": bodyHMACWebhook("X-Vercel-Signature", "", sha1.New, hex.EncodeToString,
+		`{"id":"uev_retry_1","type":"deployment.created","payload":{}}`),
+	"segment": bodyHMACWebhook("X-Signature", "", sha1.New, hex.EncodeToString,
+		`{"type":"track","event":"Order Completed","messageId":"retry-1"}`),
+	"sentry": bodyHMACWebhook("Sentry-Hook-Signature", "", sha256.New, hex.EncodeToString,
+		`{"action":"created","data":{"issue":{"id":"1"}}}`, "Sentry-Hook-Resource", "issue", "Request-ID", "0c0fe3ad-9e1a-44fa-8a0c-59b3a8c0b3b2"),
+	"linear": bodyHMACWebhook("Linear-Signature", "", sha256.New, hex.EncodeToString,
+		`{"action":"create","type":"Issue","data":{"id":"1"}}`, "Linear-Delivery", "234d1a4e-b617-4388-90fe-adc3633d6b72"),
+	"docusign": bodyHMACWebhook("X-DocuSign-Signature-1", "", sha256.New, base64.StdEncoding.EncodeToString,
+		`{"event":"envelope-completed","data":{"envelopeId":"93be49ab"}}`),
+	"jira": bodyHMACWebhook("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString,
+		`{"webhookEvent":"jira:issue_created","issue":{"key":"TEST-2"}}`, "X-Atlassian-Webhook-Identifier", "1ce9f8d1-0e2e-4a33-b2c6-7c3b8a5e0b61"),
+}
+
+// bodyHMACWebhook is a preset's webhook whose proof header carries prefix + encode(HMAC-newHash(
+// secret, body)), beside the other headers given as name, value pairs; it retries on 503.
+func bodyHMACWebhook(proof, prefix string, newHash func() hash.Hash, encode func([]byte) string, body string, header ...string) retryWebhook {
+	return retryWebhook{http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		h := http.Header{"Content-Type": {"application/json"}}
+		for i := 0; i+1 < len(header); i += 2 {
+			h.Set(header[i], header[i+1])
+		}
+		h.Set(proof, prefix+encode(retryMAC(newHash, []byte(secret), []byte(body))))
+		return h, []byte(body)
+	}}
 }
 
 // retryMAC is HMAC-newHash(key, parts concatenated).
@@ -244,4 +288,24 @@ func TestRetryAnswerForUnansweredQuestion(t *testing.T) {
 	if n := len(h.messages()); n != 1 {
 		t.Errorf("%d messages, want the event stored once before it was asked", n)
 	}
+}
+
+// svixRetryWebhook signs body as Svix does: svix-id, svix-timestamp, and svix-signature "v1,"
+// with the base64 HMAC-SHA256 of "{id}.{timestamp}.{body}", keyed with the base64 after "whsec_"
+// decoded (https://docs.svix.com/receiving/verifying-payloads/how-manual).
+func svixRetryWebhook(body string) retryWebhook {
+	return retryWebhook{http.StatusServiceUnavailable, func(secret string, now time.Time) (http.Header, []byte) {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+		if err != nil {
+			panic("svix endpoint secret is not whsec_<base64>: " + err.Error())
+		}
+		const id = "msg_retry_svix_1"
+		ts := strconv.FormatInt(now.Unix(), 10)
+		return http.Header{
+			"Content-Type":   {"application/json"},
+			"Svix-Id":        {id},
+			"Svix-Timestamp": {ts},
+			"Svix-Signature": {"v1," + base64.StdEncoding.EncodeToString(retryMAC(sha256.New, key, []byte(id+"."+ts+"."), []byte(body)))},
+		}, []byte(body)
+	}}
 }

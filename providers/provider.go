@@ -338,6 +338,8 @@ var registry = []*Provider{
 	UserCheck,
 	StandardWebhooks,
 	HMAC,
+	GitHubPreset, ShopifyPreset, IntercomPreset, BitbucketPreset, TypeformPreset, CoinbaseCommercePreset, VercelPreset, SegmentPreset, SentryPreset, LinearPreset, DocuSignPreset, JiraPreset,
+	Svix, Clerk, Resend,
 }
 
 // Lookup returns the provider called name.
