@@ -227,6 +227,7 @@ var authCaseSuites = map[string]func(*testing.T){
 	"standard-webhooks": TestStandardWebhooksAuthenticate,
 	"hmac":              TestHMACAuthenticate,
 	"svix":              TestSvixAuthenticate, "clerk": TestClerkAuthenticate, "resend": TestResendAuthenticate,
+	"twilio": TestTwilioAuthenticate, "square": TestSquareAuthenticate,
 }
 
 func TestEveryProviderHasAuthCases(t *testing.T) {

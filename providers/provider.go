@@ -340,6 +340,7 @@ var registry = []*Provider{
 	HMAC,
 	GitHubPreset, ShopifyPreset, IntercomPreset, BitbucketPreset, TypeformPreset, CoinbaseCommercePreset, VercelPreset, SegmentPreset, SentryPreset, LinearPreset, DocuSignPreset, JiraPreset,
 	Svix, Clerk, Resend,
+	Twilio, Square,
 }
 
 // Lookup returns the provider called name.
