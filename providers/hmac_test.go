@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +129,7 @@ func TestHMACDeclaration(t *testing.T) {
 	if HMAC.Retry.Header.Get("Retry-After") == "" {
 		t.Error("Retry has no Retry-After")
 	}
-	if len(HMAC.SettingKeys) != 1 || HMAC.SettingKeys[0] != "hmac" {
+	if !slices.Equal(HMAC.SettingKeys, []string{"hmac", "public_url"}) {
 		t.Errorf("SettingKeys %v", HMAC.SettingKeys)
 	}
 	if err := HMAC.CheckCredentials(Credentials{}); err == nil {
@@ -406,7 +407,7 @@ func TestHMACConfigureErrors(t *testing.T) {
 		{name: "template with an unclosed brace", yaml: `hmac: {header: X-Sig, signed: "{body"}`, field: []string{"hmac.signed"}},
 		{name: "template with a brace in a placeholder", yaml: `hmac: {header: X-Sig, signed: "{bo{body}"}`, field: []string{"hmac.signed"}},
 		{name: "template with a stray closing brace", yaml: `hmac: {header: X-Sig, signed: "{body}}"}`, field: []string{"hmac.signed"}},
-		{name: "template with an unknown placeholder", yaml: `hmac: {header: X-Sig, signed: "{timestamp}.{body}"}`, field: []string{"hmac.signed"}},
+		{name: "template with an unknown placeholder", yaml: `hmac: {header: X-Sig, signed: "{nonce}.{body}"}`, field: []string{"hmac.signed"}},
 		{name: "template with an empty header name", yaml: `hmac: {header: X-Sig, signed: "{header:}.{body}"}`, field: []string{"hmac.signed"}},
 		{name: "template signing the signature", yaml: `hmac: {header: X-Sig, signed: "{header:x-sig}{body}"}`, field: []string{"hmac.signed"}},
 		{name: "id_header and id_field", yaml: "hmac: {header: X-Sig, id_header: X-Id, id_field: id}", field: []string{"hmac.id_field"}},
@@ -736,7 +737,7 @@ func TestHMACTemplate(t *testing.T) {
 			t.Errorf("%q: %v", tc.template, err)
 			continue
 		}
-		parts, err := tmpl.apply(h, []byte("B"))
+		parts, err := tmpl.apply(hmacInput{header: h, body: []byte("B")})
 		if tc.want == "" {
 			if !errors.Is(err, ErrMissingProof) {
 				t.Errorf("%q without its header: %v", tc.template, err)
@@ -781,7 +782,7 @@ func TestHMACTemplateBorders(t *testing.T) {
 		}
 		h := http.Header{}
 		h.Set("X-Ts", tc.value)
-		_, err = tmpl.apply(h, []byte("B"))
+		_, err = tmpl.apply(hmacInput{header: h, body: []byte("B")})
 		if tc.ok && err != nil || !tc.ok && !errors.Is(err, ErrMalformedProof) {
 			t.Errorf("%q with X-Ts %q: %v, want ok %v", tc.template, tc.value, err, tc.ok)
 		}
@@ -817,7 +818,7 @@ func FuzzHMACTemplate(f *testing.F) {
 		for i, name := range tmpl.headers() {
 			h.Set(name, value(i))
 		}
-		parts, err := tmpl.apply(h, body)
+		parts, err := tmpl.apply(hmacInput{header: h, body: body})
 		if err != nil {
 			t.Fatalf("%q: every header it names is there, yet: %v", template, err)
 		}
