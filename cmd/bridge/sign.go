@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/providers"
 )
 
@@ -35,7 +36,7 @@ func (h *headerList) Set(v string) error { *h = append(*h, v); return nil }
 
 func (f *signFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.provider, "provider", "", "provider: "+strings.Join(providers.Names(), ", "))
-	fs.StringVar(&f.secret, "secret", "", "HMAC secret (demo: demo-secret)")
+	fs.StringVar(&f.secret, "secret", "", "HMAC secret (none of -secret, -user, -token: the demo endpoint's credentials)")
 	fs.StringVar(&f.user, "user", "", "CentrePoint Basic username (with -password)")
 	fs.StringVar(&f.password, "password", "", "CentrePoint Basic password")
 	fs.StringVar(&f.token, "token", "", "CentrePoint bearer token")
@@ -60,7 +61,11 @@ func (f *signFlags) signed(stdin io.Reader) ([]byte, http.Header, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read body: %w", err)
 	}
-	creds := providers.Credentials{}
+	// The demo endpoint's credentials unless a credential is given. Their Settings always come
+	// along: a preset's scheme (Stripe's, Slack's, …) or its demo public URL is in them, and
+	// without them the hmac presets would sign as the hmac provider's demo, GitHub, does.
+	demo := p.DemoCredentials(bridge.DemoSecret)
+	creds := providers.Credentials{Settings: demo.Settings}
 	if f.secret != "" {
 		creds.Secrets = []string{f.secret}
 	}
@@ -69,6 +74,9 @@ func (f *signFlags) signed(stdin io.Reader) ([]byte, http.Header, error) {
 	}
 	if f.token != "" {
 		creds.BearerTokens = []string{f.token}
+	}
+	if len(creds.Secrets) == 0 && creds.BasicAuth == nil && len(creds.BearerTokens) == 0 {
+		creds = demo
 	}
 	if err := p.CheckCredentials(creds); err != nil {
 		return nil, nil, fmt.Errorf("%s needs a credential (-secret, -user/-password or -token): %w", p.Name, err)
