@@ -4,6 +4,7 @@ package deploy
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,9 +20,13 @@ import (
 	"github.com/webhookbridge/bridge/providers"
 )
 
-// TestNATSConf parses nats.conf with nats-server's own parser.
+// TestNATSConf parses nats.conf with nats-server's own parser, in the environment compose gives
+// the service nats-1.
 func TestNATSConf(t *testing.T) {
-	t.Setenv("SERVER_NAME", "nats-1")
+	c, _ := readCompose(t)
+	for k, v := range c.Services["nats-1"].Environment {
+		t.Setenv(k, v)
+	}
 	opts, err := server.ProcessConfigFile(filepath.Join("..", "nats.conf"))
 	if err != nil {
 		t.Fatalf("nats.conf: %v", err)
@@ -55,17 +60,84 @@ type composeFile struct {
 	Volumes map[string]any `yaml:"volumes"`
 }
 
-// TestDockerCompose checks docker-compose.yml's structure: three NATS nodes, two bridge
-// replicas and the consumer, files it mounts exist, and the bridge's configuration loads with the
-// environment compose gives it.
-func TestDockerCompose(t *testing.T) {
+// composeVar is a variable reference compose interpolates: ${VAR}, ${VAR:?message},
+// ${VAR:-default}, … and the escape $$.
+var composeVar = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)((:?[?+-])([^}]*))?\}|\$[A-Za-z_][A-Za-z0-9_]*`)
+
+// interpolateCompose does what docker compose does with the variables of .env: it replaces every
+// reference. Each must be ${VAR:?…} naming scripts/compose-env.sh, so that compose stops with that
+// hint when .env is missing, and each VAR must be one the script writes. It returns the
+// variables referenced.
+func interpolateCompose(t *testing.T, text string, env map[string]string) (string, map[string]bool) {
+	t.Helper()
+	used := map[string]bool{}
+	out := composeVar.ReplaceAllStringFunc(text, func(ref string) string {
+		if ref == "$$" {
+			return "$"
+		}
+		m := composeVar.FindStringSubmatch(ref)
+		if m[1] == "" {
+			t.Errorf("docker-compose.yml: %s: write ${VAR:?run scripts/compose-env.sh}", ref)
+			return ref
+		}
+		if m[3] != ":?" || !strings.Contains(m[4], "scripts/compose-env.sh") {
+			t.Errorf("docker-compose.yml: %s: write ${%s:?run scripts/compose-env.sh}, so that compose says what is missing", ref, m[1])
+		}
+		used[m[1]] = true
+		v, ok := env[m[1]]
+		if !ok {
+			t.Errorf("docker-compose.yml: %s is not written by scripts/compose-env.sh", m[1])
+		}
+		return v
+	})
+	return out, used
+}
+
+// readCompose parses docker-compose.yml with the variables of a .env that
+// scripts/compose-env.sh wrote.
+func readCompose(t *testing.T) (composeFile, map[string]string) {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := composeEnv(t)
+	text, used := interpolateCompose(t, string(data), env)
+	for k := range env {
+		if !used[k] {
+			t.Errorf("scripts/compose-env.sh writes %s, which docker-compose.yml never uses", k)
+		}
+	}
 	var c composeFile
-	if err := yaml.Unmarshal(data, &c); err != nil {
+	if err := yaml.Unmarshal([]byte(text), &c); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return c, env
+}
+
+// TestDockerCompose checks docker-compose.yml's structure: three NATS nodes, two bridge
+// replicas and the consumer, files it mounts exist, and the bridge's configuration loads with the
+// environment compose gives it (the .env scripts/compose-env.sh writes). Every port is published
+// on loopback only, and every NATS client logs in as its user.
+func TestDockerCompose(t *testing.T) {
+	c, env := readCompose(t)
+	for name, s := range c.Services {
+		for _, p := range s.Ports {
+			if !strings.HasPrefix(p, "127.0.0.1:") || strings.Count(p, ":") != 2 {
+				t.Errorf("service %s publishes %q: want 127.0.0.1:HOST:CONTAINER (loopback only)", name, p)
+			}
+		}
+	}
+	natsConf, err := os.ReadFile(filepath.Join("..", "nats.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nats-1", "nats-2", "nats-3"} {
+		checkNATSEnvironment(t, name, "nats.conf", string(natsConf), c.Services[name].Environment)
+	}
+	for name, user := range map[string]string{"consumer": "consumer", "responder": "responder"} {
+		s := c.Services[name]
+		checkNATSURLs(t, name+" -nats", flagValue(s.Command, "-nats"), user, env[natsPasswordVars[user]], 3)
 	}
 	for _, name := range []string{"nats-1", "nats-2", "nats-3", "bridge-1", "bridge-2", "consumer", "responder"} {
 		s, ok := c.Services[name]
@@ -105,7 +177,41 @@ func TestDockerCompose(t *testing.T) {
 		if cfg.Stream.Replicas != 3 || strings.Count(cfg.NATS.URL, ",") != 2 {
 			t.Errorf("%s: replicas %d, nats.url %q: want R3 on three seeds", name, cfg.Stream.Replicas, cfg.NATS.URL)
 		}
+		if cfg.NATS.User != "bridge" || cfg.NATS.Password != env["NATS_BRIDGE_PASSWORD"] {
+			t.Errorf("%s: logs in to NATS as %q: want the bridge user with $NATS_BRIDGE_PASSWORD", name, cfg.NATS.User)
+		}
 		checkResponderAnswers(t, c.Services["responder"].Entrypoint, c.Services["responder"].Command, cfg)
+	}
+}
+
+// checkNATSEnvironment: a NATS service's environment has every variable its configuration file
+// references (nats-server stops at an unset one), with the value .env gives it.
+func checkNATSEnvironment(t *testing.T, service, file, conf string, environment map[string]string) {
+	t.Helper()
+	for _, v := range natsVars(conf) {
+		if _, ok := environment[v]; !ok {
+			t.Errorf("service %s: %s references $%s, which its environment lacks", service, file, v)
+		}
+	}
+}
+
+// checkNATSURLs: a comma-separated list of n URLs, each logging in as user with password.
+func checkNATSURLs(t *testing.T, what, list, user, password string, n int) {
+	t.Helper()
+	urls := strings.Split(list, ",")
+	if len(urls) != n {
+		t.Errorf("%s: %d URLs, want %d", what, len(urls), n)
+	}
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			continue
+		}
+		p, _ := u.User.Password()
+		if u.User.Username() != user || p != password || password == "" {
+			t.Errorf("%s: %s logs in as %q: want %s with its password", what, u.Redacted(), u.User.Username(), user)
+		}
 	}
 }
 
@@ -140,21 +246,23 @@ func checkResponderAnswers(t *testing.T, entrypoint, command []string, cfg *brid
 // replicas whose configuration loads in that mode with a domain and a volume each, and hub-apply
 // writing exactly their sources.
 func TestStoreAndForwardDeployment(t *testing.T) {
+	c, env := readCompose(t)
+	for k, v := range c.Services["hub"].Environment {
+		t.Setenv(k, v)
+	}
 	opts, err := server.ProcessConfigFile(filepath.Join("hub.conf"))
 	if err != nil {
-		t.Fatalf("deploy/hub.conf: %v", err)
+		t.Fatalf("deploy/hub.conf with the hub service's environment: %v", err)
 	}
 	if !opts.JetStream || opts.JetStreamDomain == "" || opts.LeafNode.Port == 0 || opts.MaxPayload < 1<<20+64<<10 {
 		t.Errorf("hub.conf: JetStream %v, domain %q, leafnode port %d, max_payload %d", opts.JetStream, opts.JetStreamDomain, opts.LeafNode.Port, opts.MaxPayload)
 	}
-	data, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
+	hubConf, err := os.ReadFile("hub.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c composeFile
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		t.Fatalf("docker-compose.yml: %v", err)
-	}
+	checkNATSEnvironment(t, "hub", "hub.conf", string(hubConf), c.Services["hub"].Environment)
+	checkNATSURLs(t, "hub-apply -nats", flagValue(c.Services["hub-apply"].Command, "-nats"), "admin", env["NATS_ADMIN_PASSWORD"], 1)
 	domains := map[string]string{} // domain → service
 	volumes := map[string]string{}
 	for _, name := range []string{"hub", "edge-0", "edge-1", "hub-apply"} {
@@ -175,6 +283,7 @@ func TestStoreAndForwardDeployment(t *testing.T) {
 		if !cfg.NATS.StoreAndForward() || e.Leaf.HubDomain != opts.JetStreamDomain || !strings.Contains(e.Leaf.URL, "hub:"+strconv.Itoa(opts.LeafNode.Port)) {
 			t.Errorf("%s: store-and-forward %v, leaf %+v; want the hub's domain %q and leafnode port", name, cfg.NATS.StoreAndForward(), e.Leaf, opts.JetStreamDomain)
 		}
+		checkNATSURLs(t, name+" leaf.url", e.Leaf.URL, "leaf", env["NATS_LEAF_PASSWORD"], 1)
 		if other, dup := domains[e.Domain]; dup {
 			t.Errorf("%s and %s share the domain %q", name, other, e.Domain)
 		}
