@@ -15,6 +15,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +86,7 @@ var requestPathEndpoints = []string{
 	"no-such-endpoint",
 	"github", "shopify", "intercom", "bitbucket", "typeform", "coinbase-commerce", "vercel", "segment", "sentry", "linear", "docusign", "jira",
 	"svix", "clerk", "resend",
+	"twilio", "square",
 }
 
 // requestPathMethods are the methods the method argument picks from; POST is 0 and the default.
@@ -541,6 +543,35 @@ var requestSigners = map[string]requestSigner{
 	"linear":            bodyHMACSigner("Linear-Signature", "", sha256.New, hex.EncodeToString),
 	"docusign":          bodyHMACSigner("X-DocuSign-Signature-1", "", sha256.New, base64.StdEncoding.EncodeToString),
 	"jira":              bodyHMACSigner("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString),
+	// Base64 HMAC-SHA1 of the URL (the demo endpoint's public_url and path), then each form
+	// parameter's name and value, sorted by name (docs/providers/twilio.md). A body that is no
+	// form cannot be signed so: fuzzed.
+	"twilio": func(_ http.Header, secret string, body []byte, _ time.Time) ([]signedHeader, bool) {
+		form, err := url.ParseQuery(string(body))
+		signed := "http://127.0.0.1:8080/webhooks/twilio"
+		names := make([]string, 0, len(form))
+		for name := range form {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			values := slices.Compact(slices.Sorted(slices.Values(form[name])))
+			for _, v := range values {
+				signed += name + v
+			}
+		}
+		m := hmac.New(sha1.New, []byte(secret))
+		io.WriteString(m, signed)
+		return []signedHeader{{providers.TwilioSignatureHeader, base64.StdEncoding.EncodeToString(m.Sum(nil))}}, err != nil
+	},
+	// Base64 HMAC-SHA256 of the notification URL (the demo endpoint's public_url and path) and
+	// the body (docs/providers/square.md).
+	"square": func(_ http.Header, secret string, body []byte, _ time.Time) ([]signedHeader, bool) {
+		m := hmac.New(sha256.New, []byte(secret))
+		io.WriteString(m, "http://127.0.0.1:8080/webhooks/square")
+		m.Write(body)
+		return []signedHeader{{providers.SquareSignatureHeader, base64.StdEncoding.EncodeToString(m.Sum(nil))}}, false
+	},
 }
 
 // bodyHMACSigner signs as a sender whose proof header is prefix + encode(HMAC-newHash(secret,

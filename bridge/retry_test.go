@@ -135,6 +135,25 @@ var retryWebhooks = map[string]retryWebhook{
 		`{"event":"envelope-completed","data":{"envelopeId":"93be49ab"}}`),
 	"jira": bodyHMACWebhook("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString,
 		`{"webhookEvent":"jira:issue_created","issue":{"key":"TEST-2"}}`, "X-Atlassian-Webhook-Identifier", "1ce9f8d1-0e2e-4a33-b2c6-7c3b8a5e0b61"),
+	// Base64 HMAC-SHA1 of the URL Twilio called (the demo endpoint's public_url and path), then
+	// each form parameter's name and value, sorted by name (docs/providers/twilio.md).
+	"twilio": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte("AccountSid=AC1&From=%2B15017122661&MessageSid=SMretry1&MessageStatus=delivered&To=%2B15558675310")
+		signed := "http://127.0.0.1:8080/webhooks/twilio" + "AccountSidAC1" + "From+15017122661" + "MessageSidSMretry1" + "MessageStatusdelivered" + "To+15558675310"
+		return http.Header{
+			"Content-Type":       {"application/x-www-form-urlencoded"},
+			"X-Twilio-Signature": {base64.StdEncoding.EncodeToString(retryMAC(sha1.New, []byte(secret), []byte(signed)))},
+		}, body
+	}},
+	// Base64 HMAC-SHA256 of the notification URL (the demo endpoint's public_url and path) and
+	// the body (docs/providers/square.md).
+	"square": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"merchant_id":"M1","type":"payment.updated","event_id":"retry-1","data":{"type":"payment","id":"P1"}}`)
+		return http.Header{
+			"Content-Type":                  {"application/json"},
+			"X-Square-Hmacsha256-Signature": {base64.StdEncoding.EncodeToString(retryMAC(sha256.New, []byte(secret), []byte("http://127.0.0.1:8080/webhooks/square"), body))},
+		}, body
+	}},
 }
 
 // bodyHMACWebhook is a preset's webhook whose proof header carries prefix + encode(HMAC-newHash(
