@@ -250,6 +250,7 @@ func (a *App) shutdown() error {
 	if a.admin != nil {
 		a.admin.close(ctx)
 	}
+	a.server.Close()
 	a.broker.Close()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -56,9 +56,14 @@ type Broker struct {
 	// does not record its result, so a reconnect is never "ready" on an old answer.
 	generation atomic.Uint64
 	recreated  atomic.Uint64
-	checkNow   chan struct{}
-	stop       chan struct{}
-	watching   sync.WaitGroup
+	// rejections is the stream of refused requests (nil: off); created beside the event stream.
+	rejections *jetstream.StreamConfig
+	// streamBytes and streamMaxBytes are the event stream's stored bytes and its limit (-1:
+	// none), as its latest check found them.
+	streamBytes, streamMaxBytes atomic.Int64
+	checkNow                    chan struct{}
+	stop                        chan struct{}
+	watching                    sync.WaitGroup
 }
 
 // natsLink is one connection and its JetStream context.
@@ -87,10 +92,11 @@ const (
 func StartBroker(ctx context.Context, plan *Plan, log zerolog.Logger) (*Broker, error) {
 	cfg := plan.cfg
 	b := &Broker{
-		stream:   publishStream(cfg),
-		log:      log,
-		checkNow: make(chan struct{}, 1),
-		stop:     make(chan struct{}),
+		stream:     publishStream(cfg),
+		rejections: rejectionsStream(cfg),
+		log:        log,
+		checkNow:   make(chan struct{}, 1),
+		stop:       make(chan struct{}),
 	}
 	opts := []nats.Option{
 		nats.Name("webhook-bridge"),
@@ -368,7 +374,34 @@ func (b *Broker) ensureStream(ctx context.Context) error {
 	if _, err := b.JS().CreateOrUpdateStream(ctx, b.stream); err != nil {
 		return fmt.Errorf("stream %s: %w", b.stream.Name, err)
 	}
+	if b.rejections != nil {
+		if _, err := b.JS().CreateOrUpdateStream(ctx, *b.rejections); err != nil {
+			return fmt.Errorf("stream %s: %w", b.rejections.Name, err)
+		}
+	}
 	return nil
+}
+
+// rejectionsStream is the stream of refused requests: file storage, its own limits, the oldest
+// dropped when full (they are for looking at, not for processing).
+func rejectionsStream(cfg *Config) *jetstream.StreamConfig {
+	if !cfg.Rejections.On() {
+		return nil
+	}
+	return &jetstream.StreamConfig{
+		Name:      cfg.Stream.RejectionsStreamName(),
+		Subjects:  []string{cfg.Stream.RejectPrefix + ".>"},
+		Storage:   jetstream.FileStorage,
+		Retention: jetstream.LimitsPolicy,
+		Discard:   jetstream.DiscardOld,
+		MaxAge:    cfg.Rejections.MaxAge,
+		MaxBytes:  int64(cfg.Rejections.MaxBytes),
+	}
+}
+
+// StreamStorage is the event stream's stored bytes and its limit (-1: none) as last checked.
+func (b *Broker) StreamStorage() (bytes, limit int64) {
+	return b.streamBytes.Load(), b.streamMaxBytes.Load()
 }
 
 // Connected reports the connection's state as its events last told it; it never waits.
@@ -456,6 +489,8 @@ func (b *Broker) streamReady(ctx context.Context) error {
 		return fmt.Errorf("stream %s: %w", name, err)
 	}
 	b.edge.lastSeq.Store(s.CachedInfo().State.LastSeq)
+	b.streamBytes.Store(int64(s.CachedInfo().State.Bytes))
+	b.streamMaxBytes.Store(s.CachedInfo().Config.MaxBytes)
 	if c := s.CachedInfo().Cluster; c != nil {
 		if c.Leader == "" {
 			return fmt.Errorf("stream %s: no leader (no quorum)", name)

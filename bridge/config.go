@@ -20,6 +20,8 @@ type Config struct {
 	Log       LogConfig        `yaml:"log"`
 	Stream    StreamConfig     `yaml:"stream"`
 	Endpoints []EndpointConfig `yaml:"endpoints"`
+	// Rejections keeps refused requests, with their diagnosis, in a stream of their own.
+	Rejections RejectionsConfig `yaml:"rejections"`
 	// lines are where each field was written, when the configuration came from a file.
 	lines map[string]int
 	// fromFile is set by the loader: a configuration someone wrote, not the demo's, so demo
@@ -145,9 +147,11 @@ type LogConfig struct {
 
 // StreamConfig is the JetStream stream every event goes to.
 type StreamConfig struct {
-	Name            string        `yaml:"name"`
-	SubjectPrefix   string        `yaml:"subject_prefix"`
-	ReplyPrefix     string        `yaml:"reply_prefix"`
+	Name          string `yaml:"name"`
+	SubjectPrefix string `yaml:"subject_prefix"`
+	ReplyPrefix   string `yaml:"reply_prefix"`
+	// RejectPrefix starts the subjects of refused requests: <prefix>.<endpoint>.<reason>.
+	RejectPrefix    string        `yaml:"reject_prefix"`
 	Replicas        int           `yaml:"replicas"`
 	MaxAge          time.Duration `yaml:"max_age"`
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
@@ -155,6 +159,26 @@ type StreamConfig struct {
 	// the provider gets as its retry answer, so a flood fills it only up to what was chosen.
 	MaxBytes ByteSize `yaml:"max_bytes"`
 }
+
+// RejectionsConfig is the stream of refused requests (docs/operations.md#rejected-requests).
+type RejectionsConfig struct {
+	// Enabled nil means on.
+	Enabled  *bool         `yaml:"enabled"`
+	MaxAge   time.Duration `yaml:"max_age"`
+	MaxBytes ByteSize      `yaml:"max_bytes"`
+	// MaxBody is how much of a refused request's body is kept; nil: the default, 0: none.
+	MaxBody *ByteSize `yaml:"max_body"`
+	// Rate and Burst bound, per endpoint, how many refused requests are kept: a token bucket
+	// that starts full; those over it are counted, not kept.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// On reports whether refused requests are kept.
+func (r RejectionsConfig) On() bool { return r.Enabled == nil || *r.Enabled }
+
+// RejectionsStreamName is the stream that keeps refused requests.
+func (s StreamConfig) RejectionsStreamName() string { return s.Name + "_REJECTED" }
 
 // EndpointConfig is one webhook endpoint: a route, a provider and its credentials.
 type EndpointConfig struct {
@@ -255,6 +279,24 @@ func (c *Config) ApplyDefaults() {
 	def(&c.Stream.Name, "WEBHOOKS")
 	def(&c.Stream.SubjectPrefix, "webhooks")
 	def(&c.Stream.ReplyPrefix, c.Stream.SubjectPrefix+"-reply")
+	def(&c.Stream.RejectPrefix, c.Stream.SubjectPrefix+"-rejected")
+	r := &c.Rejections
+	if r.MaxAge == 0 {
+		r.MaxAge = 72 * time.Hour
+	}
+	if r.MaxBytes == 0 {
+		r.MaxBytes = 256 << 20
+	}
+	if r.MaxBody == nil {
+		b := ByteSize(64 << 10)
+		r.MaxBody = &b
+	}
+	if r.Rate == 0 {
+		r.Rate = 10
+	}
+	if r.Burst == 0 {
+		r.Burst = 100
+	}
 	if c.Stream.Replicas == 0 {
 		c.Stream.Replicas = 1
 	}

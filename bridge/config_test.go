@@ -79,7 +79,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}{
 		{"unset variable", "endpoints: [{id: a, provider: aghanim, secrets: [\"${NOPE}\"]}]", nil,
 			[]string{"endpoints[0].secrets[0]", "NOPE"}},
-		{"unknown provider", "endpoints: [{id: a, provider: github, secrets: [x]}]", nil,
+		{"unknown provider", "endpoints: [{id: a, provider: no-such-sender, secrets: [x]}]", nil,
 			[]string{"endpoints[0].provider", "github"}},
 		{"no credential", "endpoints: [{id: a, provider: aghanim}]", nil,
 			[]string{"endpoints[0]", "secret"}},

@@ -14,30 +14,26 @@ const (
 	logBurst = 100
 )
 
-// logSampler is a token bucket that starts full.
+// logSampler counts what its token bucket leaves out.
 type logSampler struct {
 	mu         sync.Mutex
-	tokens     float64
-	last       time.Time
+	bucket     tokenBucket
 	suppressed uint64
 }
 
-func newLogSampler() *logSampler { return &logSampler{tokens: logBurst} }
+func newLogSampler() *logSampler {
+	return &logSampler{bucket: tokenBucket{rate: logRate, burst: logBurst, tokens: logBurst}}
+}
 
 // allow reports whether a line may be written at now and, if so, how many were left out since
 // the last one written.
 func (l *logSampler) allow(now time.Time) (bool, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.last.IsZero() {
-		l.tokens = min(logBurst, l.tokens+now.Sub(l.last).Seconds()*logRate)
-	}
-	l.last = now
-	if l.tokens < 1 {
+	if !l.bucket.take(now) {
 		l.suppressed++
 		return false, 0
 	}
-	l.tokens--
 	n := l.suppressed
 	l.suppressed = 0
 	return true, n

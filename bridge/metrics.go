@@ -20,7 +20,14 @@ type Metrics struct {
 	inFlight   prometheus.Gauge
 	// logSuppressed counts request log lines left out by sampling.
 	logSuppressed prometheus.Counter
-	reloads       *prometheus.CounterVec
+	// rejectionsDropped counts refused requests not kept (over the endpoint's rate, or NATS
+	// too slow to take them).
+	rejectionsDropped *prometheus.CounterVec
+	// secretMatches counts verified requests by the index of the secret that matched.
+	secretMatches *prometheus.CounterVec
+	// retryAnswers counts the retry answers given, by reason (the event was not stored).
+	retryAnswers *prometheus.CounterVec
+	reloads      *prometheus.CounterVec
 }
 
 // endpointMetrics are one endpoint's metric children, looked up when the endpoint is routed
@@ -52,6 +59,11 @@ func (m *Metrics) forEndpoint(id string) *endpointMetrics {
 		e.replies[o] = m.replies.WithLabelValues(id, o)
 	}
 	return e
+}
+
+// secretMatch counts a verified request by the index of the secret that matched.
+func (e *endpointMetrics) secretMatch(index int) {
+	e.m.secretMatches.WithLabelValues(e.id, strconv.Itoa(index)).Inc()
 }
 
 // request counts an answer with the given status.
@@ -92,6 +104,7 @@ type LinkState interface {
 	Connected() bool
 	StreamsRecreated() uint64
 	ConnectionsRebuilt() uint64
+	StreamStorage() (bytes, limit int64)
 	Edge() EdgeStatus
 }
 
@@ -119,6 +132,15 @@ func NewMetrics(link LinkState) *Metrics {
 		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bridge_replies_total", Help: "Synchronous questions by outcome: answered, denied, no_responders, timeout, error.",
 		}, []string{"endpoint", "outcome"}),
+		rejectionsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_rejections_dropped_total", Help: "Refused requests not kept in the rejections stream: over the endpoint's rejections.rate, or NATS too slow to take them.",
+		}, []string{"endpoint"}),
+		secretMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_secret_matches_total", Help: "Verified requests by the 0-based index of the endpoint's secret that matched: when an old secret stops matching, it can go.",
+		}, []string{"endpoint", "secret"}),
+		retryAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridge_retry_answers_total", Help: "Retry answers given (the event was not stored; the provider sends it again), by endpoint and reason.",
+		}, []string{"endpoint", "reason"}),
 		logSuppressed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bridge_log_lines_suppressed_total", Help: "Log lines of refused requests and retry answers left out by sampling (every request is still counted in bridge_requests_total).",
 		}),
@@ -135,6 +157,12 @@ func NewMetrics(link LinkState) *Metrics {
 	recreated := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_stream_recreated_total", Help: "Times the stream was found missing (deleted under the running bridge) and created again.",
 	}, func() float64 { return float64(link.StreamsRecreated()) })
+	streamBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridge_stream_bytes", Help: "Bytes the event stream stores, as last checked.",
+	}, func() float64 { b, _ := link.StreamStorage(); return float64(b) })
+	streamMaxBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridge_stream_max_bytes", Help: "The event stream's byte limit (stream.max_bytes; -1: none), as last checked.",
+	}, func() float64 { _, l := link.StreamStorage(); return float64(l) })
 	rebuilt := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bridge_nats_connections_rebuilt_total", Help: "Times the NATS connection was closed for good (not just dropped) and a new one was built.",
 	}, func() float64 { return float64(link.ConnectionsRebuilt()) })
@@ -156,8 +184,8 @@ func NewMetrics(link LinkState) *Metrics {
 				func(s EdgeStatus) float64 { return float64(s.Backlog()) }),
 		)
 	}
-	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight, m.logSuppressed, m.reloads,
-		connectedGauge, recreated, rebuilt, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.requests, m.rejections, m.publish, m.duplicates, m.unmapped, m.replies, m.inFlight, m.logSuppressed, m.rejectionsDropped, m.secretMatches, m.retryAnswers, m.reloads,
+		connectedGauge, recreated, rebuilt, streamBytes, streamMaxBytes, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

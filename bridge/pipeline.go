@@ -25,7 +25,7 @@ var errTooLarge = errors.New("body too large")
 // handleWebhook is the pipeline of docs/how-it-works.md for one request:
 // read → authenticate → map → publish → answer.
 func (s *Server) handleWebhook(c echo.Context) error {
-	rec := &record{endpoint: c.Param("endpoint"), start: s.now()}
+	rec := &record{endpoint: c.Param("endpoint"), start: s.now(), secret: -1}
 	s.metrics.inFlight.Inc()
 	defer s.metrics.inFlight.Dec()
 	defer s.logRequest(c, rec)
@@ -50,6 +50,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	provider = ep.Provider.Name
 	// Before anything is read: a sender outside the endpoint's allow_from costs nothing more.
 	if !ep.Allows(rec.clientIP) {
+		rec.diagnosis = "the client address " + rec.clientIP + " is not in the endpoint's allow_from"
 		return s.fail(c, rec, http.StatusForbidden, "ip_not_allowed", "client address not allowed")
 	}
 
@@ -58,12 +59,14 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	defer s.inflight.give(held) // held until the event is stored and answered
 	switch {
 	case errors.Is(err, errTooLarge):
+		rec.diagnosis = fmt.Sprintf("the body is larger than %d bytes (http.max_body_bytes)", s.maxBody)
 		return s.fail(c, rec, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body larger than %d bytes", s.maxBody))
 	case errors.Is(err, errBusy):
 		rec.err = err
 		return s.unavailable(c, rec, ep, "inflight_bytes")
 	case err != nil:
 		rec.err = err
+		rec.diagnosis = "the body could not be read: the request ended early or was not valid HTTP"
 		return s.fail(c, rec, http.StatusBadRequest, "read_error", "could not read the body")
 	}
 	req := providers.Request{Method: c.Request().Method, URI: c.Request().RequestURI, Header: c.Request().Header, Body: body, Received: rec.start}
@@ -83,11 +86,14 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	endStep(verifySpan, err)
 	if err != nil {
 		rec.err = err
+		rec.body = body
+		rec.diagnosis = diagnose(err, req.Header)
 		s.reject(rec, rejectionReason(err))
 		return s.answer(c, rec, ep.Rejection)
 	}
 
 	rec.unsigned = verified.Unsigned()
+	rec.secret = verified.SecretIndex()
 
 	// Map: an authentic body that cannot be mapped is published as unmapped, not dropped.
 	mapped, err := verified.Map()
@@ -105,9 +111,13 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if rec.unsigned {
 		switch {
 		case rec.reason != "unmapped" && ep.Asks(mapped.Type):
+			rec.body = body
+			rec.diagnosis = "a request without proof may not ask a question (" + mapped.Type + "): sign it"
 			s.reject(rec, "unsigned_question")
 			return s.answer(c, rec, ep.Rejection)
 		case !ep.AllowsUnsigned(mapped.Type):
+			rec.body = body
+			rec.diagnosis = "a request without proof may not carry the type " + mapped.Type + " (the endpoint's unsigned_types)"
 			s.reject(rec, "unsigned_type")
 			return s.answer(c, rec, ep.Rejection)
 		}
@@ -233,6 +243,24 @@ func replyHeader(h nats.Header, name string) string {
 	return ""
 }
 
+// diagnose says why authentication failed, in a sentence an integrator can act on: the
+// provider's diagnosis, with the similar headers the request did carry when one was missing.
+func diagnose(err error, h http.Header) string {
+	d := providers.Diagnosis(err)
+	if missing := providers.MissingHeader(err); missing != "" {
+		if d == "" {
+			d = "the header " + missing + " is missing"
+		}
+		if similar := similarHeaders(h, missing); len(similar) > 0 {
+			d += "; similar headers present: " + strings.Join(similar, ", ")
+		}
+	}
+	if d == "" {
+		d = "the proof does not match: " + rejectionReason(err)
+	}
+	return d
+}
+
 // rejectionReason names why authentication failed, for logs and metrics.
 func rejectionReason(err error) string {
 	switch {
@@ -262,12 +290,17 @@ type record struct {
 	eventType string
 	duplicate bool
 	unsigned  bool
-	retry     bool // answered the provider's retry answer: the event was not stored
+	secret    int    // the index of the endpoint's secret that matched; -1: none
+	diagnosis string // why it was refused, for the rejections stream
+	rejected  bool   // refused: kept in the rejections stream
+	body      []byte // what of the body the rejections stream may keep
+	retry     bool   // answered the provider's retry answer: the event was not stored
 	err       error
 }
 
 func (s *Server) reject(rec *record, reason string) {
 	rec.reason = reason
+	rec.rejected = true
 	if rec.ep != nil {
 		rec.ep.metrics.rejection(reason)
 	}
@@ -326,6 +359,7 @@ func (s *Server) noAnswer(c echo.Context, rec *record, reason string) error {
 func (s *Server) unavailable(c echo.Context, rec *record, ep *Endpoint, reason string) error {
 	rec.reason = reason
 	rec.retry = true
+	s.metrics.retryAnswers.WithLabelValues(ep.ID, reason).Inc()
 	return s.answer(c, rec, ep.Provider.Retry)
 }
 
@@ -337,6 +371,16 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 		// Unknown endpoint names stay out of metric labels (an attacker could otherwise create
 		// unbounded label values).
 		s.metrics.requests.WithLabelValues("unknown", strconv.Itoa(rec.status)).Inc()
+	}
+	if rec.rejected && rec.ep != nil && s.rejections != nil {
+		// After the answer was written, and never waiting: it only queues.
+		s.rejections.record(rejection{
+			endpoint: rec.ep.ID, reason: rec.reason, diagnosis: rec.diagnosis, remote: rec.clientIP,
+			received: rec.start, header: c.Request().Header, body: rec.body,
+		})
+	}
+	if rec.secret >= 0 && rec.status < 300 && rec.ep != nil {
+		rec.ep.metrics.secretMatch(rec.secret)
 	}
 	var suppressed uint64
 	if rec.status >= 400 || rec.retry {
@@ -378,6 +422,9 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	}
 	if rec.unsigned {
 		e.Bool("unsigned", true)
+	}
+	if rec.secret >= 0 && rec.status < 300 {
+		e.Int("secret", rec.secret) // which configured secret matched: an operator rotating one sees when the old can go
 	}
 	if rec.retry {
 		e.Bool("retry", true)

@@ -264,6 +264,18 @@ func (c *compiler) stream() {
 	} else if s.ReplyPrefix == s.SubjectPrefix || strings.HasPrefix(s.ReplyPrefix, s.SubjectPrefix+".") {
 		c.bad("stream.reply_prefix", "%q lies inside the stream's subjects %q: questions would be stored", s.ReplyPrefix, s.SubjectPrefix+".>")
 	}
+	if !validSubjectPrefix(s.RejectPrefix) {
+		c.bad("stream.reject_prefix", "%q is not a subject of plain tokens", s.RejectPrefix)
+	} else {
+		for _, other := range []string{s.SubjectPrefix, s.ReplyPrefix} {
+			if s.RejectPrefix == other || strings.HasPrefix(s.RejectPrefix, other+".") || strings.HasPrefix(other, s.RejectPrefix+".") {
+				c.bad("stream.reject_prefix", "%q overlaps %q: refused requests must have subjects of their own", s.RejectPrefix, other)
+			}
+		}
+	}
+	if r := c.cfg.Rejections; r.MaxAge < 0 || r.MaxBytes < 0 || (r.MaxBody != nil && *r.MaxBody < 0) || r.Rate < 0 || r.Burst < 0 {
+		c.bad("rejections", "sizes, durations, rate and burst must be positive")
+	}
 	if s.Replicas < 1 || s.Replicas > 5 {
 		c.bad("stream.replicas", "must be 1 to 5, got %d", s.Replicas)
 	}

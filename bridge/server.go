@@ -30,9 +30,11 @@ type Server struct {
 	maxBody   int64
 	inflight  *byteBudget // http.max_inflight_bytes
 	logSample *logSampler // lines of refused requests
-	now       func() time.Time
-	handler   http.Handler
-	tracing   *tracing // nil: tracing off
+	// rejections keeps refused requests in their stream (nil: rejections.enabled false).
+	rejections *rejectionLog
+	now        func() time.Time
+	handler    http.Handler
+	tracing    *tracing // nil: tracing off
 }
 
 // ServerDeps are what the server is built from besides the configuration.
@@ -65,6 +67,9 @@ func NewServer(plan *Plan, deps ServerDeps) *Server {
 		tracing:   newTracing(deps.Tracer),
 	}
 	s.Route(plan)
+	if plan.cfg.Rejections.On() && deps.Publisher != nil {
+		s.rejections = newRejectionLog(deps.Publisher.broker, plan.cfg, s.metrics.rejectionsDropped, deps.Log)
+	}
 	s.metrics.watchInflight(func() float64 { return float64(s.inflight.Used()) })
 
 	e := echo.New()
@@ -82,6 +87,13 @@ func NewServer(plan *Plan, deps ServerDeps) *Server {
 	}
 	s.handler = e
 	return s
+}
+
+// Close stops what the server runs beside its handlers (the rejections' publisher).
+func (s *Server) Close() {
+	if s.rejections != nil {
+		s.rejections.close()
+	}
 }
 
 // MetricsHandler serves the bridge's metrics in the Prometheus text format.
