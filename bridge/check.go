@@ -175,3 +175,25 @@ func checkStoreAndForward(ctx context.Context, cfg *Config, out io.Writer) []err
 	}
 	return problems
 }
+
+// ConnectClient connects to the NATS a compiled configuration names, as a client of a running
+// bridge would (`bridge rejections`): the remote server with the configuration's credentials and
+// TLS, or the embedded server's client address. It starts nothing.
+func ConnectClient(plan *Plan) (*nats.Conn, error) {
+	cfg := plan.cfg
+	url := cfg.NATS.URL
+	var opts []nats.Option
+	if url == "" {
+		url = "nats://" + cfg.NATS.Embedded.Listen
+	} else {
+		var err error
+		if opts, err = remoteAuth(cfg.NATS); err != nil {
+			return nil, err
+		}
+	}
+	nc, err := nats.Connect(url, append(opts, nats.Name("webhook-bridge-cli"), nats.Timeout(5*time.Second))...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %s", RedactURLs(url), RedactPasswords(err.Error(), url))
+	}
+	return nc, nil
+}

@@ -120,11 +120,11 @@ func (r *rejectionLog) publish() {
 			return
 		case msg := <-r.queue:
 			if !r.broker.Connected() {
-				r.dropped.WithLabelValues(endpointOfRejection(msg.Subject, r.prefix)).Inc()
+				r.dropped.WithLabelValues(RejectionEndpoint(msg.Subject, r.prefix)).Inc()
 				continue
 			}
 			if err := r.broker.Conn().PublishMsg(msg); err != nil {
-				r.dropped.WithLabelValues(endpointOfRejection(msg.Subject, r.prefix)).Inc()
+				r.dropped.WithLabelValues(RejectionEndpoint(msg.Subject, r.prefix)).Inc()
 			}
 		}
 	}
@@ -136,8 +136,8 @@ func (r *rejectionLog) close() {
 	<-r.done
 }
 
-// endpointOfRejection is the endpoint token of a rejection's subject.
-func endpointOfRejection(subject, prefix string) string {
+// RejectionEndpoint is the endpoint token of a rejection's subject, <prefix>.<endpoint>.<reason>.
+func RejectionEndpoint(subject, prefix string) string {
 	rest := strings.TrimPrefix(subject, prefix+".")
 	endpoint, _, _ := strings.Cut(rest, ".")
 	return endpoint

@@ -20,6 +20,8 @@ const usage = `usage:
   bridge sign [flags]           print the headers a provider would send with a body
   bridge send [flags]           sign a body and POST it, printing the answer
   bridge check -config FILE     validate a configuration against NATS and print what it serves
+  bridge rejections [-config FILE] [-endpoint E] [-since 1h] [-follow]
+                                print the refused requests the bridge kept, with their diagnosis
   bridge hub apply -config FILE -replicas N
                                 create or update the hub stream (store-and-forward mode)
 Run "bridge <command> -h" for a command's flags.`
@@ -36,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) (string, bool),
 			return runCheck(ctx, args[1:], getenv, stdout, stderr)
 		case "hub":
 			return runHub(ctx, args[1:], getenv, stdout, stderr)
+		case "rejections":
+			return runRejections(ctx, args[1:], getenv, stdout, stderr)
 		case "help":
 			fmt.Fprintln(stdout, usage)
 			return nil
