@@ -228,3 +228,13 @@ func TestSquareDeclaration(t *testing.T) {
 		t.Errorf("answers %d %d %d", Square.Success.Status, Square.Rejection.Status, Square.Retry.Status)
 	}
 }
+
+// The "Try it" request of docs/providers/square.md verifies on the demo endpoint.
+func TestSquareDocsTryIt(t *testing.T) {
+	h := http.Header{}
+	h.Set("x-square-hmacsha256-signature", "d8SfcuQDV3kZagJiBAnnV8/u36kqnERuyPewxo/fXR8=")
+	body := []byte(`{"merchant_id":"6SSW7HV8K2ST5","type":"payment.updated","event_id":"6a8f5f28-54a1-4eb0-a98a-3111513fd4fc","created_at":"2020-02-06T21:27:34.308Z","data":{"type":"payment","id":"hYy9pRFVxpDsO1FB05SunFWUe9JZY"}}`)
+	if _, err := Square.Verify(Request{Method: http.MethodPost, URI: "/webhooks/square", Header: h, Body: body}, Square.DemoCredentials("demo-secret")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -406,3 +406,17 @@ func FuzzTwilioAuthenticate(f *testing.F) {
 		}
 	})
 }
+
+// The "Try it" request of docs/providers/twilio.md verifies on the demo endpoint.
+func TestTwilioDocsTryIt(t *testing.T) {
+	h := http.Header{}
+	h.Set(TwilioSignatureHeader, "Ue7XQ/5N9PHGfAEbOmtrR8eW9FA=")
+	body := []byte("MessageSid=SM1f0e8ae6ade43cb3c0ce4525424e404f&MessageStatus=delivered&SmsStatus=delivered&To=%2B15558675310&From=%2B15017122661&AccountSid=ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+	v, err := Twilio.Verify(Request{Method: http.MethodPost, URI: "/webhooks/twilio", Header: h, Body: body}, Twilio.DemoCredentials("demo-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := v.Map(); err != nil || ev.Type != "message.delivered" {
+		t.Errorf("maps to %q, %v", ev.Type, err)
+	}
+}
