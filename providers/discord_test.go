@@ -145,8 +145,10 @@ func TestDiscordAuthenticate(t *testing.T) {
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:    "signature over the body alone",
-			modify:  func(r *Request) { r.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(discordTestKey, r.Body))) },
+			name: "signature over the body alone",
+			modify: func(r *Request) {
+				r.Header.Set("X-Signature-Ed25519", hex.EncodeToString(ed25519.Sign(discordTestKey, r.Body)))
+			},
 			wantErr: ErrBadSignature,
 		},
 		{
@@ -295,8 +297,12 @@ func TestDiscordPing(t *testing.T) {
 		{name: "not JSON", req: discordRequest(discordTestKey, "1725548450", []byte(`type=1`)), creds: creds},
 		{name: "type 1 as a string", req: discordRequest(discordTestKey, "1725548450", []byte(`{"type":"1"}`)), creds: creds},
 		{
-			name:  "GET",
-			req:   func() Request { r := discordRequest(discordTestKey, "1725548450", ping); r.Method = http.MethodGet; return r }(),
+			name: "GET",
+			req: func() Request {
+				r := discordRequest(discordTestKey, "1725548450", ping)
+				r.Method = http.MethodGet
+				return r
+			}(),
 			creds: creds,
 		},
 	}

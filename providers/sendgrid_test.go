@@ -138,19 +138,25 @@ func TestSendGridAuthenticate(t *testing.T) {
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:    "the SDKs' bad signature",
-			modify:  func(r *Request) { *r = sendgridPublished(sendgridExample(t, "sdk_test_event.json"), sendgridSDKTimestamp, sendgridSDKBadSignature) },
+			name: "the SDKs' bad signature",
+			modify: func(r *Request) {
+				*r = sendgridPublished(sendgridExample(t, "sdk_test_event.json"), sendgridSDKTimestamp, sendgridSDKBadSignature)
+			},
 			creds:   useCreds(configured(sendgridSDKPublicKey)),
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:   "the Node and Go SDKs' example",
-			modify: func(r *Request) { *r = sendgridPublished(sendgridExample(t, "sdk_test_event.json"), sendgridSDKTimestamp, sendgridSDKSignature) },
-			creds:  useCreds(configured(sendgridSDKPublicKey)),
+			name: "the Node and Go SDKs' example",
+			modify: func(r *Request) {
+				*r = sendgridPublished(sendgridExample(t, "sdk_test_event.json"), sendgridSDKTimestamp, sendgridSDKSignature)
+			},
+			creds: useCreds(configured(sendgridSDKPublicKey)),
 		},
 		{
-			name:    "the SDKs' example checked with the Python SDK's key",
-			modify:  func(r *Request) { *r = sendgridPublished(sendgridExample(t, "sdk_test_event.json"), sendgridSDKTimestamp, sendgridSDKSignature) },
+			name: "the SDKs' example checked with the Python SDK's key",
+			modify: func(r *Request) {
+				*r = sendgridPublished(sendgridExample(t, "sdk_test_event.json"), sendgridSDKTimestamp, sendgridSDKSignature)
+			},
 			wantErr: ErrBadSignature,
 		},
 		{
