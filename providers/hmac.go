@@ -153,7 +153,7 @@ var hmacSecretEncodings = map[string]func(secret string) ([]byte, error){
 			b, err = base64.RawStdEncoding.DecodeString(key)
 		}
 		if err != nil || len(b) == 0 {
-			return nil, errors.New("not base64 (secret_encoding: base64; a whsec_ prefix is allowed)")
+			return nil, errors.New("not base64, or empty (secret_encoding: base64)")
 		}
 		return b, nil
 	},

@@ -868,3 +868,685 @@ func FuzzHMACAuthenticate(f *testing.F) {
 		}
 	})
 }
+
+// The timestamped and structured schemes: each block below is what an operator writes for a
+// sender of that shape, and each valid request is signed in the test from that sender's
+// documentation (or is the sender's own published example), never with the provider's Sign.
+
+// hmacKeyOf is HMAC-newHash(key, message) for a key that is not text.
+func hmacKeyOf(newHash func() hash.Hash, key []byte, message string) []byte {
+	m := hmac.New(newHash, key)
+	m.Write([]byte(message))
+	return m.Sum(nil)
+}
+
+// withTarget returns cases that each first give the request a method and a URI: runAuthCases
+// copies only the valid request's header, body and time of receipt.
+func withTarget(cases []authCase, method, uri string) []authCase {
+	out := slices.Clone(cases)
+	for i := range out {
+		modify := out[i].modify
+		out[i].modify = func(r *Request) {
+			r.Method, r.URI = method, uri
+			if modify != nil {
+				modify(r)
+			}
+		}
+	}
+	return out
+}
+
+// received returns a request change that sets the time of receipt.
+func received(at time.Time) func(r *Request) {
+	return func(r *Request) { r.Received = at }
+}
+
+// hmacSlackTimestampBlock is Slack's scheme with the timestamp named as such, and Slack's
+// advised five minutes.
+const hmacSlackTimestampBlock = `
+hmac:
+  header: X-Slack-Signature
+  prefix: "v0="
+  signed: "v0:{timestamp}:{body}"
+  timestamp_header: X-Slack-Request-Timestamp
+  timestamp_tolerance: 5m
+  id_field: event_id
+  type_field: event.type
+  type_prefix: com.slack
+`
+
+// TestHMACTimestampHeader: Slack's published example
+// (https://api.slack.com/authentication/verifying-requests-from-slack, "Step-by-step
+// walk-through"; the body is testdata/hmac/slack_slash_command.txt), with {timestamp} from
+// timestamp_header and a tolerance of five minutes either way.
+func TestHMACTimestampHeader(t *testing.T) {
+	const (
+		secret    = "8f742231b10e8888abcd99yyyzzz85a5"
+		timestamp = "1531420618"
+		signature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+	)
+	body := hmacTestdata(t, "slack_slash_command.txt")
+	sent := time.Unix(1531420618, 0)
+	base := hmacRequest(body, "X-Slack-Signature", signature, "X-Slack-Request-Timestamp", timestamp)
+	base.Received = sent.Add(30 * time.Second)
+
+	cases := commonAuthCases(proofSpec{header: "X-Slack-Signature", otherSecret: "not-it", undecodable: "v0=zz"})
+	cases = append(cases, []authCase{
+		{name: "received 5 min after it was sent", modify: received(sent.Add(5 * time.Minute))},
+		{name: "received 5 min before it was sent (clocks differ)", modify: received(sent.Add(-5 * time.Minute))},
+		{name: "stale: 5 min 1 s old", modify: received(sent.Add(5*time.Minute + time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "stale: 5 min 1 s in the future", modify: received(sent.Add(-5*time.Minute - time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "stale, and a wrong secret: the signature first", modify: received(sent.Add(time.Hour)), creds: secrets("not-it"), wantErr: ErrBadSignature},
+		{name: "the timestamp changed", modify: func(r *Request) { r.Header.Set("X-Slack-Request-Timestamp", "1531420619") }, wantErr: ErrBadSignature},
+		{
+			name:    "the timestamp missing",
+			modify:  func(r *Request) { r.Header.Del("X-Slack-Request-Timestamp") },
+			wantErr: errors.Join(ErrMissingProof, ErrMalformedProof),
+		},
+		{name: "a timestamp that is not digits", modify: func(r *Request) { r.Header.Set("X-Slack-Request-Timestamp", "+1531420618") }, wantErr: ErrMalformedProof},
+		{name: "a timestamp holding the ':' that borders it", modify: func(r *Request) { r.Header.Set("X-Slack-Request-Timestamp", "1531420618:x") }, wantErr: ErrMalformedProof},
+	}...)
+	runAuthCases(t, HMAC, base, hmacCreds(t, hmacSlackTimestampBlock, secret), cases)
+
+	// No tolerance configured: any age.
+	noAge := strings.Replace(hmacSlackTimestampBlock, "  timestamp_tolerance: 5m\n", "", 1)
+	old := base
+	old.Received = sent.Add(24 * time.Hour)
+	if _, err := HMAC.Authenticate(old, hmacCreds(t, noAge, secret)); err != nil {
+		t.Errorf("without timestamp_tolerance a day-old request is refused: %v", err)
+	}
+	zero := strings.Replace(hmacSlackTimestampBlock, "timestamp_tolerance: 5m", "timestamp_tolerance: 0", 1)
+	if _, err := HMAC.Authenticate(old, hmacCreds(t, zero, secret)); err != nil {
+		t.Errorf("timestamp_tolerance 0 checks nothing, yet: %v", err)
+	}
+}
+
+// hmacStripeBlock: a signature header of pairs, t=<unix>,v1=<hex>,v1=…,v0=…, over "{t}.{body}"
+// (https://docs.stripe.com/webhooks#verify-manually). Stripe uses its whsec_ secret as written.
+const hmacStripeBlock = `
+hmac:
+  header: Stripe-Signature
+  signature_pairs: {separator: ",", timestamp: t, signature: v1}
+  signed: "{timestamp}.{body}"
+  timestamp_tolerance: 5m
+  id_field: id
+  type_field: type
+  type_prefix: com.stripe
+`
+
+// TestHMACSignaturePairs: Stripe's form, signed here as Stripe documents it (no fixed example
+// with its secret is published: Stripe's SDK tests sign with the SDK).
+func TestHMACSignaturePairs(t *testing.T) {
+	const secret = "whsec_test_secret"
+	body := hmacTestdata(t, "stripe_event.json")
+	sent := time.Unix(1686089970, 0)
+	sign := func(secret, ts string, body []byte) string {
+		return hex.EncodeToString(hmacOf(sha256.New, secret, ts+"."+string(body)))
+	}
+	v1 := sign(secret, "1686089970", body)
+	other := sign("whsec_other", "1686089970", body)
+	at := func(header string) func(r *Request) {
+		return func(r *Request) { r.Header.Set("Stripe-Signature", header) }
+	}
+	base := hmacRequest(body, "Stripe-Signature", "t=1686089970,v1="+v1+",v0="+other)
+	base.Received = sent.Add(10 * time.Second)
+
+	cases := commonAuthCases(proofSpec{header: "Stripe-Signature", otherSecret: "whsec_other", undecodable: "t=1686089970,v1=zz"})
+	cases = append(cases, []authCase{
+		{name: "rotation: the second v1 matches", modify: at("t=1686089970,v1=" + other + ",v1=" + v1)},
+		{name: "spaces around the separators", modify: at(" t = 1686089970 , v1 = " + v1 + " ")},
+		{name: "the pairs in another order", modify: at("v1=" + v1 + ",t=1686089970")},
+		{name: "unknown pairs and items without '=' are ignored", modify: at("t=1686089970,,x,v2=ab,v1=" + v1)},
+		{name: "the right MAC as v0 only", modify: at("t=1686089970,v0=" + v1), wantErr: ErrMalformedProof},
+		{name: "no timestamp pair", modify: at("v1=" + v1), wantErr: ErrMalformedProof},
+		{name: "the timestamp pair twice", modify: at("t=1686089970,t=1686089970,v1=" + v1), wantErr: ErrMalformedProof},
+		{name: "an empty timestamp", modify: at("t=,v1=" + v1), wantErr: ErrMalformedProof},
+		{name: "no pairs at all", modify: at("1686089970." + v1), wantErr: ErrMalformedProof},
+		{name: "another separator", modify: at("t=1686089970;v1=" + v1), wantErr: ErrMalformedProof},
+		{name: "the timestamp changed", modify: at("t=1686089971,v1=" + v1), wantErr: ErrBadSignature},
+		{
+			// "{t}.{body}": the timestamp must not hold the '.' after it.
+			name:    "bytes moved from the body into the timestamp",
+			modify:  at("t=1686089970.{,v1=" + sign(secret, "1686089970", body)),
+			wantErr: ErrMalformedProof,
+		},
+		{name: "every v1 wrong", modify: at("t=1686089970,v1=" + other + ",v1=" + other), wantErr: ErrBadSignature},
+		{name: "stale: 5 min 1 s old", modify: received(sent.Add(5*time.Minute + time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "stale: 5 min 1 s ahead", modify: received(sent.Add(-5*time.Minute - time.Second)), wantErr: ErrStaleTimestamp},
+	}...)
+	runAuthCases(t, HMAC, base, hmacCreds(t, hmacStripeBlock, secret), cases)
+
+	// Paddle's form: ts=…;h1=… over "{ts}:{body}"
+	// (https://developer.paddle.com/webhooks/signature-verification).
+	const paddle = `hmac: {header: Paddle-Signature, signature_pairs: {separator: ";", timestamp: ts, signature: h1}, signed: "{timestamp}:{body}", timestamp_tolerance: 5s}`
+	h1 := hex.EncodeToString(hmacOf(sha256.New, "pdl_ntfset_secret", "1686089970:"+string(body)))
+	for _, tc := range []struct {
+		name    string
+		header  string
+		at      time.Time
+		wantErr error
+	}{
+		{"valid", "ts=1686089970;h1=" + h1, sent.Add(2 * time.Second), nil},
+		{"rotation: the second h1", "ts=1686089970;h1=" + other + ";h1=" + h1, sent, nil},
+		{"a comma is no separator", "ts=1686089970,h1=" + h1, sent, ErrMalformedProof},
+		{"stale after 5 s", "ts=1686089970;h1=" + h1, sent.Add(6 * time.Second), ErrStaleTimestamp},
+	} {
+		t.Run("Paddle/"+tc.name, func(t *testing.T) {
+			req := hmacRequest(body, "Paddle-Signature", tc.header)
+			req.Received = tc.at
+			_, err := HMAC.Authenticate(req, hmacCreds(t, paddle, "pdl_ntfset_secret"))
+			checkAuthError(t, err, tc.wantErr)
+		})
+	}
+}
+
+// TestHMACSignaturePairsMap: a Stripe-style event maps to the body's type and id, and the same
+// delivery twice is the same event.
+func TestHMACSignaturePairsMap(t *testing.T) {
+	body := hmacTestdata(t, "stripe_event.json")
+	creds := hmacCreds(t, hmacStripeBlock, "whsec_test_secret")
+	req := hmacRequest(body, "Stripe-Signature", "t=1686089970,v1="+hex.EncodeToString(hmacOf(sha256.New, "whsec_test_secret", "1686089970."+string(body))))
+	req.Received = time.Unix(1686089970, 0)
+	var events []Event
+	for range 2 {
+		v, err := HMAC.Verify(req, creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := v.Map()
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, ev)
+	}
+	want := Event{ID: "evt_1NG8Du2eZvKYlo2CUI79vXWy", Type: "setup_intent.created"}
+	if events[0] != want || events[1] != want {
+		t.Errorf("Map = %+v; want %+v twice", events, want)
+	}
+}
+
+// hmacSvixBlock: Svix's scheme (https://docs.svix.com/receiving/verifying-payloads/how-manual):
+// "v1,<base64>" entries separated by spaces, over "{svix-id}.{svix-timestamp}.{body}", keyed
+// with the base64 after "whsec_".
+const hmacSvixBlock = `
+hmac:
+  header: svix-signature
+  signatures: " "
+  prefix: "v1,"
+  encoding: base64
+  secret_encoding: base64
+  signed: "{header:svix-id}.{timestamp}.{body}"
+  timestamp_header: svix-timestamp
+  timestamp_tolerance: 5m
+  id_header: svix-id
+  type_field: type
+`
+
+// TestHMACSignatureList: Svix's published example — the secret, id, timestamp, payload and
+// signature of TestWebhookSign in https://github.com/svix/svix-webhooks/blob/main/go/webhook_test.go
+// — and its multi-signature case (other entries and other versions beside the right one).
+func TestHMACSignatureList(t *testing.T) {
+	const (
+		secret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		msgID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+		timestamp = "1614265330"
+		signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+		wrong     = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+	)
+	body := []byte(`{"test": 2432232314}`)
+	sent := time.Unix(1614265330, 0)
+	base := hmacRequest(body, "svix-id", msgID, "svix-timestamp", timestamp, "svix-signature", signature)
+	base.Received = sent
+	at := func(header string) func(r *Request) {
+		return func(r *Request) { r.Header.Set("svix-signature", header) }
+	}
+	// Another secret of the same form.
+	otherSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another key entirely"))
+
+	cases := commonAuthCases(proofSpec{header: "svix-signature", otherSecret: otherSecret, undecodable: "v1,!!!"})
+	cases = append(cases, []authCase{
+		{name: "Svix's multi-signature case", modify: at(strings.Join([]string{wrong, "v2," + wrong[3:], signature, wrong}, " "))},
+		{name: "only another version's entries", modify: at("v2," + signature[3:] + " v1a," + signature[3:]), wantErr: ErrMalformedProof},
+		{name: "every entry wrong", modify: at(wrong + " " + wrong), wantErr: ErrBadSignature},
+		{name: "the secret without whsec_", creds: secrets(strings.TrimPrefix(secret, "whsec_"))},
+		{name: "the secret as written is not the key", creds: useCreds(hmacCreds(t, strings.Replace(hmacSvixBlock, "  secret_encoding: base64\n", "", 1), secret)), wantErr: ErrBadSignature},
+		{name: "the id changed", modify: func(r *Request) { r.Header.Set("svix-id", "msg_other") }, wantErr: ErrBadSignature},
+		{name: "an id holding the '.' that borders it", modify: func(r *Request) { r.Header.Set("svix-id", msgID+".x") }, wantErr: ErrMalformedProof},
+		{name: "stale: 5 min 1 s old", modify: received(sent.Add(5*time.Minute + time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "stale: 5 min 1 s ahead", modify: received(sent.Add(-5*time.Minute - time.Second)), wantErr: ErrStaleTimestamp},
+	}...)
+	runAuthCases(t, HMAC, base, hmacCreds(t, hmacSvixBlock, secret), cases)
+
+	// The id is signed: trusted for duplicates.
+	req := base
+	req.Settings = hmacCreds(t, hmacSvixBlock, secret).Settings
+	if ev, _ := HMAC.Map(req); ev.ID != msgID || ev.IDUnsigned {
+		t.Errorf("Map = %+v; want id %s, signed", ev, msgID)
+	}
+}
+
+// TestHMACNumberedHeaders: DocuSign Connect sends one base64 HMAC-SHA256 of the body per active
+// key, in X-DocuSign-Signature-1, -2, … (https://developers.docusign.com/platform/webhooks/connect/validate/).
+func TestHMACNumberedHeaders(t *testing.T) {
+	const block = `hmac: {header: "X-DocuSign-Signature-{n}", encoding: base64, id_field: id, type_field: zen}`
+	body := hmacTestdata(t, "github_ping.json")
+	sig := func(secret string) string {
+		return base64.StdEncoding.EncodeToString(hmacOf(sha256.New, secret, string(body)))
+	}
+	const secret = "connect-key-3"
+	base := hmacRequest(body, "X-DocuSign-Signature-1", sig(secret))
+	three := func(r *Request) {
+		r.Header.Set("X-DocuSign-Signature-1", sig("connect-key-1"))
+		r.Header.Set("X-DocuSign-Signature-2", sig("connect-key-2"))
+		r.Header.Set("X-DocuSign-Signature-3", sig(secret))
+	}
+	cases := commonAuthCases(proofSpec{header: "X-DocuSign-Signature-1", otherSecret: "not-it", undecodable: "!!!"})
+	cases = append(cases, []authCase{
+		{name: "header 3 of 3 matches", modify: three},
+		{name: "header 2 of 3 matches", modify: func(r *Request) {
+			three(r)
+			r.Header.Set("X-DocuSign-Signature-2", sig(secret))
+			r.Header.Set("X-DocuSign-Signature-3", sig("connect-key-x"))
+		}},
+		{name: "none of 3 matches", modify: three, creds: secrets("not-it"), wantErr: ErrBadSignature},
+		{name: "the family stops at its first gap", modify: func(r *Request) {
+			three(r)
+			r.Header.Del("X-DocuSign-Signature-2")
+		}, wantErr: ErrBadSignature},
+		{name: "without number 1 there is no proof", modify: func(r *Request) {
+			three(r)
+			r.Header.Del("X-DocuSign-Signature-1")
+		}, wantErr: ErrMissingProof},
+		{name: "one of them given twice", modify: func(r *Request) {
+			three(r)
+			r.Header.Add("X-DocuSign-Signature-3", sig(secret))
+		}, wantErr: ErrMalformedProof},
+		{name: "one of them not base64, another right", modify: func(r *Request) {
+			three(r)
+			r.Header.Set("X-DocuSign-Signature-2", "!!!")
+		}},
+	}...)
+	runAuthCases(t, HMAC, base, hmacCreds(t, block, secret), cases)
+
+	// Header 100 is read; 101 is not.
+	creds := hmacCreds(t, block, secret)
+	for _, last := range []int{100, 101} {
+		req := hmacRequest(body)
+		for n := 1; n < last; n++ {
+			req.Header.Set(fmt.Sprintf("X-DocuSign-Signature-%d", n), sig("old"))
+		}
+		req.Header.Set(fmt.Sprintf("X-DocuSign-Signature-%d", last), sig(secret))
+		_, err := HMAC.Authenticate(req, creds)
+		if (err == nil) != (last == 100) {
+			t.Errorf("the right signature in header %d: %v", last, err)
+		}
+	}
+}
+
+// TestHMACSecretEncoding: the configured secret as the key (text), base64-decoded (with or
+// without whsec_, padded or not) or hex-decoded.
+func TestHMACSecretEncoding(t *testing.T) {
+	body := []byte(`{"type":"ping"}`)
+	key := []byte("\x00\x01binary key\xff")
+	mac := hex.EncodeToString(hmacKeyOf(sha256.New, key, string(body)))
+	textMAC := hex.EncodeToString(hmacOf(sha256.New, "k3y", string(body)))
+	tests := []struct {
+		name, encoding, secret, mac string
+		ok                          bool
+	}{
+		{"text", "", "k3y", textMAC, true},
+		{"text, named", "text", "k3y", textMAC, true},
+		{"base64", "base64", base64.StdEncoding.EncodeToString(key), mac, true},
+		{"base64 without padding", "base64", base64.RawStdEncoding.EncodeToString(key), mac, true},
+		{"base64 with whsec_", "base64", "whsec_" + base64.StdEncoding.EncodeToString(key), mac, true},
+		{"hex", "hex", hex.EncodeToString(key), mac, true},
+		{"hex in upper case", "HEX", strings.ToUpper(hex.EncodeToString(key)), mac, true},
+		{"hex read as text is another key", "text", hex.EncodeToString(key), mac, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			block := fmt.Sprintf("hmac: {header: X-Sig, type_field: type, secret_encoding: %q}", tc.encoding)
+			creds := hmacCreds(t, block, tc.secret)
+			if err := HMAC.CheckCredentials(creds); err != nil {
+				t.Fatalf("CheckCredentials: %v", err)
+			}
+			_, err := HMAC.Authenticate(hmacRequest(body, "X-Sig", tc.mac), creds)
+			if tc.ok != (err == nil) {
+				t.Fatalf("Authenticate: %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+// TestHMACSecretEncodingCheck: a secret its encoding cannot decode stops the start, naming
+// secrets[i] and never the secret.
+func TestHMACSecretEncodingCheck(t *testing.T) {
+	tests := []struct {
+		encoding string
+		secrets  []string
+		bad      []string
+	}{
+		{"base64", []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not*base64"}, []string{"secrets[1]"}},
+		{"base64", []string{"whsec_", "c2VjcmV0"}, []string{"secrets[0]"}},
+		{"hex", []string{"abc", "00ff", "zz"}, []string{"secrets[0]", "secrets[2]"}},
+		{"text", []string{"not*base64", "zz"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.encoding, func(t *testing.T) {
+			creds := hmacCreds(t, "hmac: {header: X-Sig, secret_encoding: "+tc.encoding+"}", tc.secrets...)
+			err := HMAC.CheckCredentials(creds)
+			if len(tc.bad) == 0 {
+				if err != nil {
+					t.Fatalf("CheckCredentials: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, field := range tc.bad {
+				if !strings.Contains(err.Error(), field+": ") {
+					t.Errorf("%v does not name %s", err, field)
+				}
+			}
+			for _, s := range tc.secrets {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("%v shows a secret", err)
+				}
+			}
+		})
+	}
+}
+
+// hmacHubSpotBlock is HubSpot's v3 scheme: base64 HMAC-SHA256 of method + URL + body + the
+// timestamp in milliseconds, five minutes
+// (https://developers.hubspot.com/docs/apps/legacy-apps/authentication/validating-requests).
+const hmacHubSpotBlock = `
+public_url: https://hooks.example.com/bridge/
+hmac:
+  header: X-HubSpot-Signature-v3
+  encoding: base64
+  signed: "{method}{url}{body}{timestamp}"
+  timestamp_header: X-HubSpot-Request-Timestamp
+  timestamp_format: unix_ms
+  timestamp_tolerance: 5m
+  type_field: "0.subscriptionType"
+`
+
+// TestHMACURL: {url} is the endpoint's public_url — here with a path prefix the proxy strips and
+// a trailing slash — and the request's path and query exactly as received; never Host.
+func TestHMACURL(t *testing.T) {
+	const (
+		secret = "hubspot-client-secret"
+		uri    = "/webhooks/hubspot?portal=62515&x=a%20b"
+		ts     = "1686089970123"
+	)
+	body := []byte(`[{"eventId":1,"subscriptionType":"contact.creation","objectId":123}]`)
+	sent := time.UnixMilli(1686089970123)
+	sign := func(method, url, ts string) string {
+		return base64.StdEncoding.EncodeToString(hmacOf(sha256.New, secret, method+url+string(body)+ts))
+	}
+	valid := sign("POST", "https://hooks.example.com/bridge"+uri, ts)
+	base := hmacRequest(body, "X-HubSpot-Signature-v3", valid, "X-HubSpot-Request-Timestamp", ts, "Host", "hooks.example.com")
+	base.Received = sent.Add(time.Second)
+	target := func(method, uri string) func(r *Request) {
+		return func(r *Request) { r.Method, r.URI = method, uri }
+	}
+	cases := commonAuthCases(proofSpec{header: "X-HubSpot-Signature-v3", otherSecret: "not-it", undecodable: "!!!"})
+	cases = append(cases, []authCase{
+		{name: "the Host header does not matter", modify: func(r *Request) { r.Header.Set("Host", "evil.example") }},
+		{name: "another path", modify: target("POST", "/webhooks/other?portal=62515&x=a%20b"), wantErr: ErrBadSignature},
+		{name: "the query dropped", modify: target("POST", "/webhooks/hubspot"), wantErr: ErrBadSignature},
+		{name: "the query decoded", modify: target("POST", "/webhooks/hubspot?portal=62515&x=a b"), wantErr: ErrBadSignature},
+		{name: "another method", modify: target("PUT", uri), wantErr: ErrBadSignature},
+		{name: "the milliseconds changed", modify: func(r *Request) { r.Header.Set("X-HubSpot-Request-Timestamp", "1686089970124") }, wantErr: ErrBadSignature},
+		{name: "stale: 5 min 1 ms old", modify: received(sent.Add(5*time.Minute + time.Millisecond)), wantErr: ErrStaleTimestamp},
+		{name: "stale: 5 min 1 ms ahead", modify: received(sent.Add(-5*time.Minute - time.Millisecond)), wantErr: ErrStaleTimestamp},
+		{name: "5 min old exactly", modify: received(sent.Add(5 * time.Minute))},
+	}...)
+	runAuthCases(t, HMAC, base, hmacCreds(t, hmacHubSpotBlock, secret), withTarget(cases, "POST", uri))
+
+	// The URL as the sender called it, whatever Host the proxy passes on.
+	for _, publicURL := range []string{"https://hooks.example.com/bridge", "https://hooks.example.com/bridge/"} {
+		req := base
+		req.Method, req.URI = "POST", uri
+		req.Header = base.Header.Clone()
+		req.Header.Set("Host", "10.0.0.7:8080")
+		creds := hmacCreds(t, strings.Replace(hmacHubSpotBlock, "https://hooks.example.com/bridge/", publicURL, 1), secret)
+		if _, err := HMAC.Authenticate(req, creds); err != nil {
+			t.Errorf("public_url %s: %v", publicURL, err)
+		}
+	}
+}
+
+// TestHMACRFC3339: Twitch EventSub signs message id + timestamp + body, no separators, with an
+// RFC 3339 timestamp in nanoseconds (https://dev.twitch.tv/docs/eventsub/handling-webhook-events/).
+func TestHMACRFC3339(t *testing.T) {
+	const block = `
+hmac:
+  header: Twitch-Eventsub-Message-Signature
+  prefix: "sha256="
+  signed: "{header:Twitch-Eventsub-Message-Id}{timestamp}{body}"
+  timestamp_header: Twitch-Eventsub-Message-Timestamp
+  timestamp_format: rfc3339
+  timestamp_tolerance: 10m
+  id_header: Twitch-Eventsub-Message-Id
+  type_field: subscription.type
+`
+	const (
+		secret = "s3cRe7-twitch"
+		id     = "befa7b53-d79d-478f-86b9-120f112b044e"
+		ts     = "2023-07-15T18:16:11.17106713Z"
+	)
+	body := hmacTestdata(t, "twitch_follow.json")
+	sent, _ := time.Parse(time.RFC3339Nano, ts)
+	sig := "sha256=" + hex.EncodeToString(hmacOf(sha256.New, secret, id+ts+string(body)))
+	base := hmacRequest(body, "Twitch-Eventsub-Message-Signature", sig, "Twitch-Eventsub-Message-Id", id, "Twitch-Eventsub-Message-Timestamp", ts)
+	base.Received = sent.Add(time.Minute)
+	cases := commonAuthCases(proofSpec{header: "Twitch-Eventsub-Message-Signature", otherSecret: "not-it", undecodable: "sha256=zz"})
+	cases = append(cases, []authCase{
+		{name: "stale: 10 min 1 s old", modify: received(sent.Add(10*time.Minute + time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "stale: 10 min 1 s ahead", modify: received(sent.Add(-10*time.Minute - time.Second)), wantErr: ErrStaleTimestamp},
+		{name: "Unix seconds are no RFC 3339", modify: func(r *Request) { r.Header.Set("Twitch-Eventsub-Message-Timestamp", "1689444971") }, wantErr: ErrMalformedProof},
+		{name: "the same instant written otherwise", modify: func(r *Request) {
+			r.Header.Set("Twitch-Eventsub-Message-Timestamp", "2023-07-15T20:16:11.17106713+02:00")
+		}, wantErr: ErrBadSignature},
+	}...)
+	runAuthCases(t, HMAC, base, hmacCreds(t, block, secret), cases)
+
+	// The id is signed; the same message twice is the same event.
+	req := base
+	req.Settings = hmacCreds(t, block, secret).Settings
+	for range 2 {
+		if ev, err := HMAC.Map(req); err != nil || ev != (Event{ID: id, Type: "channel.follow"}) {
+			t.Errorf("Map = %+v, %v", ev, err)
+		}
+	}
+}
+
+// TestHMACSignNewForms: Sign writes every form the block describes, as the sender would — each
+// header checked against an independent signer — and its own requests verify.
+func TestHMACSignNewForms(t *testing.T) {
+	now := time.Unix(1686089970, 123456789)
+	body := hmacTestdata(t, "github_ping.json")
+	key := []byte("raw key bytes")
+	tests := []struct {
+		name   string
+		block  string
+		secret string
+		want   map[string]string
+	}{
+		{
+			name:   "pairs",
+			block:  hmacStripeBlock,
+			secret: "whsec_test_secret",
+			want: map[string]string{"Stripe-Signature": "t=1686089970,v1=" +
+				hex.EncodeToString(hmacOf(sha256.New, "whsec_test_secret", "1686089970."+string(body)))},
+		},
+		{
+			name:   "pairs with ';'",
+			block:  `hmac: {header: Paddle-Signature, signature_pairs: {separator: ";", timestamp: ts, signature: h1}, signed: "{timestamp}:{body}"}`,
+			secret: "k",
+			want:   map[string]string{"Paddle-Signature": "ts=1686089970;h1=" + hex.EncodeToString(hmacOf(sha256.New, "k", "1686089970:"+string(body)))},
+		},
+		{
+			name:   "a list, base64 secret, timestamp header",
+			block:  hmacSvixBlock,
+			secret: "whsec_" + base64.StdEncoding.EncodeToString(key),
+			want: map[string]string{
+				"Svix-Timestamp": "1686089970",
+				"Svix-Id":        fmt.Sprintf("%x", sha256.Sum256(body)),
+				"Svix-Signature": "v1," + base64.StdEncoding.EncodeToString(hmacKeyOf(sha256.New, key,
+					fmt.Sprintf("%x", sha256.Sum256(body))+".1686089970."+string(body))),
+			},
+		},
+		{
+			name:   "numbered headers: number 1, hex secret",
+			block:  `hmac: {header: "X-DocuSign-Signature-{n}", encoding: base64, secret_encoding: hex}`,
+			secret: hex.EncodeToString(key),
+			want:   map[string]string{"X-Docusign-Signature-1": base64.StdEncoding.EncodeToString(hmacKeyOf(sha256.New, key, string(body)))},
+		},
+		{
+			name:   "milliseconds and the URL",
+			block:  hmacHubSpotBlock,
+			secret: "k",
+			want: map[string]string{
+				"X-HubSpot-Request-Timestamp": "1686089970123",
+				"X-HubSpot-Signature-v3": base64.StdEncoding.EncodeToString(hmacOf(sha256.New, "k",
+					"POSThttps://hooks.example.com/bridge/webhooks/test"+string(body)+"1686089970123")),
+			},
+		},
+		{
+			name:   "RFC 3339",
+			block:  `hmac: {header: X-Sig, signed: "{timestamp}|{body}", timestamp_header: X-Ts, timestamp_format: rfc3339}`,
+			secret: "k",
+			want: map[string]string{
+				"X-Ts":  "2023-06-06T22:19:30.123456789Z",
+				"X-Sig": hex.EncodeToString(hmacOf(sha256.New, "k", "2023-06-06T22:19:30.123456789Z|"+string(body))),
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			creds := hmacCreds(t, tc.block, tc.secret)
+			h, err := HMAC.Sign(creds, body, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tc.want {
+				if got := h.Get(name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			req := Request{Method: "POST", URI: "/webhooks/test", Header: h, Body: body, Received: now}
+			if _, err := HMAC.Verify(req, creds); err != nil {
+				t.Errorf("its own signature does not verify: %v", err)
+			}
+		})
+	}
+
+	// {url} without a public URL: sign cannot know it.
+	s, problems := compileHMAC(hmacConfig{Header: "X-Sig", Signed: ptr("{url}{body}")})
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if _, err := HMAC.Sign(Credentials{Secrets: []string{"k"}, Settings: s}, body, now); err == nil {
+		t.Error("signed {url} without a public_url")
+	}
+	if _, err := HMAC.Sign(hmacCreds(t, `hmac: {header: X-Sig, secret_encoding: hex}`, "zz"), body, now); err == nil {
+		t.Error("signed with a secret that is not hex")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestHMACConfigureNewKeysErrors: each problem of the new keys names its key.
+func TestHMACConfigureNewKeysErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		field []string
+	}{
+		{"unknown timestamp_format", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", timestamp_header: X-Ts, timestamp_format: iso}`, []string{"hmac.timestamp_format"}},
+		{"timestamp_format without a timestamp", `hmac: {header: X-Sig, timestamp_format: unix_ms}`, []string{"hmac.timestamp_format"}},
+		{"timestamp_tolerance without a timestamp", `hmac: {header: X-Sig, timestamp_tolerance: 5m}`, []string{"hmac.timestamp_tolerance"}},
+		{"timestamp_tolerance not a duration", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", timestamp_header: X-Ts, timestamp_tolerance: 5}`, []string{"hmac.timestamp_tolerance"}},
+		{"timestamp_tolerance negative", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", timestamp_header: X-Ts, timestamp_tolerance: -5m}`, []string{"hmac.timestamp_tolerance"}},
+		{"{timestamp} without a timestamp", `hmac: {header: X-Sig, signed: "{timestamp}.{body}"}`, []string{"hmac.signed"}},
+		{"a timestamp the template does not sign", `hmac: {header: X-Sig, timestamp_header: X-Ts, timestamp_tolerance: 5m}`, []string{"hmac.signed"}},
+		{"timestamp_header not a header name", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", timestamp_header: "X Ts"}`, []string{"hmac.timestamp_header"}},
+		{"two timestamps", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", timestamp_header: X-Ts, signature_pairs: {timestamp: t, signature: v1}}`, []string{"hmac.timestamp_header"}},
+		{"pairs without signature", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", signature_pairs: {timestamp: t}}`, []string{"hmac.signature_pairs.signature"}},
+		{"pairs with an unknown key", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", signature_pairs: {timestamp: t, signature: v1, sep: ","}}`, []string{"hmac.signature_pairs.sep"}},
+		{"pairs not a block", `hmac: {header: X-Sig, signature_pairs: "t,v1"}`, []string{"hmac.signature_pairs"}},
+		{"pairs with one key twice", `hmac: {header: X-Sig, signed: "{timestamp}.{body}", signature_pairs: {timestamp: v1, signature: v1}}`, []string{"hmac.signature_pairs.timestamp"}},
+		{"a pair key holding '='", `hmac: {header: X-Sig, signature_pairs: {signature: "v=1"}}`, []string{"hmac.signature_pairs.signature"}},
+		{"pairs and signatures", `hmac: {header: X-Sig, signatures: " ", signature_pairs: {signature: v1}}`, []string{"hmac.signatures"}},
+		{"pairs in a numbered family", `hmac: {header: "X-Sig-{n}", signature_pairs: {signature: v1}}`, []string{"hmac.signature_pairs"}},
+		{"{n} twice", `hmac: {header: "X-Sig-{n}-{n}"}`, []string{"hmac.header"}},
+		{"{n} in another key", `hmac: {header: "X-Sig-{n}", id_header: "X-Id-{n}"}`, []string{"hmac.id_header"}},
+		{"a template signing one of the family", `hmac: {header: "X-Sig-{n}", signed: "{header:X-Sig-7}{body}"}`, []string{"hmac.signed"}},
+		{"unknown secret_encoding", `hmac: {header: X-Sig, secret_encoding: base32}`, []string{"hmac.secret_encoding"}},
+		{"{url} without public_url", `hmac: {header: X-Sig, signed: "{url}{body}"}`, []string{"public_url"}},
+		{"public_url without {url}", "public_url: https://h.example\nhmac: {header: X-Sig}", []string{"public_url"}},
+		{"public_url relative", "public_url: /bridge\nhmac: {header: X-Sig, signed: \"{url}{body}\"}", []string{"public_url"}},
+		{"public_url not http", "public_url: ftp://h.example\nhmac: {header: X-Sig, signed: \"{url}{body}\"}", []string{"public_url"}},
+		{"public_url with a query", "public_url: https://h.example/?a=1\nhmac: {header: X-Sig, signed: \"{url}{body}\"}", []string{"public_url"}},
+		{"public_url with a password", "public_url: https://u:p@h.example\nhmac: {header: X-Sig, signed: \"{url}{body}\"}", []string{"public_url"}},
+		{"public_url not text", "public_url: [a]\nhmac: {header: X-Sig, signed: \"{url}{body}\"}", []string{"public_url"}},
+		{"a bad block and a bad public_url", "public_url: nope\nhmac: {algorithm: x}", []string{"hmac.header", "hmac.algorithm", "public_url"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := hmacConfigure(t, "test", tc.yaml)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			problems := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				problems = j.Unwrap()
+			}
+			if len(problems) != len(tc.field) {
+				t.Fatalf("%d problems, want %d:\n%v", len(problems), len(tc.field), err)
+			}
+			for i, field := range tc.field {
+				var se *SettingError
+				if !errors.As(problems[i], &se) || se.Key != field || strings.Contains(se.Msg, "\n") {
+					t.Errorf("problem %q does not name %s alone", problems[i], field)
+				}
+			}
+		})
+	}
+}
+
+// FuzzHMACSignaturePairs reads any pairs header: it never panics, every error wraps a
+// sentinel, and only the right MAC over the pairs' own timestamp is accepted.
+func FuzzHMACSignaturePairs(f *testing.F) {
+	const secret = "whsec_test_secret"
+	body := []byte(`{"id":"evt_1","type":"ping"}`)
+	f.Add("t=1686089970,v1="+hex.EncodeToString(hmacOf(sha256.New, secret, "1686089970."+string(body))), body)
+	f.Add("t=,v1=", []byte{})
+	f.Add("t=1,t=2,v1=00", body)
+	f.Add(" , = ,v1=,t= 9 ", body)
+	creds := hmacCreds(f, strings.Replace(hmacStripeBlock, "timestamp_tolerance: 5m", "timestamp_tolerance: 0", 1), secret)
+	f.Fuzz(func(t *testing.T, header string, body []byte) {
+		req := hmacRequest(body, "Stripe-Signature", header)
+		_, err := HMAC.Authenticate(req, creds)
+		if err != nil {
+			if !errors.Is(err, ErrMissingProof) && !errors.Is(err, ErrMalformedProof) && !errors.Is(err, ErrBadSignature) {
+				t.Fatalf("error %v wraps no sentinel", err)
+			}
+			return
+		}
+		var ts string
+		for _, item := range strings.Split(header, ",") {
+			if k, v, ok := strings.Cut(item, "="); ok && strings.TrimSpace(k) == "t" {
+				ts = strings.TrimSpace(v)
+			}
+		}
+		want := hex.EncodeToString(hmacOf(sha256.New, secret, ts+"."+string(body)))
+		if !strings.Contains(strings.ToLower(header), want) {
+			t.Fatalf("accepted %q for body %q; the MAC is %s", header, body, want)
+		}
+	})
+}
