@@ -228,6 +228,7 @@ var authCaseSuites = map[string]func(*testing.T){
 	"hmac":              TestHMACAuthenticate,
 	"svix":              TestSvixAuthenticate, "clerk": TestClerkAuthenticate, "resend": TestResendAuthenticate,
 	"twilio": TestTwilioAuthenticate, "square": TestSquareAuthenticate,
+	"discord": TestDiscordAuthenticate, "sendgrid": TestSendGridAuthenticate,
 }
 
 func TestEveryProviderHasAuthCases(t *testing.T) {
