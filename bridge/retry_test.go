@@ -1,12 +1,8 @@
 package bridge_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -36,40 +32,6 @@ type retryWebhook struct {
 // retryWebhooks are the retry tests' webhooks, by provider. Every provider must have one: the
 // tests fail for a provider without.
 var retryWebhooks = map[string]retryWebhook{
-	// Hex Ed25519 of "{timestamp}{body}", by the demo endpoint's key pair (seed SHA-256 of the
-	// demo secret; docs/providers/discord.md). Interactions are questions by default; this one is
-	// of a type the bridge does not name, so it is stored and answered at once.
-	"discord": {http.StatusServiceUnavailable, func(_ string, now time.Time) (http.Header, []byte) {
-		body := []byte(`{"id":"1181110000000000001","type":99,"guild_id":"290926798626357999","token":"retry-token","version":1}`)
-		seed := sha256.Sum256([]byte(bridge.DemoSecret))
-		ts := strconv.FormatInt(now.Unix(), 10)
-		return http.Header{
-			"Content-Type":          {"application/json"},
-			"X-Signature-Timestamp": {ts},
-			"X-Signature-Ed25519":   {hex.EncodeToString(ed25519.Sign(ed25519.NewKeyFromSeed(seed[:]), append([]byte(ts), body...)))},
-		}, body
-	}},
-	// Base64 ASN.1 ECDSA P-256 of SHA-256("{timestamp}{body}"), by the demo endpoint's key pair
-	// (scalar SHA-256 of the demo secret; docs/providers/sendgrid.md).
-	"sendgrid": {http.StatusServiceUnavailable, func(_ string, now time.Time) (http.Header, []byte) {
-		body := []byte(`[{"email":"retry@example.com","event":"delivered","sg_event_id":"retry-1","timestamp":1600112492}]`)
-		d := sha256.Sum256([]byte(bridge.DemoSecret))
-		key, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d[:])
-		if err != nil {
-			panic(err)
-		}
-		ts := strconv.FormatInt(now.Unix(), 10)
-		digest := sha256.Sum256(append([]byte(ts), body...))
-		sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
-		if err != nil {
-			panic(err)
-		}
-		return http.Header{
-			"Content-Type":                           {"application/json"},
-			"X-Twilio-Email-Event-Webhook-Timestamp": {ts},
-			"X-Twilio-Email-Event-Webhook-Signature": {base64.StdEncoding.EncodeToString(sig)},
-		}, body
-	}},
 	// Svix's senders: Standard Webhooks under svix-* names (docs/providers/svix.md).
 	"svix":   svixRetryWebhook(`{"type":"invoice.paid","timestamp":"2022-11-03T20:26:10.344522Z","data":{"invoice":"in_retry_1"}}`),
 	"clerk":  svixRetryWebhook(`{"data":{"id":"user_retry_1","object":"user"},"object":"event","timestamp":1654012591835,"type":"user.created"}`),
@@ -192,6 +154,37 @@ var retryWebhooks = map[string]retryWebhook{
 			"X-Square-Hmacsha256-Signature": {base64.StdEncoding.EncodeToString(retryMAC(sha256.New, []byte(secret), []byte("http://127.0.0.1:8080/webhooks/square"), body))},
 		}, body
 	}},
+	// The webhook's secret token as it is in X-Gitlab-Token (docs/providers/gitlab.md).
+	"gitlab": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		return http.Header{
+			"Content-Type":    {"application/json"},
+			"X-Gitlab-Event":  {"Push Hook"},
+			"Idempotency-Key": {"f5e5f430-f57b-4e6e-9fac-d9128cd7232f"},
+			"X-Gitlab-Token":  {secret},
+		}, []byte(`{"object_kind":"push","ref":"refs/heads/main","project":{"path_with_namespace":"mike/diaspora"}}`)
+	}},
+	// The hook's authentication secret as it is in Authorization (docs/providers/okta.md).
+	"okta": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		return http.Header{"Content-Type": {"application/json"}, "Authorization": {secret}},
+			[]byte(`{"eventType":"com.okta.event_hook","eventId":"retry-1","data":{"events":[{"eventType":"user.session.start","actor":{"id":"00u1"}}]}}`)
+	}},
+	// The stream's authorization token as it is in Authorization (docs/providers/auth0.md).
+	"auth0": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		return http.Header{"Content-Type": {"application/json"}, "Authorization": {secret}},
+			[]byte(`[{"log_id":"retry-1","data":{"type":"s","date":"2024-05-02T09:12:44.101Z"}}]`)
+	}},
+	// A JWS: base64url header and claims (iss netlify, sha256 the hex SHA-256 of the body),
+	// HMAC-SHA256 with the secret (docs/providers/netlify.md).
+	"netlify": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		body := []byte(`{"id":"5ebc34bf4fea0b01f02efa3a","state":"ready","name":"www-example"}`)
+		sum := sha256.Sum256(body)
+		enc := base64.RawURLEncoding
+		signing := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(`{"iss":"netlify","sha256":"`+hex.EncodeToString(sum[:])+`"}`))
+		return http.Header{
+			"Content-Type":        {"application/json"},
+			"X-Webhook-Signature": {signing + "." + enc.EncodeToString(retryMAC(sha256.New, []byte(secret), []byte(signing)))},
+		}, body
+	}},
 }
 
 // bodyHMACWebhook is a preset's webhook whose proof header carries prefix + encode(HMAC-newHash(
@@ -239,7 +232,7 @@ func signedFor(t *testing.T, h *harness, p *providers.Provider) retryRequest {
 			secret = ep.Secrets[0]
 		}
 	}
-	if secret == "" && len(p.DemoCredentials(testSecret).Secrets) > 0 { // public-key providers have none
+	if secret == "" {
 		t.Fatalf("no endpoint %q with a secret in the test configuration", p.Name)
 	}
 	header, body := w.sign(secret, time.Now())
