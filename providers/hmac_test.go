@@ -1550,3 +1550,47 @@ func FuzzHMACSignaturePairs(f *testing.F) {
 		}
 	})
 }
+
+// TestHMACDocumentedInHouseSender: the in-house sender of docs/providers/hmac.md, signed here as
+// that page describes it, is configuration alone.
+func TestHMACDocumentedInHouseSender(t *testing.T) {
+	const endpoint = `
+public_url: https://hooks.example.com
+hmac:
+  header: Acme-Signature
+  signature_pairs: {separator: ";", timestamp: ts, signature: sig}
+  signed: "{timestamp}.{method}.{url}.{body}"
+  timestamp_tolerance: 3m
+  secret_encoding: hex
+  id_field: delivery_id
+  type_field: event.kind
+  type_prefix: com.acme.billing
+`
+	oldKey, newKey := []byte("the old billing key"), []byte("the new billing key")
+	body := []byte(`{"delivery_id":"6c1f2a9e","event":{"kind":"Invoice.Paid","invoice":"in_1"}}`)
+	const uri = "/webhooks/acme-billing?tenant=7"
+	sig := func(key []byte) string {
+		return hex.EncodeToString(hmacKeyOf(sha256.New, key, "1718031245.POST.https://hooks.example.com"+uri+"."+string(body)))
+	}
+	req := hmacRequest(body, "Acme-Signature", "ts=1718031245; sig="+sig(oldKey)+"; sig="+sig(newKey))
+	req.Method, req.URI, req.Received = "POST", uri, time.Unix(1718031245, 0).Add(time.Minute)
+	settings, err := hmacConfigure(t, "acme-billing", endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := Credentials{Secrets: []string{hex.EncodeToString(newKey)}, Settings: settings.Value}
+	if err := HMAC.CheckCredentials(creds); err != nil {
+		t.Fatal(err)
+	}
+	v, err := HMAC.Verify(req, creds)
+	if err != nil {
+		t.Fatalf("the documented sender is refused: %v", err)
+	}
+	if ev, err := v.Map(); err != nil || ev != (Event{ID: "6c1f2a9e", Type: "invoice.paid"}) || settings.TypePrefix != "com.acme.billing" {
+		t.Errorf("Map = %+v, %v (prefix %s)", ev, err, settings.TypePrefix)
+	}
+	req.Received = req.Received.Add(3 * time.Minute)
+	if _, err := HMAC.Authenticate(req, creds); !errors.Is(err, ErrStaleTimestamp) {
+		t.Errorf("four minutes late: %v", err)
+	}
+}
