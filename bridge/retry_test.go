@@ -1,12 +1,8 @@
 package bridge_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -36,40 +32,6 @@ type retryWebhook struct {
 // retryWebhooks are the retry tests' webhooks, by provider. Every provider must have one: the
 // tests fail for a provider without.
 var retryWebhooks = map[string]retryWebhook{
-	// Hex Ed25519 of "{timestamp}{body}", by the demo endpoint's key pair (seed SHA-256 of the
-	// demo secret; docs/providers/discord.md). Interactions are questions by default; this one is
-	// of a type the bridge does not name, so it is stored and answered at once.
-	"discord": {http.StatusServiceUnavailable, func(_ string, now time.Time) (http.Header, []byte) {
-		body := []byte(`{"id":"1181110000000000001","type":99,"guild_id":"290926798626357999","token":"retry-token","version":1}`)
-		seed := sha256.Sum256([]byte(bridge.DemoSecret))
-		ts := strconv.FormatInt(now.Unix(), 10)
-		return http.Header{
-			"Content-Type":          {"application/json"},
-			"X-Signature-Timestamp": {ts},
-			"X-Signature-Ed25519":   {hex.EncodeToString(ed25519.Sign(ed25519.NewKeyFromSeed(seed[:]), append([]byte(ts), body...)))},
-		}, body
-	}},
-	// Base64 ASN.1 ECDSA P-256 of SHA-256("{timestamp}{body}"), by the demo endpoint's key pair
-	// (scalar SHA-256 of the demo secret; docs/providers/sendgrid.md).
-	"sendgrid": {http.StatusServiceUnavailable, func(_ string, now time.Time) (http.Header, []byte) {
-		body := []byte(`[{"email":"retry@example.com","event":"delivered","sg_event_id":"retry-1","timestamp":1600112492}]`)
-		d := sha256.Sum256([]byte(bridge.DemoSecret))
-		key, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d[:])
-		if err != nil {
-			panic(err)
-		}
-		ts := strconv.FormatInt(now.Unix(), 10)
-		digest := sha256.Sum256(append([]byte(ts), body...))
-		sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
-		if err != nil {
-			panic(err)
-		}
-		return http.Header{
-			"Content-Type":                           {"application/json"},
-			"X-Twilio-Email-Event-Webhook-Timestamp": {ts},
-			"X-Twilio-Email-Event-Webhook-Signature": {base64.StdEncoding.EncodeToString(sig)},
-		}, body
-	}},
 	// Svix's senders: Standard Webhooks under svix-* names (docs/providers/svix.md).
 	"svix":   svixRetryWebhook(`{"type":"invoice.paid","timestamp":"2022-11-03T20:26:10.344522Z","data":{"invoice":"in_retry_1"}}`),
 	"clerk":  svixRetryWebhook(`{"data":{"id":"user_retry_1","object":"user"},"object":"event","timestamp":1654012591835,"type":"user.created"}`),
@@ -223,6 +185,27 @@ var retryWebhooks = map[string]retryWebhook{
 			"X-Webhook-Signature": {signing + "." + enc.EncodeToString(retryMAC(sha256.New, []byte(secret), []byte(signing)))},
 		}, body
 	}},
+	// Mailgun signs inside the body: the hex HMAC-SHA256 of timestamp followed by token
+	// (docs/providers/mailgun.md).
+	"mailgun": {http.StatusServiceUnavailable, func(secret string, now time.Time) (http.Header, []byte) {
+		ts := strconv.FormatInt(now.Unix(), 10)
+		const token = "retry1a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f"
+		sig := hex.EncodeToString(retryMAC(sha256.New, []byte(secret), []byte(ts+token)))
+		return http.Header{"Content-Type": {"application/json"}}, []byte(`{"signature":{"timestamp":"` + ts + `","token":"` + token +
+			`","signature":"` + sig + `"},"event-data":{"event":"delivered","id":"retry-1","recipient":"alice@example.com"}}`)
+	}},
+	// Adyen signs each item inside the body: the base64 HMAC-SHA256, keyed with the hex-decoded
+	// key, of its eight values joined by ":" (docs/providers/adyen.md).
+	"adyen": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
+		key, err := hex.DecodeString(secret)
+		if err != nil {
+			panic("adyen endpoint secret is not hex: " + err.Error())
+		}
+		sig := base64.StdEncoding.EncodeToString(retryMAC(sha256.New, key, []byte("RETRY000000000001::TestMerchant:retry-1:1130:EUR:AUTHORISATION:true")))
+		return http.Header{"Content-Type": {"application/json"}}, []byte(`{"live":"false","notificationItems":[{"NotificationRequestItem":{` +
+			`"additionalData":{"hmacSignature":"` + sig + `"},"amount":{"value":1130,"currency":"EUR"},"pspReference":"RETRY000000000001",` +
+			`"eventCode":"AUTHORISATION","merchantAccountCode":"TestMerchant","merchantReference":"retry-1","success":"true"}}]}`)
+	}},
 }
 
 // bodyHMACWebhook is a preset's webhook whose proof header carries prefix + encode(HMAC-newHash(
@@ -270,7 +253,7 @@ func signedFor(t *testing.T, h *harness, p *providers.Provider) retryRequest {
 			secret = ep.Secrets[0]
 		}
 	}
-	if secret == "" && len(p.DemoCredentials(testSecret).Secrets) > 0 { // public-key providers have none
+	if secret == "" {
 		t.Fatalf("no endpoint %q with a secret in the test configuration", p.Name)
 	}
 	header, body := w.sign(secret, time.Now())

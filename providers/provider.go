@@ -341,8 +341,8 @@ var registry = []*Provider{
 	GitHubPreset, ShopifyPreset, IntercomPreset, BitbucketPreset, TypeformPreset, CoinbaseCommercePreset, VercelPreset, SegmentPreset, SentryPreset, LinearPreset, DocuSignPreset, JiraPreset,
 	Svix, Clerk, Resend,
 	Twilio, Square,
-	Discord, SendGrid,
 	GitLab, Okta, Auth0, Netlify,
+	Mailgun, Adyen,
 }
 
 // Lookup returns the provider called name.
