@@ -4,8 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
@@ -87,6 +91,7 @@ var requestPathEndpoints = []string{
 	"github", "shopify", "intercom", "bitbucket", "typeform", "coinbase-commerce", "vercel", "segment", "sentry", "linear", "docusign", "jira",
 	"svix", "clerk", "resend",
 	"twilio", "square",
+	"discord", "sendgrid",
 	"gitlab", "okta", "auth0", "netlify",
 	"mailgun", "adyen",
 }
@@ -201,7 +206,11 @@ func (b *requestPathBridge) newInput(endpoint, method uint8, header string, body
 	}
 	in.signed = true
 	keepFuzzed := sign&2 != 0
-	proof, fuzzedInProof := requestSigners[ep.Provider](in.header, ep.Secrets[0], body, time.Now())
+	secret := "" // public-key providers (discord, sendgrid) sign with the demo key pair, not a secret
+	if len(ep.Secrets) > 0 {
+		secret = ep.Secrets[0]
+	}
+	proof, fuzzedInProof := requestSigners[ep.Provider](in.header, secret, body, time.Now())
 	replaced := false
 	for _, p := range proof {
 		if keepFuzzed {
@@ -478,6 +487,36 @@ type requestSigner func(h http.Header, secret string, body []byte, now time.Time
 
 // requestSigners sign for each provider, by name.
 var requestSigners = map[string]requestSigner{
+	// Hex Ed25519 of "{timestamp}{body}" by the demo endpoint's key pair, the seed SHA-256 of the
+	// demo secret (docs/providers/discord.md); a fuzzed timestamp is signed as it is.
+	"discord": func(h http.Header, _ string, body []byte, now time.Time) ([]signedHeader, bool) {
+		ts, fuzzed := headerOr(h, providers.DiscordTimestampHeader, strconv.FormatInt(now.Unix(), 10))
+		seed := sha256.Sum256([]byte(bridge.DemoSecret))
+		sig := ed25519.Sign(ed25519.NewKeyFromSeed(seed[:]), append([]byte(ts), body...))
+		return []signedHeader{
+			{providers.DiscordTimestampHeader, ts},
+			{providers.DiscordSignatureHeader, hex.EncodeToString(sig)},
+		}, fuzzed
+	},
+	// Base64 ASN.1 ECDSA P-256 of SHA-256("{timestamp}{body}") by the demo endpoint's key pair,
+	// the scalar SHA-256 of the demo secret (docs/providers/sendgrid.md).
+	"sendgrid": func(h http.Header, _ string, body []byte, now time.Time) ([]signedHeader, bool) {
+		ts, fuzzed := headerOr(h, providers.SendGridTimestampHeader, strconv.FormatInt(now.Unix(), 10))
+		d := sha256.Sum256([]byte(bridge.DemoSecret))
+		key, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d[:])
+		if err != nil {
+			panic(err)
+		}
+		digest := sha256.Sum256(append([]byte(ts), body...))
+		sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+		if err != nil {
+			panic(err)
+		}
+		return []signedHeader{
+			{providers.SendGridTimestampHeader, ts},
+			{providers.SendGridSignatureHeader, base64.StdEncoding.EncodeToString(sig)},
+		}, fuzzed
+	},
 	// Svix's senders: Standard Webhooks under svix-* names (docs/providers/svix.md).
 	"svix": svixSigner, "clerk": svixSigner, "resend": svixSigner,
 	// Hex HMAC-SHA256 of "{timestamp}.{body}" (docs/providers/aghanim.md).

@@ -341,6 +341,7 @@ var registry = []*Provider{
 	GitHubPreset, ShopifyPreset, IntercomPreset, BitbucketPreset, TypeformPreset, CoinbaseCommercePreset, VercelPreset, SegmentPreset, SentryPreset, LinearPreset, DocuSignPreset, JiraPreset,
 	Svix, Clerk, Resend,
 	Twilio, Square,
+	Discord, SendGrid,
 	GitLab, Okta, Auth0, Netlify,
 	Mailgun, Adyen,
 }
