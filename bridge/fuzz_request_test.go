@@ -94,6 +94,7 @@ var requestPathEndpoints = []string{
 	"discord", "sendgrid",
 	"gitlab", "okta", "auth0", "netlify",
 	"mailgun", "adyen",
+	"slack", "zoom", "twitch", "hubspot", "stripe", "paddle", "calendly", "meta",
 }
 
 // requestPathMethods are the methods the method argument picks from; POST is 0 and the default.
@@ -589,6 +590,16 @@ var requestSigners = map[string]requestSigner{
 	"linear":            bodyHMACSigner("Linear-Signature", "", sha256.New, hex.EncodeToString),
 	"docusign":          bodyHMACSigner("X-DocuSign-Signature-1", "", sha256.New, base64.StdEncoding.EncodeToString),
 	"jira":              bodyHMACSigner("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString),
+	// Presets that sign a timestamp beside the body (docs/providers/<name>.md): the timestamp (and
+	// Twitch's message id) from the fuzzed header when it has one.
+	"slack":    slackStyleSigner("X-Slack-Signature", "X-Slack-Request-Timestamp"),
+	"zoom":     slackStyleSigner("X-Zm-Signature", "X-Zm-Request-Timestamp"),
+	"twitch":   twitchSigner,
+	"hubspot":  hubspotSigner,
+	"stripe":   pairsSigner("Stripe-Signature", "t", ",", "v1", "."),
+	"paddle":   pairsSigner("Paddle-Signature", "ts", ";", "h1", ":"),
+	"calendly": pairsSigner("Calendly-Webhook-Signature", "t", ",", "v1", "."),
+	"meta":     bodyHMACSigner("X-Hub-Signature-256", "sha256=", sha256.New, hex.EncodeToString),
 	// Base64 HMAC-SHA1 of the URL (the demo endpoint's public_url and path), then each form
 	// parameter's name and value, sorted by name (docs/providers/twilio.md). A body that is no
 	// form cannot be signed so: fuzzed.
@@ -653,6 +664,50 @@ func bodyHMACSigner(proof, prefix string, newHash func() hash.Hash, encode func(
 		m := hmac.New(newHash, []byte(secret))
 		m.Write(body)
 		return []signedHeader{{proof, prefix + encode(m.Sum(nil))}}, false
+	}
+}
+
+// slackStyleSigner signs as Slack and Zoom: "v0=" + hex HMAC-SHA256 of "v0:{timestamp}:{body}".
+func slackStyleSigner(proof, tsHeader string) requestSigner {
+	return func(h http.Header, secret string, body []byte, now time.Time) ([]signedHeader, bool) {
+		ts, fuzzed := headerOr(h, tsHeader, strconv.FormatInt(now.Unix(), 10))
+		return []signedHeader{{tsHeader, ts}, {proof, "v0=" + hexHMAC256(secret, "v0:", ts, ":", string(body))}}, fuzzed
+	}
+}
+
+// twitchSigner signs as Twitch: "sha256=" + hex HMAC-SHA256 of message id + RFC 3339 timestamp +
+// body.
+func twitchSigner(h http.Header, secret string, body []byte, now time.Time) ([]signedHeader, bool) {
+	sum := sha256.Sum256(body)
+	id, idFuzzed := headerOr(h, "Twitch-Eventsub-Message-Id", hex.EncodeToString(sum[:12]))
+	ts, tsFuzzed := headerOr(h, "Twitch-Eventsub-Message-Timestamp", now.UTC().Format(time.RFC3339Nano))
+	return []signedHeader{
+		{"Twitch-Eventsub-Message-Id", id},
+		{"Twitch-Eventsub-Message-Timestamp", ts},
+		{"Twitch-Eventsub-Message-Signature", "sha256=" + hexHMAC256(secret, id, ts, string(body))},
+	}, idFuzzed || tsFuzzed
+}
+
+// hubspotSigner signs as HubSpot's v3: base64 HMAC-SHA256 of method + URL + body + timestamp
+// (ms), the URL the demo endpoint's public_url and its path.
+func hubspotSigner(h http.Header, secret string, body []byte, now time.Time) ([]signedHeader, bool) {
+	ms, fuzzed := headerOr(h, "X-HubSpot-Request-Timestamp", strconv.FormatInt(now.UnixMilli(), 10))
+	m := hmac.New(sha256.New, []byte(secret))
+	io.WriteString(m, "POST"+"http://127.0.0.1:8080/webhooks/hubspot")
+	m.Write(body)
+	io.WriteString(m, ms)
+	return []signedHeader{
+		{"X-HubSpot-Request-Timestamp", ms},
+		{"X-HubSpot-Signature-v3", base64.StdEncoding.EncodeToString(m.Sum(nil))},
+	}, fuzzed
+}
+
+// pairsSigner signs as Stripe, Paddle and Calendly: tsKey=<unix> sep sigKey=<hex HMAC-SHA256 of
+// "{unix}{join}{body}">.
+func pairsSigner(proof, tsKey, sep, sigKey, join string) requestSigner {
+	return func(_ http.Header, secret string, body []byte, now time.Time) ([]signedHeader, bool) {
+		ts := strconv.FormatInt(now.Unix(), 10)
+		return []signedHeader{{proof, tsKey + "=" + ts + sep + sigKey + "=" + hexHMAC256(secret, ts, join, string(body))}}, false
 	}
 }
 

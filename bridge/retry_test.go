@@ -173,6 +173,54 @@ var retryWebhooks = map[string]retryWebhook{
 		`{"event":"envelope-completed","data":{"envelopeId":"93be49ab"}}`),
 	"jira": bodyHMACWebhook("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString,
 		`{"webhookEvent":"jira:issue_created","issue":{"key":"TEST-2"}}`, "X-Atlassian-Webhook-Identifier", "1ce9f8d1-0e2e-4a33-b2c6-7c3b8a5e0b61"),
+	// Presets that sign a timestamp beside the body (docs/providers/<name>.md), signed at now.
+	"slack": signedRetryWebhook(`{"type":"event_callback","event_id":"Ev_retry_1","event":{"type":"app_mention","text":"hi"}}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			ts := strconv.FormatInt(now.Unix(), 10)
+			h.Set("X-Slack-Request-Timestamp", ts)
+			h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(retryMAC(sha256.New, key, []byte("v0:"+ts+":"), body)))
+		}),
+	"zoom": signedRetryWebhook(`{"event":"meeting.started","event_ts":1626230691572,"payload":{"object":{"id":"1"}}}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			ts := strconv.FormatInt(now.Unix(), 10)
+			h.Set("X-Zm-Request-Timestamp", ts)
+			h.Set("X-Zm-Signature", "v0="+hex.EncodeToString(retryMAC(sha256.New, key, []byte("v0:"+ts+":"), body)))
+		}),
+	"twitch": signedRetryWebhook(`{"subscription":{"type":"channel.follow","version":"2"},"event":{"user_id":"1"}}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			const id = "e76c6bd4-55c9-4987-8304-da1588d8988b"
+			ts := now.UTC().Format(time.RFC3339Nano)
+			h.Set("Twitch-Eventsub-Message-Id", id)
+			h.Set("Twitch-Eventsub-Message-Timestamp", ts)
+			h.Set("Twitch-Eventsub-Message-Type", "notification")
+			h.Set("Twitch-Eventsub-Message-Signature", "sha256="+hex.EncodeToString(retryMAC(sha256.New, key, []byte(id+ts), body)))
+		}),
+	// HubSpot signs the URL it calls: the demo endpoint's public_url (the demo listener) and
+	// the endpoint's path.
+	"hubspot": signedRetryWebhook(`{"eventId":1,"subscriptionType":"contact.creation","objectId":123}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			ms := strconv.FormatInt(now.UnixMilli(), 10)
+			h.Set("X-HubSpot-Request-Timestamp", ms)
+			h.Set("X-HubSpot-Signature-v3", base64.StdEncoding.EncodeToString(
+				retryMAC(sha256.New, key, []byte("POST"+"http://127.0.0.1:8080/webhooks/hubspot"), body, []byte(ms))))
+		}),
+	"stripe": signedRetryWebhook(`{"id":"evt_retry_1","object":"event","type":"payment_intent.succeeded","data":{"object":{}}}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			ts := strconv.FormatInt(now.Unix(), 10)
+			h.Set("Stripe-Signature", "t="+ts+",v1="+hex.EncodeToString(retryMAC(sha256.New, key, []byte(ts+"."), body)))
+		}),
+	"paddle": signedRetryWebhook(`{"event_id":"evt_retry_1","event_type":"transaction.completed","data":{}}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			ts := strconv.FormatInt(now.Unix(), 10)
+			h.Set("Paddle-Signature", "ts="+ts+";h1="+hex.EncodeToString(retryMAC(sha256.New, key, []byte(ts+":"), body)))
+		}),
+	"calendly": signedRetryWebhook(`{"event":"invitee.created","payload":{"uri":"https://api.calendly.com/invitees/retry"}}`,
+		func(h http.Header, key, body []byte, now time.Time) {
+			ts := strconv.FormatInt(now.Unix(), 10)
+			h.Set("Calendly-Webhook-Signature", "t="+ts+",v1="+hex.EncodeToString(retryMAC(sha256.New, key, []byte(ts+"."), body)))
+		}),
+	"meta": bodyHMACWebhook("X-Hub-Signature-256", "sha256=", sha256.New, hex.EncodeToString,
+		`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[]}]}`),
 	// Base64 HMAC-SHA1 of the URL Twilio called (the demo endpoint's public_url and path), then
 	// each form parameter's name and value, sorted by name (docs/providers/twilio.md).
 	"twilio": {http.StatusServiceUnavailable, func(secret string, _ time.Time) (http.Header, []byte) {
@@ -255,6 +303,16 @@ func bodyHMACWebhook(proof, prefix string, newHash func() hash.Hash, encode func
 			h.Set(header[i], header[i+1])
 		}
 		h.Set(proof, prefix+encode(retryMAC(newHash, []byte(secret), []byte(body))))
+		return h, []byte(body)
+	}}
+}
+
+// signedRetryWebhook is a preset's webhook signed by sign with the endpoint's secret as the
+// HMAC key; it retries on 503.
+func signedRetryWebhook(body string, sign func(h http.Header, key, body []byte, now time.Time)) retryWebhook {
+	return retryWebhook{http.StatusServiceUnavailable, func(secret string, now time.Time) (http.Header, []byte) {
+		h := http.Header{"Content-Type": {"application/json"}}
+		sign(h, []byte(secret), []byte(body), now)
 		return h, []byte(body)
 	}}
 }

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +29,24 @@ type presetTest struct {
 	file string
 	// header is what the sender sends beside its proof: delivery id, event name.
 	header []string
-	// proof is the proof header's name; sign computes its value as the sender documents it.
-	proof string
-	sign  func(secret string, body []byte) string
+	// proof is the proof header's name; sign computes its value as the sender documents it,
+	// for a sender that signs the body alone. signAt, for the others, sets the proof headers
+	// of a request signed at the given time.
+	proof  string
+	sign   func(secret string, body []byte) string
+	signAt func(h http.Header, secret string, body []byte, at time.Time)
+	// tolerance is the timestamp's documented window (0: the sender signs no timestamp).
+	tolerance time.Duration
+	// keys are the endpoint's own keys beside its secrets (public_url, verify_token).
+	keys map[string]any
 	// undecodable is a proof value no encoding the preset reads can decode.
 	undecodable string
 	want        Event
 }
+
+// presetSignedAt is when the tests' timestamped requests are signed; they are received a second
+// later.
+var presetSignedAt = time.Unix(1700000000, 0)
 
 // macHex and macBase64 are a sender's signature: prefix + the hex or base64 HMAC of the parts.
 func macHex(newHash func() hash.Hash, prefix string) func(secret string, body []byte) string {
@@ -117,6 +130,91 @@ var presetTests = map[string]presetTest{
 		proof:  "X-Hub-Signature", sign: macHex(sha256.New, "sha256="), undecodable: "sha256=zz",
 		want: Event{ID: "1ce9f8d1-0e2e-4a33-b2c6-7c3b8a5e0b61", IDUnsigned: true, Type: "jira:issue_created"},
 	},
+	"slack": {
+		p: SlackPreset, secret: "8f742231b10e8888abcd99yyyzzz85a5", file: "slack_app_mention.json",
+		proof: "X-Slack-Signature", signAt: slackStyle("X-Slack-Signature", "X-Slack-Request-Timestamp"), tolerance: 5 * time.Minute,
+		undecodable: "v0=zz", want: Event{ID: "Ev123ABC456", Type: "app_mention"},
+	},
+	"zoom": {
+		p: ZoomPreset, secret: "zoom-secret-token", file: "zoom_meeting_started.json",
+		proof: "X-Zm-Signature", signAt: slackStyle("X-Zm-Signature", "X-Zm-Request-Timestamp"), tolerance: 5 * time.Minute,
+		undecodable: "v0=zz", want: Event{Type: "meeting.started"},
+	},
+	"twitch": {
+		p: TwitchPreset, secret: "twitch-subscription-secret", file: "twitch_channel_follow.json",
+		header: []string{"Twitch-Eventsub-Message-Id", "befa7b53-d79d-478f-86b9-120f112b044e", "Twitch-Eventsub-Message-Type", "notification"},
+		proof:  "Twitch-Eventsub-Message-Signature", signAt: twitchSign, tolerance: 10 * time.Minute,
+		undecodable: "sha256=zz", want: Event{ID: "befa7b53-d79d-478f-86b9-120f112b044e", Type: "channel.follow"},
+	},
+	"hubspot": {
+		p: HubSpotPreset, secret: "hubspot-client-secret", file: "hubspot_contact_creation.json",
+		proof: "X-HubSpot-Signature-v3", signAt: hubspotSign(hubspotTestURL), tolerance: 5 * time.Minute,
+		keys:        map[string]any{"public_url": hubspotTestURL},
+		undecodable: "!!!", want: Event{ID: "1", Type: "contact.creation"},
+	},
+	"stripe": {
+		p: StripePreset, secret: "whsec_test_secret", file: "stripe_payment_intent_succeeded.json",
+		proof: "Stripe-Signature", signAt: pairsSign("Stripe-Signature", "t", ",", "v1", "."), tolerance: 5 * time.Minute,
+		undecodable: "t=1700000000,v1=zz", want: Event{ID: "evt_1NG8Du2eZvKYlo2CUI79vXWy", Type: "payment_intent.succeeded"},
+	},
+	"paddle": {
+		p: PaddlePreset, secret: "pdl_ntfset_01h8bz_secret", file: "paddle_transaction_completed.json",
+		proof: "Paddle-Signature", signAt: pairsSign("Paddle-Signature", "ts", ";", "h1", ":"), tolerance: 5 * time.Second,
+		undecodable: "ts=1700000000;h1=zz", want: Event{ID: "evt_01h8bzakzx3hm2fmen703n5q45", Type: "transaction.completed"},
+	},
+	"calendly": {
+		p: CalendlyPreset, secret: "calendly-signing-key", file: "calendly_invitee_created.json",
+		proof: "Calendly-Webhook-Signature", signAt: pairsSign("Calendly-Webhook-Signature", "t", ",", "v1", "."), tolerance: 3 * time.Minute,
+		undecodable: "t=1700000000,v1=zz", want: Event{Type: "invitee.created"},
+	},
+	"meta": {
+		p: MetaPreset, secret: "meta-app-secret", file: "meta_whatsapp_message.json",
+		keys:  map[string]any{"verify_token": "meta-verify-token"},
+		proof: "X-Hub-Signature-256", sign: macHex(sha256.New, "sha256="), undecodable: "sha256=zz",
+		want: Event{Type: "whatsapp_business_account"},
+	},
+}
+
+// hubspotTestURL is the public URL of the tests' HubSpot endpoint: runAuthCases sends no URI,
+// so it is the whole URL HubSpot calls.
+const hubspotTestURL = "https://hooks.example.com/webhooks/hubspot"
+
+// slackStyle signs as Slack (and Zoom) document: the Unix time in tsHeader, and in sigHeader
+// "v0=" + hex HMAC-SHA256 of "v0:{timestamp}:{body}".
+func slackStyle(sigHeader, tsHeader string) func(h http.Header, secret string, body []byte, at time.Time) {
+	return func(h http.Header, secret string, body []byte, at time.Time) {
+		ts := strconv.FormatInt(at.Unix(), 10)
+		h.Set(tsHeader, ts)
+		h.Set(sigHeader, "v0="+hex.EncodeToString(hmacOf(sha256.New, secret, "v0:"+ts+":"+string(body))))
+	}
+}
+
+// twitchSign signs as Twitch documents: "sha256=" + hex HMAC-SHA256 of the message id, the
+// RFC 3339 timestamp and the body, run together.
+func twitchSign(h http.Header, secret string, body []byte, at time.Time) {
+	ts := at.UTC().Format(time.RFC3339Nano)
+	h.Set("Twitch-Eventsub-Message-Timestamp", ts)
+	id := h.Get("Twitch-Eventsub-Message-Id")
+	h.Set("Twitch-Eventsub-Message-Signature", "sha256="+hex.EncodeToString(hmacOf(sha256.New, secret, id+ts+string(body))))
+}
+
+// hubspotSign signs as HubSpot's v3 documents: base64 HMAC-SHA256 of method + URL + body +
+// timestamp in milliseconds.
+func hubspotSign(url string) func(h http.Header, secret string, body []byte, at time.Time) {
+	return func(h http.Header, secret string, body []byte, at time.Time) {
+		ms := strconv.FormatInt(at.UnixMilli(), 10)
+		h.Set("X-HubSpot-Request-Timestamp", ms)
+		h.Set("X-HubSpot-Signature-v3", base64.StdEncoding.EncodeToString(hmacOf(sha256.New, secret, "POST"+url+string(body)+ms)))
+	}
+}
+
+// pairsSign signs as Stripe, Paddle and Calendly document: header = tsKey=<unix> sep
+// sigKey=<hex HMAC-SHA256 of "{unix}{join}{body}">.
+func pairsSign(header, tsKey, sep, sigKey, join string) func(h http.Header, secret string, body []byte, at time.Time) {
+	return func(h http.Header, secret string, body []byte, at time.Time) {
+		ts := strconv.FormatInt(at.Unix(), 10)
+		h.Set(header, tsKey+"="+ts+sep+sigKey+"="+hex.EncodeToString(hmacOf(sha256.New, secret, ts+join+string(body))))
+	}
 }
 
 // Each preset's authentication test is one of authCaseSuites.
@@ -138,10 +236,21 @@ func presetBody(t testing.TB, file string) []byte {
 // request is tc's valid request: its body, its headers, and the proof signed with secret.
 func (tc presetTest) request(t testing.TB, secret string) Request {
 	t.Helper()
+	return tc.requestAt(t, secret, presetSignedAt)
+}
+
+// requestAt is tc's request signed at at, received a second after presetSignedAt.
+func (tc presetTest) requestAt(t testing.TB, secret string, at time.Time) Request {
+	t.Helper()
 	body := presetBody(t, tc.file)
 	req := hmacRequest(body, tc.header...)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(tc.proof, tc.sign(secret, body))
+	req.Received = presetSignedAt.Add(time.Second)
+	if tc.signAt != nil {
+		tc.signAt(req.Header, secret, body, at)
+	} else {
+		req.Header.Set(tc.proof, tc.sign(secret, body))
+	}
 	return req
 }
 
@@ -192,7 +301,18 @@ func testPresetAuthenticate(t *testing.T, name string) {
 			wantErr: ErrBadSignature,
 		},
 	}...)
-	runAuthCases(t, tc.p, tc.request(t, tc.secret), presetCreds(t, tc.p, nil, tc.secret), cases)
+	if tc.tolerance > 0 {
+		resignAt := func(at time.Time) func(r *Request) {
+			return func(r *Request) { *r = tc.requestAt(t, tc.secret, at) }
+		}
+		received := presetSignedAt.Add(time.Second)
+		cases = append(cases, []authCase{
+			{name: "timestamp at the edge of the window", modify: resignAt(received.Add(-tc.tolerance))},
+			{name: "timestamp too old", modify: resignAt(received.Add(-tc.tolerance - time.Second)), wantErr: ErrStaleTimestamp},
+			{name: "timestamp too far ahead", modify: resignAt(received.Add(tc.tolerance + time.Second)), wantErr: ErrStaleTimestamp},
+		}...)
+	}
+	runAuthCases(t, tc.p, tc.request(t, tc.secret), presetCreds(t, tc.p, tc.keys, tc.secret), cases)
 }
 
 // TestHMACPresetsMap: each preset's valid request maps to the sender's id and type, and the same
@@ -200,7 +320,7 @@ func testPresetAuthenticate(t *testing.T, name string) {
 func TestHMACPresetsMap(t *testing.T) {
 	for name, tc := range presetTests {
 		t.Run(name, func(t *testing.T) {
-			creds := presetCreds(t, tc.p, nil, tc.secret)
+			creds := presetCreds(t, tc.p, tc.keys, tc.secret)
 			var first Verified
 			for i := range 2 {
 				v, err := tc.p.Verify(tc.request(t, tc.secret), creds)
@@ -232,6 +352,9 @@ func TestHMACPresetsAreBlocks(t *testing.T) {
 				t.Fatal("no HMACBlock")
 			}
 			endpoint := "hmac:\n  " + strings.ReplaceAll(tc.p.HMACBlock, "\n", "\n  ") + "\n  type_prefix: " + tc.p.TypePrefix + "\n"
+			if u, ok := tc.keys["public_url"]; ok {
+				endpoint += "public_url: " + u.(string) + "\n"
+			}
 			settings, err := hmacConfigure(t, name, endpoint)
 			if err != nil {
 				t.Fatalf("the block on the hmac provider: %v", err)
@@ -315,9 +438,255 @@ func TestHMACPresetsDeclaration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := h.Get(tc.proof), tc.sign("demo-secret", ex.Body); got != want {
-				t.Errorf("Sign: %s %q, want %q", tc.proof, got, want)
+			want := h.Clone()
+			switch {
+			case tc.keys["public_url"] != nil:
+				hubspotSign(demoListenURL+"/webhooks/hubspot")(want, "demo-secret", ex.Body, time.Unix(1700000000, 0))
+			case tc.signAt != nil:
+				tc.signAt(want, "demo-secret", ex.Body, time.Unix(1700000000, 0))
+			default:
+				want.Set(tc.proof, tc.sign("demo-secret", ex.Body))
+			}
+			if got := h.Get(tc.proof); got != want.Get(tc.proof) {
+				t.Errorf("Sign: %s %q, want %q", tc.proof, got, want.Get(tc.proof))
 			}
 		})
+	}
+}
+
+// TestHMACPresetsPublishedTimestamped verifies the timestamped examples the senders publish, each
+// received at a time the sender's own test accepts, and refused when the timestamp has aged past
+// the window.
+func TestHMACPresetsPublishedTimestamped(t *testing.T) {
+	tests := []struct {
+		name     string
+		p        *Provider
+		secret   string
+		body     []byte
+		header   []string
+		received time.Time
+		// stale is a time of receipt the sender's test refuses.
+		stale time.Time
+	}{
+		{
+			// https://api.slack.com/authentication/verifying-requests-from-slack: the slash
+			// command of the worked example (testdata/presets/slack_slash_command.txt).
+			name: "Slack docs", p: SlackPreset, secret: "8f742231b10e8888abcd99yyyzzz85a5",
+			body: presetBody(t, "slack_slash_command.txt"),
+			header: []string{
+				"X-Slack-Signature", "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+				"X-Slack-Request-Timestamp", "1531420618",
+			},
+			received: time.Unix(1531420618+60, 0), stale: time.Unix(1531420618+5*60+1, 0),
+		},
+		{
+			// https://github.com/PaddleHQ/paddle-node-sdk,
+			// src/__tests__/notifications/webhooks-validator.node.test.ts: "Valid signature",
+			// valid up to five seconds after ts and refused at six.
+			name: "Paddle SDK", p: PaddlePreset, secret: "VALID_SECRET", body: []byte(`{"data": ["1", "2"]}`),
+			header: []string{
+				"Paddle-Signature", "ts=1698796800;h1=a300428748dce5c70e4da19bffd60769591ea969c99dea3105d0ec9612cf43f9",
+			},
+			received: time.Unix(1698796805, 0), stale: time.Unix(1698796806, 0),
+		},
+		{
+			// The same file: "Valid signature with multiple hashes" — two h1 pairs (a secret
+			// being rotated) and an h2 pair of another version, which is ignored.
+			name: "Paddle SDK, several signatures", p: PaddlePreset, secret: "VALID_SECRET", body: []byte(`{"data": "value"}`),
+			header: []string{
+				"Paddle-Signature", "ts=1698796800;h1=28981e941fae76e53db32f3d2a83cb69db41476595e84e1970a1b5d98f62b261;h1=28981e941fae76e53db32f3d2a83cb69db41476595e84e1970a1b5d98f62b261;h2=RANDOM_HASH",
+			},
+			received: time.Unix(1698796801, 0), stale: time.Unix(1698796806, 0),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := hmacRequest(tc.body, tc.header...)
+			req.Received = tc.received
+			creds := presetCreds(t, tc.p, nil, "a-rotated-secret", tc.secret)
+			if _, err := tc.p.Verify(req, creds); err != nil {
+				t.Fatalf("published example rejected: %v", err)
+			}
+			if _, err := tc.p.Verify(req, presetCreds(t, tc.p, nil, "INVALID_"+tc.secret)); err == nil {
+				t.Fatal("published example accepted with another secret")
+			}
+			req.Received = tc.stale
+			_, err := tc.p.Authenticate(req, creds)
+			checkAuthError(t, err, ErrStaleTimestamp)
+		})
+	}
+}
+
+// TestHMACPresetsHandshakes: each handshake is answered at once, verified where the sender signs
+// it, and a badly signed one is refused.
+func TestHMACPresetsHandshakes(t *testing.T) {
+	received := presetSignedAt.Add(time.Second)
+	slackBody := []byte(`{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`)
+	zoomBody := []byte(`{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}`)
+	twitchBody := []byte(`{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"webhook_callback_verification_pending","type":"channel.follow","version":"2"}}`)
+	signed := func(body []byte, sign func(h http.Header, secret string, body []byte, at time.Time), secret string, header ...string) Request {
+		req := hmacRequest(body, header...)
+		req.Method, req.URI, req.Received = http.MethodPost, "/webhooks/x", received
+		sign(req.Header, secret, body, presetSignedAt)
+		return req
+	}
+	zoomMAC := hex.EncodeToString(hmacOf(sha256.New, "zoom-secret-token", "qgg8vlvZRS6UYooatFL8Aw"))
+	get := func(uri string) Request {
+		return Request{Method: http.MethodGet, URI: uri, Header: http.Header{}, Received: received}
+	}
+	tests := []struct {
+		name        string
+		p           *Provider
+		creds       Credentials
+		req         Request
+		handshake   bool
+		status      int
+		contentType string
+		body        string
+	}{
+		{
+			name: "Slack url_verification", p: SlackPreset, creds: presetCreds(t, SlackPreset, nil, "slack-secret"),
+			req:       signed(slackBody, slackStyle("X-Slack-Signature", "X-Slack-Request-Timestamp"), "slack-secret"),
+			handshake: true, status: 200, contentType: "text/plain", body: "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+		},
+		{
+			name: "Slack url_verification, badly signed", p: SlackPreset, creds: presetCreds(t, SlackPreset, nil, "slack-secret"),
+			req:       signed(slackBody, slackStyle("X-Slack-Signature", "X-Slack-Request-Timestamp"), "not-the-secret"),
+			handshake: true, status: 401,
+		},
+		{
+			name: "Slack url_verification, unsigned", p: SlackPreset, creds: presetCreds(t, SlackPreset, nil, "slack-secret"),
+			req: Request{Method: http.MethodPost, Header: http.Header{}, Body: slackBody, Received: received}, handshake: true, status: 401,
+		},
+		{
+			name: "Slack event is no handshake", p: SlackPreset, creds: presetCreds(t, SlackPreset, nil, "slack-secret"),
+			req: signed(presetBody(t, "slack_app_mention.json"), slackStyle("X-Slack-Signature", "X-Slack-Request-Timestamp"), "slack-secret"),
+		},
+		{
+			// The token is keyed with the first secret, whichever signed the request.
+			name: "Zoom endpoint.url_validation", p: ZoomPreset, creds: presetCreds(t, ZoomPreset, nil, "zoom-secret-token", "zoom-old-token"),
+			req:       signed(zoomBody, slackStyle("X-Zm-Signature", "X-Zm-Request-Timestamp"), "zoom-old-token"),
+			handshake: true, status: 200, contentType: "application/json",
+			body: `{"plainToken":"qgg8vlvZRS6UYooatFL8Aw","encryptedToken":"` + zoomMAC + `"}`,
+		},
+		{
+			name: "Zoom endpoint.url_validation, badly signed", p: ZoomPreset, creds: presetCreds(t, ZoomPreset, nil, "zoom-secret-token"),
+			req:       signed(zoomBody, slackStyle("X-Zm-Signature", "X-Zm-Request-Timestamp"), "not-the-secret"),
+			handshake: true, status: 401,
+		},
+		{
+			name: "Zoom endpoint.url_validation, unsigned", p: ZoomPreset, creds: presetCreds(t, ZoomPreset, nil, "zoom-secret-token"),
+			req: Request{Method: http.MethodPost, Header: http.Header{}, Body: zoomBody, Received: received}, handshake: true, status: 401,
+		},
+		{
+			name: "Zoom endpoint.url_validation, stale", p: ZoomPreset, creds: presetCreds(t, ZoomPreset, nil, "zoom-secret-token"),
+			req: func() Request {
+				r := signed(zoomBody, slackStyle("X-Zm-Signature", "X-Zm-Request-Timestamp"), "zoom-secret-token")
+				r.Received = presetSignedAt.Add(time.Hour)
+				return r
+			}(),
+			handshake: true, status: 401,
+		},
+		{
+			name: "Twitch webhook_callback_verification", p: TwitchPreset, creds: presetCreds(t, TwitchPreset, nil, "twitch-secret"),
+			req: signed(twitchBody, twitchSign, "twitch-secret",
+				"Twitch-Eventsub-Message-Id", "e76c6bd4-55c9-4987-8304-da1588d8988b", "Twitch-Eventsub-Message-Type", "webhook_callback_verification"),
+			handshake: true, status: 200, contentType: "text/plain", body: "pogchamp-kappa-360noscope-vohiyo",
+		},
+		{
+			name: "Twitch webhook_callback_verification, badly signed", p: TwitchPreset, creds: presetCreds(t, TwitchPreset, nil, "twitch-secret"),
+			req: signed(twitchBody, twitchSign, "not-the-secret",
+				"Twitch-Eventsub-Message-Id", "e76c6bd4-55c9-4987-8304-da1588d8988b", "Twitch-Eventsub-Message-Type", "webhook_callback_verification"),
+			handshake: true, status: 401,
+		},
+		{
+			name: "Twitch notification is no handshake", p: TwitchPreset, creds: presetCreds(t, TwitchPreset, nil, "twitch-secret"),
+			req: signed(twitchBody, twitchSign, "twitch-secret",
+				"Twitch-Eventsub-Message-Id", "e76c6bd4-55c9-4987-8304-da1588d8988b", "Twitch-Eventsub-Message-Type", "notification"),
+		},
+		{
+			name: "Meta GET challenge", p: MetaPreset, creds: presetCreds(t, MetaPreset, map[string]any{"verify_token": "meta-verify-token"}, "s"),
+			req:       get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meta-verify-token"),
+			handshake: true, status: 200, contentType: "text/plain", body: "1158201444",
+		},
+		{
+			name: "Meta GET challenge, wrong token", p: MetaPreset, creds: presetCreds(t, MetaPreset, map[string]any{"verify_token": "meta-verify-token"}, "s"),
+			req:       get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meta-verify-tokeN"),
+			handshake: true, status: 403,
+		},
+		{
+			name: "Meta GET challenge, no token", p: MetaPreset, creds: presetCreds(t, MetaPreset, map[string]any{"verify_token": "meta-verify-token"}, "s"),
+			req:       get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1158201444"),
+			handshake: true, status: 403,
+		},
+		{
+			name: "Meta GET without hub.mode", p: MetaPreset, creds: presetCreds(t, MetaPreset, map[string]any{"verify_token": "meta-verify-token"}, "s"),
+			req: get("/webhooks/meta"), handshake: true, status: 403,
+		},
+		{
+			name: "Meta POST is no handshake", p: MetaPreset, creds: presetCreds(t, MetaPreset, map[string]any{"verify_token": "meta-verify-token"}, "s"),
+			req: Request{Method: http.MethodPost, URI: "/webhooks/meta?hub.mode=subscribe&hub.verify_token=meta-verify-token", Header: http.Header{}, Body: []byte(`{}`)},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, ok := tc.p.Handshake(tc.req, tc.creds)
+			if ok != tc.handshake {
+				t.Fatalf("handshake %v, want %v", ok, tc.handshake)
+			}
+			if !ok {
+				return
+			}
+			if a.Status != tc.status || a.Status == 200 && (a.ContentType != tc.contentType || string(a.Body) != tc.body) {
+				t.Errorf("answer %d %q %q, want %d %q %q", a.Status, a.ContentType, a.Body, tc.status, tc.contentType, tc.body)
+			}
+		})
+	}
+}
+
+// TestHubSpotPresetURL: HubSpot signs the URL it called, which is the endpoint's public_url
+// followed by the request's path and query — never the Host header.
+func TestHubSpotPresetURL(t *testing.T) {
+	body := presetBody(t, "hubspot_contact_creation.json")
+	creds := presetCreds(t, HubSpotPreset, map[string]any{"public_url": "https://hooks.example.com/"}, "hubspot-client-secret")
+	signedAs := func(url string) Request {
+		req := hmacRequest(body, "Host", "attacker.example")
+		req.Method, req.URI, req.Received = http.MethodPost, "/webhooks/hubspot?portal=62515", presetSignedAt.Add(time.Second)
+		hubspotSign(url)(req.Header, "hubspot-client-secret", body, presetSignedAt)
+		return req
+	}
+	_, err := HubSpotPreset.Authenticate(signedAs("https://hooks.example.com/webhooks/hubspot?portal=62515"), creds)
+	checkAuthError(t, err, nil)
+	_, err = HubSpotPreset.Authenticate(signedAs("https://attacker.example/webhooks/hubspot?portal=62515"), creds)
+	checkAuthError(t, err, ErrBadSignature)
+	_, err = HubSpotPreset.Authenticate(signedAs("https://hooks.example.com/webhooks/hubspot"), creds)
+	checkAuthError(t, err, ErrBadSignature)
+
+	// public_url is required.
+	if _, err := HubSpotPreset.Configure("hubspot", Credentials{Secrets: []string{"s"}}, func(string, any) (bool, error) { return false, nil }); err == nil {
+		t.Error("configured without public_url")
+	}
+
+	// HubSpot sends events in batches, a JSON array: authentic, but no one type names the
+	// batch, so it is published unmapped.
+	batch := presetBody(t, "hubspot_batch.json")
+	req := hmacRequest(batch)
+	req.Received = presetSignedAt.Add(time.Second)
+	hubspotSign(hubspotTestURL)(req.Header, "hubspot-client-secret", batch, presetSignedAt)
+	v, err := HubSpotPreset.Verify(req, presetCreds(t, HubSpotPreset, map[string]any{"public_url": hubspotTestURL}, "hubspot-client-secret"))
+	if err != nil {
+		t.Fatalf("batch rejected: %v", err)
+	}
+	if _, err := v.Map(); !errors.Is(err, ErrUnmappable) {
+		t.Errorf("batch Map error %v, want ErrUnmappable", err)
+	}
+}
+
+// TestMetaPresetVerifyToken: verify_token is required, and it is not one of the secrets.
+func TestMetaPresetVerifyToken(t *testing.T) {
+	_, err := MetaPreset.Configure("meta", Credentials{Secrets: []string{"s"}}, func(string, any) (bool, error) { return false, nil })
+	var se *SettingError
+	if !errors.As(err, &se) || se.Key != "verify_token" {
+		t.Errorf("configure without verify_token: %v, want a SettingError naming verify_token", err)
 	}
 }

@@ -339,6 +339,7 @@ var registry = []*Provider{
 	StandardWebhooks,
 	HMAC,
 	GitHubPreset, ShopifyPreset, IntercomPreset, BitbucketPreset, TypeformPreset, CoinbaseCommercePreset, VercelPreset, SegmentPreset, SentryPreset, LinearPreset, DocuSignPreset, JiraPreset,
+	SlackPreset, ZoomPreset, TwitchPreset, HubSpotPreset, StripePreset, PaddlePreset, CalendlyPreset, MetaPreset,
 	Svix, Clerk, Resend,
 	Twilio, Square,
 	Discord, SendGrid,
