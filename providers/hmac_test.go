@@ -975,7 +975,9 @@ hmac:
 `
 
 // TestHMACSignaturePairs: Stripe's form, signed here as Stripe documents it (no fixed example
-// with its secret is published: Stripe's SDK tests sign with the SDK).
+// with its secret is published: Stripe's SDK tests sign with the SDK). The body,
+// testdata/hmac/stripe_event.json, is written for these tests in the shape of a Stripe event;
+// testdata/hmac/twitch_follow.json likewise of a Twitch channel.follow notification.
 func TestHMACSignaturePairs(t *testing.T) {
 	const secret = "whsec_test_secret"
 	body := hmacTestdata(t, "stripe_event.json")
