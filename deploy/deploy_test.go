@@ -353,3 +353,35 @@ func TestExampleConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDemoCredentials: what the repository ships for deployment carries no credential — not
+// the demo's, not a placeholder meant to be replaced (the bridge refuses both outside demo
+// mode, and a NATS password left at one would be public). Credentials come from files the
+// user generates: .env, secrets.env, nats-users.env.
+func TestNoDemoCredentials(t *testing.T) {
+	files := []string{filepath.Join("..", "docker-compose.yml"), filepath.Join("..", "nats.conf")}
+	for _, pattern := range []string{"*.yaml", "*.yml", "*.conf", filepath.Join("kubernetes", "*"), filepath.Join("kubernetes", "*", "*")} {
+		m, _ := filepath.Glob(pattern)
+		files = append(files, m...)
+	}
+	demo := regexp.MustCompile(`(?i)demo-secret|replace-me`)
+	checked := 0
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for i, line := range strings.Split(string(data), "\n") {
+			if m := demo.FindString(line); m != "" {
+				t.Errorf("%s:%d holds %q", f, i+1, m)
+			}
+		}
+	}
+	if checked < 15 {
+		t.Errorf("checked %d files: the globs miss the deployment files", checked)
+	}
+}

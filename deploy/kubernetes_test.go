@@ -2,12 +2,15 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,10 +18,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rs/zerolog"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/webhookbridge/bridge/bridge"
+	"github.com/webhookbridge/bridge/internal/natstest"
 )
 
 // The Kubernetes objects of deploy/kubernetes/, as far as the test reads them.
@@ -153,7 +159,7 @@ func (v *intOrString) UnmarshalYAML(n *yaml.Node) error {
 // The API versions the manifests may use, by kind.
 var k8sKinds = map[string]string{
 	"Namespace": "v1", "ConfigMap": "v1", "Secret": "v1", "Service": "v1",
-	"Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1",
+	"Deployment": "apps/v1", "PodDisruptionBudget": "policy/v1", "NetworkPolicy": "networking.k8s.io/v1",
 }
 
 // The distroless image's "nonroot" user, which the Dockerfile's USER nonroot:nonroot names.
@@ -161,9 +167,10 @@ const distrolessNonroot = 65532
 
 // TestKubernetesManifests checks deploy/kubernetes/: kustomization.yaml lists every manifest;
 // the objects' references agree (selectors, ports, names of the ConfigMap, Secret and volume);
-// the ConfigMap's bridge.yaml loads with exactly the Secret's keys as its environment; the pods
-// are locked down and sized; and a real bridge serving that configuration answers the probes'
-// paths on the port they name.
+// the ConfigMap's bridge.yaml loads with exactly the Secret's keys as its environment (the keys
+// of secrets.env.example, with random values); the pods are locked down and sized; the bridge
+// logs in to NATS as its user; and a real bridge serving that configuration answers the probes'
+// paths on the port they name and /metrics on the admin port alone.
 func TestKubernetesManifests(t *testing.T) {
 	dir := "kubernetes"
 	objects := readKustomization(t, dir)
@@ -201,7 +208,7 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 		return nil
 	}
-	for _, kind := range []string{"Deployment", "Service", "PodDisruptionBudget"} {
+	for _, kind := range []string{"Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"} {
 		if len(byKind[kind]) != 1 {
 			t.Fatalf("%d %s objects, want one", len(byKind[kind]), kind)
 		}
@@ -234,16 +241,33 @@ func TestKubernetesManifests(t *testing.T) {
 	if c.Image != "webhook-bridge:latest" || len(c.Command) != 0 {
 		t.Errorf("image %q command %v: want webhook-bridge:latest with the image's ENTRYPOINT", c.Image, c.Command)
 	}
-	if len(c.Ports) != 1 || c.Ports[0].ContainerPort == 0 {
-		t.Fatalf("container ports %+v, want one", c.Ports)
+	type containerPort = struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
 	}
-	port := c.Ports[0]
+	var port, adminPort containerPort // the webhooks' and the admin listener's
+	for _, p := range c.Ports {
+		switch p.Name {
+		case "http":
+			port = p
+		case "admin":
+			adminPort = p
+		default:
+			t.Errorf("container port %+v: want http and admin only", p)
+		}
+	}
+	if port.ContainerPort == 0 || adminPort.ContainerPort == 0 {
+		t.Fatalf("container ports %+v, want http and admin", c.Ports)
+	}
+	isPort := func(p containerPort, v intOrString) bool {
+		n, err := strconv.Atoi(string(v))
+		return err == nil && n == p.ContainerPort || string(v) == p.Name
+	}
 	portOf := func(what string, v intOrString) {
 		t.Helper()
-		if n, err := strconv.Atoi(string(v)); err == nil && n == port.ContainerPort || port.Name != "" && string(v) == port.Name {
-			return
+		if !isPort(port, v) {
+			t.Errorf("%s %q is not the container's port %d (%q)", what, v, port.ContainerPort, port.Name)
 		}
-		t.Errorf("%s %q is not the container's port %d (%q)", what, v, port.ContainerPort, port.Name)
 	}
 	dockerfile, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
 	if err != nil {
@@ -357,6 +381,31 @@ func TestKubernetesManifests(t *testing.T) {
 	if _, p, err := net.SplitHostPort(cfg.HTTP.Listen); err != nil || p != strconv.Itoa(port.ContainerPort) {
 		t.Errorf("http.listen %q, containerPort %d", cfg.HTTP.Listen, port.ContainerPort)
 	}
+	if _, p, err := net.SplitHostPort(cfg.HTTP.AdminListen); err != nil || p != strconv.Itoa(adminPort.ContainerPort) {
+		t.Errorf("http.admin_listen %q, the admin containerPort %d", cfg.HTTP.AdminListen, adminPort.ContainerPort)
+	}
+	if cfg.HTTP.AdminToken == "" || cfg.HTTP.AdminToken != env["ADMIN_TOKEN"] {
+		t.Error("http.admin_token is not the Secret's ADMIN_TOKEN")
+	}
+	if cfg.NATS.User != "bridge" || cfg.NATS.Password == "" || cfg.NATS.Password != env["NATS_BRIDGE_PASSWORD"] {
+		t.Errorf("nats.user %q: want the bridge user (nats/values.yaml) with the Secret's NATS_BRIDGE_PASSWORD", cfg.NATS.User)
+	}
+	// The ingress controller's range, never a pod network's: any address in it may claim to be
+	// any client.
+	if len(cfg.HTTP.TrustedProxies) == 0 {
+		t.Error("http.trusted_proxies is empty: behind the ingress every client would be the ingress controller")
+	}
+	for _, p := range cfg.HTTP.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if addr, aerr := netip.ParseAddr(p); err != nil && aerr == nil {
+			prefix, err = netip.PrefixFrom(addr, addr.BitLen()), nil
+		}
+		if err != nil {
+			t.Errorf("http.trusted_proxies %q: %v", p, err)
+		} else if min := 16 + 32*btoi(prefix.Addr().Is6()); prefix.Bits() < min {
+			t.Errorf("http.trusted_proxies %q: wider than /%d, a whole network rather than the ingress controller's pods", p, min)
+		}
+	}
 	if cfg.HTTP.TLS.CertFile != "" {
 		t.Error("the bridge serves HTTPS, but the probes and the Service speak HTTP")
 	}
@@ -373,6 +422,9 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	for _, p := range svc.Ports {
 		portOf("Service targetPort", p.TargetPort)
+		if isPort(adminPort, p.TargetPort) {
+			t.Errorf("the Service exposes the admin port %q", p.TargetPort)
+		}
 	}
 	var pdb pdbSpec
 	decodeSpec(t, byKind["PodDisruptionBudget"][0], &pdb)
@@ -383,10 +435,10 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("PodDisruptionBudget minAvailable %v, maxUnavailable %v: want minAvailable 1", pdb.MinAvailable, pdb.MaxUnavailable)
 	}
 
-	// Prometheus scrape annotations, if any, name the metrics port and path.
+	// Prometheus scrape annotations, if any, name the metrics port (the admin listener's) and path.
 	ann := dep.Template.Metadata.Annotations
-	if p, ok := ann["prometheus.io/port"]; ok {
-		portOf("prometheus.io/port", intOrString(p))
+	if p, ok := ann["prometheus.io/port"]; ok && !isPort(adminPort, intOrString(p)) {
+		t.Errorf("prometheus.io/port %q is not the admin port %d, where /metrics is", p, adminPort.ContainerPort)
 	}
 	if p, ok := ann["prometheus.io/path"]; ok && p != "/metrics" {
 		t.Errorf("prometheus.io/path %q, want /metrics", p)
@@ -455,33 +507,254 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("terminationGracePeriodSeconds %v, want more than the bridge's 30 s of draining", g)
 	}
 
+	// Who reaches the pods: the NetworkPolicy.
+	checkBridgeNetworkPolicy(t, byKind["NetworkPolicy"][0], dep.Template.Metadata.Labels, port, adminPort)
+	checkNATSNetworkPolicy(t, dep.Template.Metadata.Labels)
+
 	// A real bridge serving this configuration (against a test nats-server) answers the probes'
-	// paths and the scrape path.
-	live := startLiveBridge(t, cfg)
-	for _, path := range []string{c.ReadinessProbe.HTTPGet.Path, c.LivenessProbe.HTTPGet.Path, "/metrics"} {
-		if code, body := live.do(http.MethodGet, path, nil, nil); code != http.StatusOK {
+	// paths on the webhook port, and the scrape path on the admin port only.
+	app := startKubernetesBridge(t, cfg)
+	get := func(addr, path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{c.ReadinessProbe.HTTPGet.Path, c.LivenessProbe.HTTPGet.Path} {
+		if code, body := get(app.Addr(), path); code != http.StatusOK {
 			t.Errorf("GET %s: %d %s", path, code, body)
+		}
+	}
+	if code, _ := get(app.AdminAddr(), "/metrics"); code != http.StatusOK {
+		t.Errorf("GET /metrics on the admin port: %d", code)
+	}
+	if code, _ := get(app.Addr(), "/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the webhook port: %d, want 404 (the ingress forwards every path)", code)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// startKubernetesBridge runs a bridge of cfg with its listeners on loopback, against a test
+// nats-server, and waits until it is ready.
+func startKubernetesBridge(t *testing.T, cfg *bridge.Config) *bridge.App {
+	t.Helper()
+	ns := natstest.Start(t)
+	c := *cfg
+	c.NATS.URL = ns.URL()
+	c.Stream.Replicas = 1
+	c.HTTP.Listen, c.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+	app, err := bridge.Start(context.Background(), &c, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("bridge: %v", err)
+	}
+	t.Cleanup(func() { _ = app.Shutdown() })
+	waitFor(t, 10*time.Second, "/readyz", func() bool {
+		resp, err := http.Get("http://" + app.Addr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return app
+}
+
+// networkPolicySpec is what the test reads of a NetworkPolicy.
+type networkPolicySpec struct {
+	PodSelector labelSelector `yaml:"podSelector"`
+	PolicyTypes []string      `yaml:"policyTypes"`
+	Ingress     []struct {
+		From []struct {
+			NamespaceSelector *labelSelector `yaml:"namespaceSelector"`
+			PodSelector       *labelSelector `yaml:"podSelector"`
+			IPBlock           any            `yaml:"ipBlock"`
+		} `yaml:"from"`
+		Ports []struct {
+			Port     intOrString `yaml:"port"`
+			Protocol string      `yaml:"protocol"`
+		} `yaml:"ports"`
+	} `yaml:"ingress"`
+}
+
+// checkBridgeNetworkPolicy: the policy selects the bridge's pods and lets in only the ingress
+// controller's namespace on the webhook port and only Prometheus on the admin port.
+func checkBridgeNetworkPolicy(t *testing.T, o *k8sObject, podLabels map[string]string, http, admin struct {
+	Name          string `yaml:"name"`
+	ContainerPort int    `yaml:"containerPort"`
+}) {
+	t.Helper()
+	var np networkPolicySpec
+	decodeSpec(t, o, &np)
+	if len(np.PodSelector.MatchLabels) == 0 || !selects(np.PodSelector.MatchLabels, podLabels) {
+		t.Errorf("NetworkPolicy %s podSelector %v does not select the bridge's pods %v", o.Metadata.Name, np.PodSelector.MatchLabels, podLabels)
+	}
+	if !slices.Contains(np.PolicyTypes, "Ingress") {
+		t.Errorf("NetworkPolicy %s policyTypes %v: want Ingress", o.Metadata.Name, np.PolicyTypes)
+	}
+	reaches := map[string][]string{} // port name → who
+	for i, rule := range np.Ingress {
+		if len(rule.From) == 0 || len(rule.Ports) == 0 {
+			t.Errorf("NetworkPolicy %s ingress[%d] lets everyone in or onto every port", o.Metadata.Name, i)
+			continue
+		}
+		for _, p := range rule.Ports {
+			name := string(p.Port)
+			switch name {
+			case strconv.Itoa(http.ContainerPort):
+				name = http.Name
+			case strconv.Itoa(admin.ContainerPort):
+				name = admin.Name
+			}
+			for _, f := range rule.From {
+				who := "?"
+				switch {
+				case f.IPBlock != nil:
+					who = "an ipBlock"
+				case f.NamespaceSelector != nil && len(f.NamespaceSelector.MatchLabels) > 0 && f.PodSelector == nil:
+					who = "namespace " + f.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]
+				case f.NamespaceSelector != nil && len(f.NamespaceSelector.MatchLabels) > 0 && f.PodSelector != nil && len(f.PodSelector.MatchLabels) > 0:
+					who = "pods " + f.PodSelector.MatchLabels["app.kubernetes.io/name"] + " of namespace " + f.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]
+				default:
+					who = fmt.Sprintf("a wide selector %+v %+v", f.NamespaceSelector, f.PodSelector)
+				}
+				reaches[name] = append(reaches[name], who)
+			}
+		}
+	}
+	if got := reaches[http.Name]; len(got) != 1 || got[0] != "namespace ingress-nginx" {
+		t.Errorf("the webhook port is reached by %v: want the ingress controller's namespace alone", got)
+	}
+	if got := reaches[admin.Name]; len(got) != 1 || got[0] != "pods prometheus of namespace monitoring" {
+		t.Errorf("the admin port is reached by %v: want Prometheus alone", got)
+	}
+	for p := range reaches {
+		if p != http.Name && p != admin.Name {
+			t.Errorf("NetworkPolicy %s opens port %s, which the container does not serve", o.Metadata.Name, p)
 		}
 	}
 }
 
-// readKustomization reads dir/kustomization.yaml, checks that it lists every manifest of dir and
-// nothing the test would not understand, and returns the objects of those manifests.
+// The labels the NATS Helm chart gives the servers of the release "nats" and its nats-box.
+var (
+	natsServerLabels = map[string]string{"app.kubernetes.io/name": "nats", "app.kubernetes.io/instance": "nats", "app.kubernetes.io/component": "nats"}
+	natsBoxLabels    = map[string]string{"app.kubernetes.io/name": "nats", "app.kubernetes.io/instance": "nats", "app.kubernetes.io/component": "nats-box"}
+)
+
+// checkNATSNetworkPolicy reads deploy/kubernetes/nats/: a kustomization in namespace nats with the
+// Secret nats-users and a NetworkPolicy that selects the NATS servers and lets onto the client
+// port only pods labelled as NATS clients — the bridge's among them — and nats-box, and onto the
+// cluster port only the servers.
+func checkNATSNetworkPolicy(t *testing.T, bridgePodLabels map[string]string) {
+	t.Helper()
+	dir := filepath.Join("kubernetes", "nats")
+	k, objects := readKustomizationIn(t, dir)
+	if k.Namespace != "nats" {
+		t.Errorf("nats/kustomization.yaml namespace %q, want nats (the Helm release's)", k.Namespace)
+	}
+	if len(k.SecretGenerator) != 1 || k.SecretGenerator[0].Name != "nats-users" || !k.GeneratorOptions.DisableNameSuffixHash {
+		t.Errorf("nats/kustomization.yaml secretGenerator %+v: want nats-users, named as values.yaml names it (no hash suffix)", k.SecretGenerator)
+	}
+	var policies []*k8sObject
+	for _, o := range objects {
+		if want, ok := k8sKinds[o.Kind]; !ok || o.APIVersion != want {
+			t.Errorf("%s: %s %s", o.file, o.APIVersion, o.Kind)
+		}
+		if o.Kind == "NetworkPolicy" {
+			policies = append(policies, o)
+		}
+	}
+	if len(policies) != 1 {
+		t.Fatalf("%d NetworkPolicies in nats/, want one", len(policies))
+	}
+	o := policies[0]
+	var np networkPolicySpec
+	decodeSpec(t, o, &np)
+	if len(np.PodSelector.MatchLabels) == 0 || !selects(np.PodSelector.MatchLabels, natsServerLabels) || selects(np.PodSelector.MatchLabels, natsBoxLabels) {
+		t.Errorf("NATS NetworkPolicy podSelector %v: want the servers %v", np.PodSelector.MatchLabels, natsServerLabels)
+	}
+	bridgeReaches, boxReaches := false, false
+	for i, rule := range np.Ingress {
+		if len(rule.From) == 0 || len(rule.Ports) == 0 {
+			t.Errorf("NATS NetworkPolicy ingress[%d] lets everyone in or onto every port", i)
+			continue
+		}
+		for _, p := range rule.Ports {
+			for _, f := range rule.From {
+				if f.IPBlock != nil || f.PodSelector == nil || len(f.PodSelector.MatchLabels) == 0 {
+					t.Errorf("NATS NetworkPolicy ingress[%d] port %s: from %+v is not a set of pods by label", i, p.Port, f)
+					continue
+				}
+				switch string(p.Port) {
+				case "4222":
+					bridgeReaches = bridgeReaches || selects(f.PodSelector.MatchLabels, bridgePodLabels) && f.NamespaceSelector != nil
+					boxReaches = boxReaches || selects(f.PodSelector.MatchLabels, natsBoxLabels) && f.NamespaceSelector == nil
+				case "6222":
+					if !selects(f.PodSelector.MatchLabels, natsServerLabels) || f.NamespaceSelector != nil {
+						t.Errorf("the cluster port is reached by %v: want the servers alone", f.PodSelector.MatchLabels)
+					}
+				default:
+					t.Errorf("NATS NetworkPolicy opens port %s", p.Port)
+				}
+			}
+		}
+	}
+	if !bridgeReaches || !boxReaches {
+		t.Errorf("NATS client port: the bridge's pods reach it %v, nats-box %v; want both", bridgeReaches, boxReaches)
+	}
+}
+
+// kustomization is what the test understands of a kustomization.yaml: resources, and Secrets
+// generated from env files.
+type kustomization struct {
+	APIVersion      string   `yaml:"apiVersion"`
+	Kind            string   `yaml:"kind"`
+	Namespace       string   `yaml:"namespace"`
+	Resources       []string `yaml:"resources"`
+	SecretGenerator []struct {
+		Name      string   `yaml:"name"`
+		Namespace string   `yaml:"namespace"`
+		Envs      []string `yaml:"envs"`
+		Options   struct {
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"options"`
+	} `yaml:"secretGenerator"`
+	GeneratorOptions struct {
+		DisableNameSuffixHash bool `yaml:"disableNameSuffixHash"`
+	} `yaml:"generatorOptions"`
+}
+
+// readKustomization reads dir/kustomization.yaml (readKustomizationIn) and returns its objects.
 func readKustomization(t *testing.T, dir string) []*k8sObject {
+	t.Helper()
+	_, objects := readKustomizationIn(t, dir)
+	return objects
+}
+
+// readKustomizationIn reads dir/kustomization.yaml, checks that it lists every manifest of dir and
+// nothing the test would not understand, and returns it and the objects of those manifests. A
+// generated Secret is an object too, its keys those of the env file's ".example" (the file the
+// user creates is not in the repository), each with a random value.
+func readKustomizationIn(t *testing.T, dir string) (kustomization, []*k8sObject) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var k struct {
-		APIVersion string   `yaml:"apiVersion"`
-		Kind       string   `yaml:"kind"`
-		Resources  []string `yaml:"resources"`
-	}
+	var k kustomization
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true) // patches, generators, …: this test would not see their effect
+	dec.KnownFields(true) // patches, other generators, …: this test would not see their effect
 	if err := dec.Decode(&k); err != nil {
-		t.Fatalf("kustomization.yaml: %v (the test reads only apiVersion, kind and resources)", err)
+		t.Fatalf("kustomization.yaml: %v (the test reads only apiVersion, kind, namespace, resources and secretGenerator envs)", err)
 	}
 	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" {
 		t.Errorf("kustomization.yaml: %s %s", k.APIVersion, k.Kind)
@@ -489,7 +762,8 @@ func readKustomization(t *testing.T, dir string) []*k8sObject {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 	var manifests []string
 	for _, f := range files {
-		if base := filepath.Base(f); base != "kustomization.yaml" {
+		// values.yaml is the NATS Helm chart's values, not a manifest.
+		if base := filepath.Base(f); base != "kustomization.yaml" && base != "values.yaml" {
 			manifests = append(manifests, base)
 		}
 	}
@@ -498,9 +772,33 @@ func readKustomization(t *testing.T, dir string) []*k8sObject {
 	}
 	var objects []*k8sObject
 	for _, name := range k.Resources {
-		objects = append(objects, readManifests(t, filepath.Join(dir, name))...)
+		for _, o := range readManifests(t, filepath.Join(dir, name)) {
+			if k.Namespace != "" && o.Kind != "Namespace" {
+				o.Metadata.Namespace = k.Namespace
+			}
+			objects = append(objects, o)
+		}
 	}
-	return objects
+	for _, g := range k.SecretGenerator {
+		if len(g.Envs) != 1 {
+			t.Errorf("secretGenerator %s: envs %v, want one env file", g.Name, g.Envs)
+			continue
+		}
+		example := filepath.Join(dir, g.Envs[0]+".example")
+		if _, err := os.Stat(filepath.Join(dir, g.Envs[0])); err == nil {
+			t.Logf("%s exists: the test reads %s instead", g.Envs[0], example)
+		}
+		s := &k8sObject{APIVersion: "v1", Kind: "Secret", StringData: map[string]string{}, file: example}
+		s.Metadata.Name, s.Metadata.Namespace, s.Metadata.Labels = g.Name, g.Namespace, g.Options.Labels
+		if k.Namespace != "" {
+			s.Metadata.Namespace = k.Namespace
+		}
+		for _, key := range envFileKeys(t, example) {
+			s.StringData[key] = randomSecret(t)
+		}
+		objects = append(objects, s)
+	}
+	return k, objects
 }
 
 // readManifests reads every document of a YAML file.
