@@ -73,6 +73,12 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if ep.Provider.Handshake != nil {
 		if answer, ok := ep.Provider.Handshake(req, ep.Credentials); ok {
 			rec.reason = "handshake"
+			if answer.Status >= 400 {
+				// A handshake its sender signs, badly signed: refused like any other request.
+				rec.body = body
+				rec.diagnosis = "a handshake (" + req.Method + ") whose proof does not match"
+				s.reject(rec, "handshake_refused")
+			}
 			return s.answer(c, rec, answer)
 		}
 		if req.Method != http.MethodPost {
