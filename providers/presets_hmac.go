@@ -47,6 +47,7 @@ const (
 	LinearSignatureHeader = "Linear-Signature"
 	LinearDeliveryHeader  = "Linear-Delivery"
 
+	// DocuSignSignatureHeader is the first of DocuSign's numbered signature headers.
 	DocuSignSignatureHeader = "X-DocuSign-Signature-1"
 
 	JiraSignatureHeader  = "X-Hub-Signature"
@@ -295,13 +296,14 @@ type_field: type
 })
 
 // DocuSignPreset: base64 HMAC-SHA256 of the raw body, one header per active Connect key,
-// numbered from 1 (https://developers.docusign.com/platform/webhooks/connect/validate/). Its
-// JSON body names the event; it carries no delivery id.
+// numbered from 1, any of which may match
+// (https://developers.docusign.com/platform/webhooks/connect/validate/). Its JSON body names the
+// event; it carries no delivery id.
 var DocuSignPreset = hmacPreset(hmacPresetSpec{
 	name:       "docusign",
 	typePrefix: "com.docusign",
 	block: `
-header: X-DocuSign-Signature-1
+header: "X-DocuSign-Signature-{n}"
 algorithm: sha256
 encoding: base64
 type_field: event

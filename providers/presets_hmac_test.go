@@ -682,6 +682,31 @@ func TestHubSpotPresetURL(t *testing.T) {
 	}
 }
 
+// TestDocuSignPresetNumberedHeaders: DocuSign signs once per active Connect key, in
+// X-DocuSign-Signature-1, -2, …; any one may match, and the family ends at its first gap.
+func TestDocuSignPresetNumberedHeaders(t *testing.T) {
+	body := presetBody(t, "docusign_envelope_completed.json")
+	sig := func(key string) string { return base64.StdEncoding.EncodeToString(hmacOf(sha256.New, key, string(body))) }
+	creds := presetCreds(t, DocuSignPreset, nil, "docusign-connect-key")
+	tests := []struct {
+		name    string
+		header  []string
+		wantErr error
+	}{
+		{"the second key matches", []string{"X-DocuSign-Signature-1", sig("another-key"), "X-DocuSign-Signature-2", sig("docusign-connect-key")}, nil},
+		{"the first key matches", []string{"X-DocuSign-Signature-1", sig("docusign-connect-key"), "X-DocuSign-Signature-2", sig("another-key")}, nil},
+		{"none matches", []string{"X-DocuSign-Signature-1", sig("another-key"), "X-DocuSign-Signature-2", sig("a-third-key")}, ErrBadSignature},
+		{"after a gap", []string{"X-DocuSign-Signature-1", sig("another-key"), "X-DocuSign-Signature-3", sig("docusign-connect-key")}, ErrBadSignature},
+		{"only a second header", []string{"X-DocuSign-Signature-2", sig("docusign-connect-key")}, ErrMissingProof},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := DocuSignPreset.Authenticate(hmacRequest(body, tc.header...), creds)
+			checkAuthError(t, err, tc.wantErr)
+		})
+	}
+}
+
 // TestMetaPresetVerifyToken: verify_token is required, and it is not one of the secrets.
 func TestMetaPresetVerifyToken(t *testing.T) {
 	_, err := MetaPreset.Configure("meta", Credentials{Secrets: []string{"s"}}, func(string, any) (bool, error) { return false, nil })
