@@ -385,3 +385,126 @@ func TestNoDemoCredentials(t *testing.T) {
 		t.Errorf("checked %d files: the globs miss the deployment files", checked)
 	}
 }
+
+// imageRef is an image reference: name, tag and digest.
+var imageRef = regexp.MustCompile(`^([a-z0-9./_-]+)(?::([A-Za-z0-9._-]+))?(?:@(sha256:[0-9a-f]{64}))?$`)
+
+// TestImagesPinned: every base image the Dockerfile builds on and every image compose and the
+// Kubernetes NATS values pull is pinned by digest — a tag alone can move under a released
+// commit — and the NATS image is the same exact release everywhere. The Dockerfile's Go is at
+// least go.mod's.
+func TestImagesPinned(t *testing.T) {
+	dockerfile, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	froms := regexp.MustCompile(`(?m)^FROM\s+(?:--platform=\S+\s+)?(\S+)`).FindAllStringSubmatch(string(dockerfile), -1)
+	stages := regexp.MustCompile(`(?im)\bAS\s+(\S+)\s*$`).FindAllStringSubmatch(string(dockerfile), -1)
+	for _, f := range froms {
+		if slices.ContainsFunc(stages, func(s []string) bool { return s[1] == f[1] }) {
+			continue // an earlier stage
+		}
+		m := imageRef.FindStringSubmatch(f[1])
+		if m == nil || m[3] == "" {
+			t.Errorf("Dockerfile FROM %s: pin it by digest (name:tag@sha256:…)", f[1])
+		}
+		if m != nil && m[1] == "golang" {
+			checkGoVersion(t, m[2])
+		}
+	}
+
+	c, _ := readCompose(t)
+	built := map[string]bool{}
+	for _, s := range c.Services {
+		if s.Build != nil {
+			built[s.Image] = true
+		}
+	}
+	var natsImages []string
+	for name, s := range c.Services {
+		if built[s.Image] {
+			continue // this repository's image, built by compose
+		}
+		m := imageRef.FindStringSubmatch(s.Image)
+		if m == nil || m[3] == "" || !exactTag.MatchString(m[2]) {
+			t.Errorf("service %s image %q: want an exact release and its digest (name:1.2.3@sha256:…)", name, s.Image)
+		}
+		if m != nil && m[1] == "nats" {
+			natsImages = append(natsImages, s.Image)
+		}
+	}
+	v := readHelmValues(t)
+	k8s := fmt.Sprintf("%s:%s@%s", v.Container.Image.Repository, v.Container.Image.Tag, v.Container.Image.Digest)
+	if len(natsImages) == 0 {
+		t.Error("compose runs no nats image")
+	}
+	for _, img := range natsImages {
+		if img != k8s {
+			t.Errorf("compose runs %s, the Kubernetes NATS values %s: keep them the same release", img, k8s)
+		}
+	}
+}
+
+// checkGoVersion: the golang image's tag is an exact release no older than go.mod's go line
+// (the image sets GOTOOLCHAIN=local: an older Go refuses to build the module).
+func checkGoVersion(t *testing.T, tag string) {
+	t.Helper()
+	gomod, err := os.ReadFile(filepath.Join("..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\d+\.\d+(?:\.\d+)?)\s*$`).FindSubmatch(gomod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	version := func(s string) []int {
+		var v []int
+		for _, p := range strings.Split(s, ".") {
+			n, err := strconv.Atoi(p)
+			if err != nil {
+				return nil
+			}
+			v = append(v, n)
+		}
+		for len(v) < 3 {
+			v = append(v, 0)
+		}
+		return v
+	}
+	image, need := version(tag), version(string(m[1]))
+	if image == nil || !regexp.MustCompile(`^\d+\.\d+\.\d+$`).MatchString(tag) {
+		t.Errorf("Dockerfile golang:%s: want an exact Go release (1.2.3)", tag)
+		return
+	}
+	if slices.Compare(image, need) < 0 {
+		t.Errorf("Dockerfile golang:%s is older than go.mod's go %s", tag, m[1])
+	}
+}
+
+// TestDockerignore: the build context leaves out local state and credentials — the embedded
+// server's data, the .env compose reads, version control, test binaries and profiles.
+func TestDockerignore(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			patterns = append(patterns, line)
+		}
+	}
+	for _, want := range []string{"data/", ".git", ".env", "*.test", "*.prof"} {
+		if !slices.Contains(patterns, want) {
+			t.Errorf(".dockerignore lacks %s", want)
+		}
+	}
+	// Nothing the build needs: the Dockerfile copies go.mod, go.sum and the sources.
+	for _, p := range patterns {
+		for _, needed := range []string{"go.mod", "go.sum", "cmd/", "bridge/", "providers/", "internal/", "cloudevents/", "*.go"} {
+			if strings.TrimPrefix(strings.TrimSuffix(p, "/"), "/") == strings.TrimSuffix(needed, "/") {
+				t.Errorf(".dockerignore excludes %s, which the build needs", p)
+			}
+		}
+	}
+}
