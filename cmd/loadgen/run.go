@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/providers"
 )
 
@@ -166,6 +167,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 
 	if p != nil {
+		// Signed as the demo endpoint checks: a preset's scheme (its hmac block, a public key)
+		// travels in the demo credentials' settings.
+		cfg.creds.Settings = p.DemoCredentials(bridge.DemoSecret).Settings
 		// A provider signs with the first scheme its credentials enable: the default secret is
 		// left out when a token or Basic credentials are given without -secret.
 		if *secret != "" && (given["secret"] || (*token == "" && *user == "")) {
