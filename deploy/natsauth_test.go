@@ -949,3 +949,83 @@ func TestBridgeWithNATSConfUsers(t *testing.T) {
 		t.Errorf("responder: %s", <-r.violations)
 	}
 }
+
+// TestStoreAndForwardWithHubConf runs a replica of deploy/edge.yaml, as the compose file gives it
+// its environment, against deploy/hub.conf: its leaf link logs in as the leaf user, hub apply
+// (as the admin user) makes the hub stream, and a webhook the replica accepts reaches it.
+func TestStoreAndForwardWithHubConf(t *testing.T) {
+	env := composeEnv(t)
+	env["EDGE_DOMAIN"] = "edge-0"
+	hubEnv := map[string]string{}
+	for _, user := range []string{"admin", "consumer", "responder", "leaf"} {
+		hubEnv[natsPasswordVars[user]] = env[natsPasswordVars[user]]
+	}
+	hub := startConfigNATS(t, "hub.conf", hubEnv)
+
+	plan, err := bridge.LoadPlan("edge.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("deploy/edge.yaml: %v", err)
+	}
+	cfg := plan.Config()
+	e := &cfg.NATS.Embedded
+	const composeHub = "@hub:7422"
+	if !strings.Contains(e.Leaf.URL, composeHub) {
+		t.Fatalf("leaf url %q: want the compose hub %s", redacted(e.Leaf.URL), composeHub)
+	}
+	e.Leaf.URL = strings.Replace(e.Leaf.URL, composeHub, fmt.Sprintf("@127.0.0.1:%d", hub.leafPort), 1)
+	e.Listen = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	e.StoreDir = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	app, err := bridge.Start(context.Background(), cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("replica: %v", err)
+	}
+	t.Cleanup(func() { _ = app.Shutdown() })
+	waitFor(t, 10*time.Second, "the replica's leaf link", func() bool { return len(leafNames(t, hub.Server)) == 1 })
+
+	admin := hub.connect(t, "admin")
+	js, err := bridge.HubJetStream(admin.Conn, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bridge.ApplyHub(ctx5(t), js, cfg, []string{"edge-0"}, io.Discard); err != nil {
+		t.Fatalf("hub apply as admin: %v", err)
+	}
+
+	var ep bridge.EndpointConfig
+	for _, x := range cfg.Endpoints {
+		if x.Provider == "aghanim" {
+			ep = x
+		}
+	}
+	p, _ := providers.Lookup("aghanim")
+	ex := p.Load.Example(p.Load.DefaultType, t.Name(), 1, time.Now())
+	h, err := p.Sign(ep.Credentials(), ex.Body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+app.Addr()+"/webhooks/"+ep.ID, bytes.NewReader(ex.Body))
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("signed webhook to the replica: %d", resp.StatusCode)
+	}
+	local := admin.js
+	waitFor(t, 15*time.Second, "the event in the hub stream", func() bool {
+		s, err := local.Stream(ctx5(t), cfg.Stream.Name)
+		return err == nil && s.CachedInfo().State.Msgs == 1
+	})
+}
+
+func redacted(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	return "(not a URL)"
+}
