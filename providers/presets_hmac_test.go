@@ -686,7 +686,9 @@ func TestHubSpotPresetURL(t *testing.T) {
 // X-DocuSign-Signature-1, -2, …; any one may match, and the family ends at its first gap.
 func TestDocuSignPresetNumberedHeaders(t *testing.T) {
 	body := presetBody(t, "docusign_envelope_completed.json")
-	sig := func(key string) string { return base64.StdEncoding.EncodeToString(hmacOf(sha256.New, key, string(body))) }
+	sig := func(key string) string {
+		return base64.StdEncoding.EncodeToString(hmacOf(sha256.New, key, string(body)))
+	}
 	creds := presetCreds(t, DocuSignPreset, nil, "docusign-connect-key")
 	tests := []struct {
 		name    string
