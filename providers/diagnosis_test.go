@@ -111,3 +111,30 @@ func TestSecretIndex(t *testing.T) {
 		t.Errorf("Standard Webhooks signed with the second key: index %d, want 1", got)
 	}
 }
+
+// TestHMACPresetDiagnosis: a sender by name built from an hmac block diagnoses its refusals too.
+func TestHMACPresetDiagnosis(t *testing.T) {
+	const body = `{"id":"evt_1","type":"charge.succeeded"}`
+	ts := "1700000000"
+	sign := func(key string) Request {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte(ts + "." + body))
+		return Request{Header: http.Header{"Stripe-Signature": {"t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))}},
+			Body: []byte(body), Received: time.Unix(1700000000, 0)}
+	}
+	for _, tc := range []struct {
+		name    string
+		secrets []string
+		want    string
+	}{
+		{"wrong secret", []string{"whsec_other"}, "no configured secret matches (1 tried)"},
+		{"the secret configured without its whsec_ prefix", []string{"abc"}, "secrets[0] with a whsec_ prefix does"},
+	} {
+		creds := StripePreset.DemoCredentials("x")
+		creds.Secrets = tc.secrets
+		_, err := StripePreset.Verify(sign("whsec_abc"), creds)
+		if got := Diagnosis(err); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: diagnosis %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -483,12 +483,36 @@ func (s *hmacScheme) authenticate(req Request, creds Credentials) error {
 		}
 	}
 	if ok != 1 {
-		return fmt.Errorf("header %s: %w", s.header, ErrBadSignature)
+		return withDiagnosis(fmt.Errorf("header %s: %w", s.header, ErrBadSignature), "%s", s.diagnoseMismatch(given, creds, signed))
 	}
 	if s.hasTimestamp() {
 		return checkTimeAge(at, req, s.tolerance)
 	}
 	return nil
+}
+
+// diagnoseMismatch says why no signature matched: one of the wrong length (another hash?), or
+// none of the secrets, naming a configuration slip (the secret in another encoding, with or
+// without whsec_) when one would have matched.
+func (s *hmacScheme) diagnoseMismatch(given [][]byte, creds Credentials, signed [][]byte) string {
+	size := s.newHash().Size()
+	for _, g := range given {
+		if len(g) != size {
+			return wrongLength(s.header, len(g), size)
+		}
+	}
+	if slip := secretSlip(creds.Secrets, func(key []byte) bool {
+		mac := macWithKey(s.newHash, key, signed...)
+		for _, g := range given {
+			if equalMAC(g, mac) {
+				return true
+			}
+		}
+		return false
+	}); slip != "" {
+		return slip
+	}
+	return fmt.Sprintf("no configured secret matches (%d tried)", len(creds.Secrets))
 }
 
 // proofs reads the signatures a request presents, each decoded, and the timestamp its signature
