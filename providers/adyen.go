@@ -97,6 +97,7 @@ var Adyen = &Provider{
 		return ev, nil
 	},
 
+	SignBody: adyenSignBody,
 	Sign: signInsideBody(func(creds Credentials, body []byte) error {
 		_, err := adyenAuthenticate(Request{Body: body}, creds)
 		return err

@@ -68,6 +68,7 @@ var Mailgun = &Provider{
 		return ev, nil
 	},
 
+	SignBody: mailgunSignBody,
 	Sign: signInsideBody(func(creds Credentials, body []byte) error {
 		_, err := mailgunAuthenticate(Request{Body: body}, creds)
 		return err

@@ -166,6 +166,9 @@ type Provider struct {
 	// Sign returns the headers the provider would send with body, signed with the first of
 	// creds' proofs, for `bridge sign`/`bridge send` and the load tool.
 	Sign SignFunc
+	// SignBody, when set, rewrites a body with the signature the sender carries inside it
+	// (Mailgun, Adyen), made with the first of creds' secrets; Sign then adds the headers.
+	SignBody func(creds Credentials, body []byte, now time.Time) ([]byte, error)
 	// SignAs names the provider's other documented signing forms, for `bridge sign -scheme`
 	// (e.g. ZignSec's "legacy" body MAC); Sign is the form used when none is named.
 	SignAs map[string]SignFunc

@@ -92,7 +92,14 @@ func (f *signFlags) signed(stdin io.Reader) ([]byte, http.Header, error) {
 			return nil, nil, fmt.Errorf("-scheme %q: %s knows %s", f.scheme, p.Name, orNone(known))
 		}
 	}
-	h, err := sign(creds, body, time.Now())
+	now := time.Now()
+	if p.SignBody != nil && f.scheme == "" {
+		// The sender signs inside the body: sign it there first.
+		if body, err = p.SignBody(creds, body, now); err != nil {
+			return nil, nil, fmt.Errorf("sign: %w", err)
+		}
+	}
+	h, err := sign(creds, body, now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign: %w", err)
 	}
