@@ -167,8 +167,15 @@ var retryWebhooks = map[string]retryWebhook{
 		`{"type":"track","event":"Order Completed","messageId":"retry-1"}`),
 	"sentry": bodyHMACWebhook("Sentry-Hook-Signature", "", sha256.New, hex.EncodeToString,
 		`{"action":"created","data":{"issue":{"id":"1"}}}`, "Sentry-Hook-Resource", "issue", "Request-ID", "0c0fe3ad-9e1a-44fa-8a0c-59b3a8c0b3b2"),
-	"linear": bodyHMACWebhook("Linear-Signature", "", sha256.New, hex.EncodeToString,
-		`{"action":"create","type":"Issue","data":{"id":"1"}}`, "Linear-Delivery", "234d1a4e-b617-4388-90fe-adc3633d6b72"),
+	// Linear signs the body, whose webhookTimestamp (ms) must be within a minute of receipt.
+	"linear": {http.StatusServiceUnavailable, func(secret string, now time.Time) (http.Header, []byte) {
+		body := []byte(`{"action":"create","type":"Issue","data":{"id":"1"},"webhookTimestamp":` + strconv.FormatInt(now.UnixMilli(), 10) + `}`)
+		return http.Header{
+			"Content-Type":     {"application/json"},
+			"Linear-Delivery":  {"234d1a4e-b617-4388-90fe-adc3633d6b72"},
+			"Linear-Signature": {hex.EncodeToString(retryMAC(sha256.New, []byte(secret), body))},
+		}, body
+	}},
 	"docusign": bodyHMACWebhook("X-DocuSign-Signature-1", "", sha256.New, base64.StdEncoding.EncodeToString,
 		`{"event":"envelope-completed","data":{"envelopeId":"93be49ab"}}`),
 	"jira": bodyHMACWebhook("X-Hub-Signature", "sha256=", sha256.New, hex.EncodeToString,

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"hash"
 	"net/http"
 	"strconv"
@@ -135,6 +136,35 @@ func TestHMACPresetDiagnosis(t *testing.T) {
 		_, err := StripePreset.Verify(sign("whsec_abc"), creds)
 		if got := Diagnosis(err); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: diagnosis %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestHMACTimestampField: a timestamp in the signed body (Linear's webhookTimestamp, ms) is
+// judged against the tolerance once the MAC has vouched for it.
+func TestHMACTimestampField(t *testing.T) {
+	received := time.UnixMilli(1_700_000_000_000)
+	sign := func(at time.Time, field string) Request {
+		body := `{"type":"Issue","` + field + `":` + strconv.FormatInt(at.UnixMilli(), 10) + `}`
+		m := hmac.New(sha256.New, []byte("lin"))
+		m.Write([]byte(body))
+		return Request{Header: http.Header{"Linear-Signature": {hex.EncodeToString(m.Sum(nil))}}, Body: []byte(body), Received: received}
+	}
+	creds := LinearPreset.DemoCredentials("x")
+	creds.Secrets = []string{"lin"}
+	for _, tc := range []struct {
+		name    string
+		req     Request
+		wantErr error
+	}{
+		{"within a minute", sign(received.Add(-59*time.Second), "webhookTimestamp"), nil},
+		{"older", sign(received.Add(-61*time.Second), "webhookTimestamp"), ErrStaleTimestamp},
+		{"ahead", sign(received.Add(61*time.Second), "webhookTimestamp"), ErrStaleTimestamp},
+		{"no timestamp in the body", sign(received, "other"), ErrMalformedProof},
+	} {
+		_, err := LinearPreset.Verify(tc.req, creds)
+		if (tc.wantErr == nil) != (err == nil) || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.wantErr)
 		}
 	}
 }

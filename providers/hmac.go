@@ -79,6 +79,9 @@ type hmacConfig struct {
 	SuccessStatus, RejectionStatus *int
 
 	TimestampHeader, TimestampFormat string
+	// TimestampField is a dotted JSON path to a timestamp inside the (signed) body (Linear's
+	// webhookTimestamp).
+	TimestampField string
 	// TimestampTolerance is nil when not given; 0 checks nothing.
 	TimestampTolerance *time.Duration
 	SignaturePairs     *hmacPairsConfig
@@ -109,6 +112,7 @@ func (c *hmacConfig) fields() map[string]any {
 		"success_status":      &c.SuccessStatus,
 		"rejection_status":    &c.RejectionStatus,
 		"timestamp_header":    &c.TimestampHeader,
+		"timestamp_field":     &c.TimestampField,
 		"timestamp_format":    &c.TimestampFormat,
 		"timestamp_tolerance": &c.TimestampTolerance,
 		"signature_pairs":     &c.SignaturePairs,
@@ -228,6 +232,8 @@ type hmacScheme struct {
 	// timestampHeader carries the timestamp, unless pairs name it; timestampFormat reads it;
 	// tolerance bounds its distance from the time of receipt (0: no check).
 	timestampHeader string
+	// timestampField is a dotted path to the timestamp in the body, which the MAC covers.
+	timestampField string
 	timestampFormat hmacTimestampFormat
 	tolerance       time.Duration
 	signed          hmacTemplate
@@ -258,7 +264,7 @@ type hmacPairs struct {
 
 // hasTimestamp reports whether the scheme reads a timestamp.
 func (s *hmacScheme) hasTimestamp() bool {
-	return s.timestampHeader != "" || s.pairs != nil && s.pairs.timestamp != ""
+	return s.timestampHeader != "" || s.timestampField != "" || s.pairs != nil && s.pairs.timestamp != ""
 }
 
 // HMAC declares the configurable hmac provider.
@@ -457,8 +463,10 @@ func (s *hmacScheme) authenticate(req Request, creds Credentials) error {
 				return fmt.Errorf("timestamp: %w, which the signature covers: %w", err, ErrMalformedProof)
 			}
 		}
-		if at, err = s.timestampFormat.parse(timestamp); err != nil {
-			return err
+		if s.timestampField == "" { // one in the body is read once the MAC has vouched for it
+			if at, err = s.timestampFormat.parse(timestamp); err != nil {
+				return err
+			}
 		}
 	}
 	method := req.Method
@@ -484,6 +492,12 @@ func (s *hmacScheme) authenticate(req Request, creds Credentials) error {
 	}
 	if ok != 1 {
 		return withDiagnosis(fmt.Errorf("header %s: %w", s.header, ErrBadSignature), "%s", s.diagnoseMismatch(given, creds, signed))
+	}
+	if s.timestampField != "" {
+		f, _ := scanFields(req.Body, s.timestampField)
+		if at, err = s.timestampFormat.parse(stringOrNumber(f[0])); err != nil {
+			return withDiagnosis(fmt.Errorf("body field %s: %w", s.timestampField, err), "the body's %s is no timestamp of the sender's", s.timestampField)
+		}
 	}
 	if s.hasTimestamp() {
 		return checkTimeAge(at, req, s.tolerance)
@@ -892,6 +906,7 @@ func compileHMAC(c hmacConfig) (*hmacScheme, []error) {
 		typeHeader:      header("type_header", c.TypeHeader),
 		typeField:       field("type_field", c.TypeField),
 		timestampHeader: header("timestamp_header", c.TimestampHeader),
+		timestampField:  field("timestamp_field", c.TimestampField),
 	}
 
 	// The signature header, or a numbered family of them: "X-DocuSign-Signature-{n}".
@@ -996,7 +1011,10 @@ func compileHMAC(c hmacConfig) (*hmacScheme, []error) {
 	if s.timestampFormat, ok = hmacTimestampFormats[format]; !ok {
 		bad("timestamp_format", "unknown format %q (unix, unix_ms or rfc3339)", c.TimestampFormat)
 	}
-	noTimestamp := "no timestamp to read: give timestamp_header or signature_pairs.timestamp"
+	if s.timestampField != "" && (s.timestampHeader != "" || s.pairs != nil && s.pairs.timestamp != "") {
+		bad("timestamp_field", "give one of timestamp_header, timestamp_field and signature_pairs.timestamp")
+	}
+	noTimestamp := "no timestamp to read: give timestamp_header, timestamp_field or signature_pairs.timestamp"
 	if c.TimestampFormat != "" && !s.hasTimestamp() {
 		bad("timestamp_format", "%s", noTimestamp)
 	}
@@ -1012,7 +1030,7 @@ func compileHMAC(c hmacConfig) (*hmacScheme, []error) {
 		switch {
 		case s.signed.has(hmacTimestampPart) && !s.hasTimestamp():
 			bad("signed", "{timestamp}: %s", noTimestamp)
-		case s.hasTimestamp() && !s.signed.has(hmacTimestampPart) &&
+		case s.hasTimestamp() && s.timestampField == "" && !s.signed.has(hmacTimestampPart) &&
 			!(s.timestampHeader != "" && slices.Contains(s.signed.headers(), s.timestampHeader)):
 			bad("signed", "%q does not sign the timestamp: add {timestamp} (a timestamp outside the signature proves nothing)", signed)
 		}

@@ -279,6 +279,9 @@ algorithm: sha256
 encoding: hex
 id_header: Linear-Delivery
 type_field: type
+timestamp_field: webhookTimestamp
+timestamp_format: unix_ms
+timestamp_tolerance: 1m
 `,
 	load: LoadProfile{
 		DefaultType: "issue",

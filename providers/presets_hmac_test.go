@@ -25,6 +25,8 @@ import (
 type presetTest struct {
 	p      *Provider
 	secret string
+	// receivedAt, when set, is when its requests are received (a timestamp in the body).
+	receivedAt time.Time
 	// file is the body, in testdata/presets.
 	file string
 	// header is what the sender sends beside its proof: delivery id, event name.
@@ -115,8 +117,10 @@ var presetTests = map[string]presetTest{
 	},
 	"linear": {
 		p: LinearPreset, secret: "lin_wh_secret", file: "linear_issue_create.json",
-		header: []string{"Linear-Delivery", "234d1a4e-b617-4388-90fe-adc3633d6b72", "Linear-Event", "Issue"},
-		proof:  "Linear-Signature", sign: macHex(sha256.New, ""), undecodable: "zz",
+		// Within a minute of the body's webhookTimestamp (1676056940508 ms), as Linear requires.
+		receivedAt: time.UnixMilli(1676056940508 + 2000),
+		header:     []string{"Linear-Delivery", "234d1a4e-b617-4388-90fe-adc3633d6b72", "Linear-Event", "Issue"},
+		proof:      "Linear-Signature", sign: macHex(sha256.New, ""), undecodable: "zz",
 		want: Event{ID: "234d1a4e-b617-4388-90fe-adc3633d6b72", IDUnsigned: true, Type: "issue"},
 	},
 	"docusign": {
@@ -246,6 +250,9 @@ func (tc presetTest) requestAt(t testing.TB, secret string, at time.Time) Reques
 	req := hmacRequest(body, tc.header...)
 	req.Header.Set("Content-Type", "application/json")
 	req.Received = presetSignedAt.Add(time.Second)
+	if !tc.receivedAt.IsZero() {
+		req.Received = tc.receivedAt
+	}
 	if tc.signAt != nil {
 		tc.signAt(req.Header, secret, body, at)
 	} else {
