@@ -168,3 +168,25 @@ func TestHMACTimestampField(t *testing.T) {
 		}
 	}
 }
+
+// TestHMACBlockDiagnosis: a missing prefix and a stale timestamp say so.
+func TestHMACBlockDiagnosis(t *testing.T) {
+	creds := GitHubPreset.DemoCredentials("x")
+	creds.Secrets = []string{"s"}
+	m := hmac.New(sha256.New, []byte("s"))
+	m.Write([]byte("{}"))
+	_, err := GitHubPreset.Verify(Request{Header: http.Header{"X-Hub-Signature-256": {hex.EncodeToString(m.Sum(nil))}}, Body: []byte("{}")}, creds)
+	if got := Diagnosis(err); got != `the signature in X-Hub-Signature-256 lacks the prefix "sha256="` {
+		t.Errorf("diagnosis %q", got)
+	}
+	received := time.UnixMilli(1_700_000_000_000)
+	body := `{"type":"Issue","webhookTimestamp":` + strconv.FormatInt(received.Add(-432*time.Second).UnixMilli(), 10) + `}`
+	m = hmac.New(sha256.New, []byte("s"))
+	m.Write([]byte(body))
+	linear := LinearPreset.DemoCredentials("x")
+	linear.Secrets = []string{"s"}
+	_, err = LinearPreset.Verify(Request{Header: http.Header{"Linear-Signature": {hex.EncodeToString(m.Sum(nil))}}, Body: []byte(body), Received: received}, linear)
+	if got := Diagnosis(err); got != "timestamp 432 s old, tolerance 60 s" {
+		t.Errorf("diagnosis %q", got)
+	}
+}

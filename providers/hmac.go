@@ -233,7 +233,7 @@ type hmacScheme struct {
 	// tolerance bounds its distance from the time of receipt (0: no check).
 	timestampHeader string
 	// timestampField is a dotted path to the timestamp in the body, which the MAC covers.
-	timestampField string
+	timestampField  string
 	timestampFormat hmacTimestampFormat
 	tolerance       time.Duration
 	signed          hmacTemplate
@@ -612,7 +612,8 @@ func (p *hmacPairs) read(value string) (signatures []string, timestamp string, e
 func (s *hmacScheme) decodeProof(value string) ([]byte, error) {
 	mac, ok := strings.CutPrefix(value, s.prefix)
 	if !ok {
-		return nil, fmt.Errorf("value lacks the prefix %q: %w", s.prefix, ErrMalformedProof)
+		return nil, withDiagnosis(fmt.Errorf("value lacks the prefix %q: %w", s.prefix, ErrMalformedProof),
+			"the signature in %s lacks the prefix %q", s.header, s.prefix)
 	}
 	return s.encoding.decode(mac)
 }
@@ -655,13 +656,15 @@ func checkTimeAge(at time.Time, req Request, tolerance time.Duration) error {
 	age := receivedAt(req).Sub(at)
 	switch {
 	case age > tolerance:
-		return fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Millisecond), tolerance, ErrStaleTimestamp)
+		return withDiagnosis(fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Millisecond), tolerance, ErrStaleTimestamp),
+			"timestamp %d s old, tolerance %d s", int64(age/time.Second), int64(tolerance/time.Second))
 	case age < -tolerance:
 		ahead := -age
 		if ahead < 0 { // Sub saturated at the least Duration, whose negation overflows
 			ahead = math.MaxInt64
 		}
-		return fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Millisecond), tolerance, ErrStaleTimestamp)
+		return withDiagnosis(fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Millisecond), tolerance, ErrStaleTimestamp),
+			"timestamp %d s in the future, tolerance %d s: is the sender's clock right?", int64(ahead/time.Second), int64(tolerance/time.Second))
 	}
 	return nil
 }
