@@ -66,22 +66,8 @@ var Discord = &Provider{
 	DefaultReplyEvents: []string{"application_command", "message_component", "application_command_autocomplete", "modal_submit"},
 	SettingKeys:        []string{discordPublicKeyKey, timestampToleranceKey},
 	Configure: func(_ string, _ Credentials, read SettingReader) (Settings, error) {
-		var problems []error
-		s := &discordSettings{}
-		var key string
-		if given, err := read(discordPublicKeyKey, &key); err != nil {
-			problems = append(problems, err)
-		} else if given {
-			if s.publicKey, err = parseDiscordPublicKey(key); err != nil {
-				problems = append(problems, settingError(discordPublicKeyKey, "%v", err))
-			}
-		}
-		tolerance, _, err := readTimestampTolerance(read)
-		if err != nil {
-			problems = append(problems, err)
-		}
-		s.tolerance = tolerance
-		return Settings{Value: s}, errors.Join(problems...)
+		key, tolerance, err := readPublicKey(read, discordPublicKeyKey, parseDiscordPublicKey)
+		return Settings{Value: &discordSettings{publicKey: key, tolerance: tolerance}}, err
 	},
 	CheckCredentials: checkDiscordCredentials,
 	DemoCredentials: func(secret string) Credentials {

@@ -208,6 +208,25 @@ func readTimestampTolerance(read SettingReader) (tolerance time.Duration, given 
 	return tolerance, given, nil
 }
 
+// readPublicKey reads a public-key sender's own keys: the key under name, parsed by parse (not
+// given: the zero K), and an optional timestamp_tolerance. Every problem is a SettingError.
+func readPublicKey[K any](read SettingReader, name string, parse func(string) (K, error)) (key K, tolerance time.Duration, err error) {
+	var problems []error
+	var text string
+	if given, rerr := read(name, &text); rerr != nil {
+		problems = append(problems, rerr)
+	} else if given {
+		if key, rerr = parse(text); rerr != nil {
+			problems = append(problems, settingError(name, "%v", rerr))
+		}
+	}
+	tolerance, _, terr := readTimestampTolerance(read)
+	if terr != nil {
+		problems = append(problems, terr)
+	}
+	return key, tolerance, errors.Join(problems...)
+}
+
 // configureTimestampTolerance is the Configure of providers whose only own key is
 // timestamp_tolerance and whose default is no age check at all (Aghanim, ZignSec).
 func configureTimestampTolerance(_ string, _ Credentials, read SettingReader) (Settings, error) {

@@ -50,22 +50,8 @@ var SendGrid = &Provider{
 	Retry:       retryLater(http.StatusServiceUnavailable),
 	SettingKeys: []string{sendGridPublicKeyKey, timestampToleranceKey},
 	Configure: func(_ string, _ Credentials, read SettingReader) (Settings, error) {
-		var problems []error
-		s := &sendGridSettings{}
-		var key string
-		if given, err := read(sendGridPublicKeyKey, &key); err != nil {
-			problems = append(problems, err)
-		} else if given {
-			if s.publicKey, err = parseSendGridPublicKey(key); err != nil {
-				problems = append(problems, settingError(sendGridPublicKeyKey, "%v", err))
-			}
-		}
-		tolerance, _, err := readTimestampTolerance(read)
-		if err != nil {
-			problems = append(problems, err)
-		}
-		s.tolerance = tolerance
-		return Settings{Value: s}, errors.Join(problems...)
+		key, tolerance, err := readPublicKey(read, sendGridPublicKeyKey, parseSendGridPublicKey)
+		return Settings{Value: &sendGridSettings{publicKey: key, tolerance: tolerance}}, err
 	},
 	CheckCredentials: checkSendGridCredentials,
 	DemoCredentials: func(secret string) Credentials {
