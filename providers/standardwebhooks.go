@@ -137,25 +137,7 @@ var StandardWebhooks = &Provider{
 	// The message id is derived from the body, so signing the same body again is a retry of the
 	// same message (a sender assigns one id per message and keeps it across retries).
 	Sign: func(creds Credentials, body []byte, now time.Time) (http.Header, error) {
-		secret, err := firstSecret(creds)
-		if err != nil {
-			return nil, err
-		}
-		wh, err := standardWebhooksKey(secret)
-		if err != nil {
-			return nil, err
-		}
-		id := standardWebhooksMessageID(body)
-		sig, err := wh.Sign(id, now, body)
-		if err != nil {
-			return nil, fmt.Errorf("sign: %w", err)
-		}
-		h := http.Header{}
-		h.Set("Content-Type", "application/json")
-		h.Set(StandardWebhooksIDHeader, id)
-		h.Set(StandardWebhooksTimestampHeader, strconv.FormatInt(now.Unix(), 10))
-		h.Set(StandardWebhooksSignatureHeader, sig)
-		return h, nil
+		return signStandardWebhooks(creds, body, now, StandardWebhooksIDHeader, StandardWebhooksTimestampHeader, StandardWebhooksSignatureHeader)
 	},
 
 	Load: LoadProfile{
@@ -207,6 +189,31 @@ func (s *standardWebhooksSettings) keyOf(secret string) (*standardwebhooks.Webho
 	}
 	wh, ok := s.keys[secret]
 	return wh, ok
+}
+
+// signStandardWebhooks signs body as the specification says, with the first secret, under the
+// given header names (webhook-*, or Svix's svix-*). The message id is derived from the body, so
+// signing the same body again is a retry of the same message.
+func signStandardWebhooks(creds Credentials, body []byte, now time.Time, idHeader, timestampHeader, signatureHeader string) (http.Header, error) {
+	secret, err := firstSecret(creds)
+	if err != nil {
+		return nil, err
+	}
+	wh, err := standardWebhooksKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	id := standardWebhooksMessageID(body)
+	sig, err := wh.Sign(id, now, body)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(idHeader, id)
+	h.Set(timestampHeader, strconv.FormatInt(now.Unix(), 10))
+	h.Set(signatureHeader, sig)
+	return h, nil
 }
 
 // checkStandardWebhooksSecrets refuses empty and non-base64 secrets at start-up.

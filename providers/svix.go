@@ -202,26 +202,7 @@ func (spec svixSpec) eventTime(raw []byte) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// signSvix signs as Svix does, with the first secret. The message id is derived from the body,
-// so signing the same body again is a retry of the same message.
+// signSvix signs as Svix does, with the first secret.
 func signSvix(creds Credentials, body []byte, now time.Time) (http.Header, error) {
-	secret, err := firstSecret(creds)
-	if err != nil {
-		return nil, err
-	}
-	wh, err := standardWebhooksKey(secret)
-	if err != nil {
-		return nil, err
-	}
-	id := standardWebhooksMessageID(body)
-	sig, err := wh.Sign(id, now, body)
-	if err != nil {
-		return nil, fmt.Errorf("sign: %w", err)
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(SvixIDHeader, id)
-	h.Set(SvixTimestampHeader, strconv.FormatInt(now.Unix(), 10))
-	h.Set(SvixSignatureHeader, sig)
-	return h, nil
+	return signStandardWebhooks(creds, body, now, SvixIDHeader, SvixTimestampHeader, SvixSignatureHeader)
 }
