@@ -22,9 +22,11 @@ stored() { awk '/^stream/ {for (i=1;i<=NF;i++) if ($i=="acknowledged"||$i=="miss
 cpu() { awk -v n="$2" '/^cpu/ {k++; if (k==n) for (i=1;i<=NF;i++) if ($i=="ms") print $(i-1)}' "$1"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-load() { "$work/loadgen" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$HTTP/webhooks/aghanim" "$@"; }
+# The endpoints' secret: a configuration file may not carry the demo's (the bridge refuses it).
+SECRET=bench-secret
+load() { "$work/loadgen" -secret "$SECRET" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$HTTP/webhooks/aghanim" "$@"; }
 bridge_yaml() { # bridge_yaml FILE NATS-BLOCK
-  printf 'http: {listen: "127.0.0.1:'"$HTTP"'"}\nnats: %s\nlog: {level: info}\nendpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]\n' "$2" > "$1"
+  printf 'http: {listen: "127.0.0.1:'"$HTTP"'"}\nnats: %s\nlog: {level: info}\nendpoints: [{id: aghanim, provider: aghanim, secrets: ['"$SECRET"']}]\n' "$2" > "$1"
 }
 
 # 1. The client's ceiling: a handler that answers 204 and does nothing, in a process of its own.
@@ -54,19 +56,19 @@ rss_external=$(peak_rss_mb "$bridge")
 
 # 3b. Benthos against the same server and stream (bench/benthos/benthos.yaml). First, do the two
 #     answer alike? A valid event, the same event again (a duplicate), a forged one.
-NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml 2>"$work/benthos.log" & bth=$!; pids+=($bth)
+SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml 2>"$work/benthos.log" & bth=$!; pids+=($bth)
 wait_port $BTH
 printf '{"event_type":"player.update","event_id":"whevt_compare_%s","event_time":1725548450,"event_data":{"player_id":"P1"}}' "$(date +%s%N)" > "$work/compare.json"
 answer() { # answer PORT SECRET: status line and body of one signed POST
   "$work/bridge" send -provider aghanim -secret "$2" -file "$work/compare.json" -url "http://127.0.0.1:$1/webhooks/aghanim" 2>/dev/null | awk 'NR==1 {s=$2} body {b=b $0} /^\r?$/ {body=1} END {print s, b}'
 }
 : > "$work/compare.txt"
-for c in "valid demo-secret" "duplicate demo-secret" "forged wrong-secret"; do
+for c in "valid $SECRET" "duplicate $SECRET" "forged wrong-secret"; do
   set -- $c
   printf '| %s | %s | %s |\n' "$1" "$(answer $HTTP "$2")" "$(answer $BTH "$2")" >> "$work/compare.txt"
 done
 kill -TERM "$bridge"; wait "$bridge" || true
-"$work/loadgen" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$BTH/webhooks/aghanim" -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bth,$nats" > "$work/benthos.txt"
+"$work/loadgen" -secret "$SECRET" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$BTH/webhooks/aghanim" -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bth,$nats" > "$work/benthos.txt"
 rss_benthos=$(peak_rss_mb "$bth")
 kill "$bth"; wait "$bth" 2>/dev/null || true
 
@@ -93,7 +95,7 @@ sustained() {
   while [ "$ids" -lt "$SUSTAIN" ]; do
     i=$((i+1))
     local seen; seen=$(wc -l < "$work/$1-gc.txt")
-    "$work/loadgen" -c "$CONNS" -d 20s -url "http://127.0.0.1:$HTTP/webhooks/aghanim" -cpu-pids "$bridge" > "$work/$1-$i.txt"
+    "$work/loadgen" -secret "$SECRET" -c "$CONNS" -d 20s -url "http://127.0.0.1:$HTTP/webhooks/aghanim" -cpu-pids "$bridge" > "$work/$1-$i.txt"
     ids=$((ids + $(sent "$work/$1-$i.txt")))
     local gc; gc=$(tail -n +"$((seen+1))" "$work/$1-gc.txt" | awk -v cpu="$(awk '/^cpu +bridge/ {print $3}' "$work/$1-$i.txt" | tr -d s)" \
       '{split($8, t, "[+/]"); for (k in t) ms += t[k]} END {printf "%.1f", ms/10/cpu}')
@@ -111,9 +113,9 @@ go test ./bridge/ -run '^$' -bench DuplicateWindowMemory -benchtime 300000x > "$
 wait_port $EXT
 "$work/bridge" -config "$work/external.yaml" 2>/dev/null & bridge=$!; pids+=($bridge)
 wait_port $HTTP
-"$work/loadgen" -c "$CONNS" -n 20000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > /dev/null   # the stream and the server warmed up
+"$work/loadgen" -secret "$SECRET" -c "$CONNS" -n 20000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > /dev/null   # the stream and the server warmed up
 nats_start=$(rss_mb "$nats")
-"$work/loadgen" -c "$CONNS" -n 300000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > "$work/nats-mem.txt"
+"$work/loadgen" -secret "$SECRET" -c "$CONNS" -n 300000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > "$work/nats-mem.txt"
 nats_end=$(rss_mb "$nats")
 kill -TERM "$bridge"; wait "$bridge" || true
 kill "$nats"; wait "$nats" 2>/dev/null || true

@@ -30,13 +30,13 @@ nats:
     domain: edge-0
     leaf: {url: "nats-leaf://127.0.0.1:7433", hub_domain: hub}
 log: {level: warn, format: json}
-endpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]
+endpoints: [{id: aghanim, provider: aghanim, secrets: [proof-secret]}]
 YAML
 "$work/bridge" -config "$work/bridge.yaml" 2>"$work/bridge.log" & pids+=($!)
 wait_port 8080
 "$work/bridge" hub apply -config "$work/bridge.yaml" -replicas 1 -nats nats://127.0.0.1:4333
 
-"$work/loadgen" -rate "$RATE" -d "$DURATION" -c 64 -retry -verify-stream nats://127.0.0.1:4333 -verify-wait 3m > "$work/report.txt" & load=$!
+"$work/loadgen" -secret proof-secret -rate "$RATE" -d "$DURATION" -c 64 -retry -verify-stream nats://127.0.0.1:4333 -verify-wait 3m > "$work/report.txt" & load=$!
 sleep 8
 echo "killing the hub (SIGKILL) for ${OUTAGE}s" >&2
 kill -KILL "$hub_pid"; wait "$hub_pid" 2>/dev/null || true

@@ -15,12 +15,12 @@ cat > "$work/bridge.yaml" <<YAML
 http: {listen: "127.0.0.1:8080"}
 nats: {url: "nats://127.0.0.1:4333", publish_timeout: 2s}
 log: {level: warn, format: json}
-endpoints: [{id: aghanim, provider: aghanim, secrets: [demo-secret]}]
+endpoints: [{id: aghanim, provider: aghanim, secrets: [proof-secret]}]
 YAML
 "$work/bridge" -config "$work/bridge.yaml" 2>"$work/bridge.log" & pids+=($!)
 wait_port 8080
 
-"$work/loadgen" -rate "$RATE" -d "$DURATION" -c 64 -retry -verify-stream nats://127.0.0.1:4333 > "$work/report.txt" & load=$!
+"$work/loadgen" -secret proof-secret -rate "$RATE" -d "$DURATION" -c 64 -retry -verify-stream nats://127.0.0.1:4333 > "$work/report.txt" & load=$!
 sleep 8
 echo "killing nats-server (SIGKILL) for ${OUTAGE}s" >&2
 kill -KILL "$nats_pid"; wait "$nats_pid" 2>/dev/null || true
