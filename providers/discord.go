@@ -158,24 +158,9 @@ var Discord = &Provider{
 
 // authenticateDiscord checks X-Signature-Ed25519 against the endpoint's public key.
 func authenticateDiscord(req Request, creds Credentials) error {
-	// The signature header first: a request without it has presented no proof at all.
-	value, err := proofHeader(req.Header, DiscordSignatureHeader)
+	sig, tsValue, ts, err := timestampedProof(req.Header, DiscordSignatureHeader, DiscordTimestampHeader, decodeHex)
 	if err != nil {
 		return err
-	}
-	tsValue, err := signedHeader(req.Header, DiscordTimestampHeader)
-	if err != nil {
-		return err
-	}
-	// Digits only: the timestamp and the body are signed with no separator, so no byte of a
-	// body (which starts with "{") can move into the header (scheme.go).
-	ts, err := parseSignedTimestamp(tsValue)
-	if err != nil {
-		return fmt.Errorf("header %s: %w", DiscordTimestampHeader, err)
-	}
-	sig, err := decodeHex(value)
-	if err != nil {
-		return fmt.Errorf("header %s: %w", DiscordSignatureHeader, err)
 	}
 	s, _ := creds.Settings.(*discordSettings)
 	switch {

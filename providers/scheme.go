@@ -208,6 +208,27 @@ func readTimestampTolerance(read SettingReader) (tolerance time.Duration, given 
 	return tolerance, given, nil
 }
 
+// timestampedProof reads a signature header and the timestamp header it signs beside the body
+// (Discord, SendGrid): the signature decoded, the timestamp as written and as Unix seconds. The
+// signature header missing is no proof at all; the timestamp missing beside it, or anything but
+// 1–19 digits (timestamp and body are signed with no separator), is malformed.
+func timestampedProof(h http.Header, signatureHeader, timestampHeader string, decode func(string) ([]byte, error)) (sig []byte, written string, secs int64, err error) {
+	value, err := proofHeader(h, signatureHeader)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	if written, err = signedHeader(h, timestampHeader); err != nil {
+		return nil, "", 0, err
+	}
+	if secs, err = parseSignedTimestamp(written); err != nil {
+		return nil, "", 0, fmt.Errorf("header %s: %w", timestampHeader, err)
+	}
+	if sig, err = decode(value); err != nil {
+		return nil, "", 0, fmt.Errorf("header %s: %w", signatureHeader, err)
+	}
+	return sig, written, secs, nil
+}
+
 // readPublicKey reads a public-key sender's own keys: the key under name, parsed by parse (not
 // given: the zero K), and an optional timestamp_tolerance. Every problem is a SettingError.
 func readPublicKey[K any](read SettingReader, name string, parse func(string) (K, error)) (key K, tolerance time.Duration, err error) {

@@ -63,24 +63,9 @@ var SendGrid = &Provider{
 	DemoKeys: sendGridPublicKeyKey + ": " + sendGridPublicKeyBase64(&sendGridDemoKey("demo-secret").PublicKey),
 
 	Authenticate: rawBody(func(req Request, creds Credentials) error {
-		// The signature header first: a request without it has presented no proof at all.
-		value, err := proofHeader(req.Header, SendGridSignatureHeader)
+		sig, tsValue, ts, err := timestampedProof(req.Header, SendGridSignatureHeader, SendGridTimestampHeader, decodeBase64)
 		if err != nil {
 			return err
-		}
-		tsValue, err := signedHeader(req.Header, SendGridTimestampHeader)
-		if err != nil {
-			return err
-		}
-		// Digits only: the timestamp and the body are signed with no separator, so no byte of a
-		// body (which starts with "[") can move into the header (scheme.go).
-		ts, err := parseSignedTimestamp(tsValue)
-		if err != nil {
-			return fmt.Errorf("header %s: %w", SendGridTimestampHeader, err)
-		}
-		sig, err := decodeBase64(value)
-		if err != nil {
-			return fmt.Errorf("header %s: %w", SendGridSignatureHeader, err)
 		}
 		s, _ := creds.Settings.(*sendGridSettings)
 		if s == nil || s.publicKey == nil {
