@@ -99,6 +99,10 @@ func TestNoDemoCredentialsFromAFile(t *testing.T) {
 		{"a demo token", "endpoints: [{id: a, provider: centrepoint, bearer_tokens: [replace-me]}]", "endpoints[0].bearer_tokens[0]"},
 		{"a demo secret in a file", "endpoints: [{id: a, provider: aghanim, secret_files: [" + secretFile + "]}]", "endpoints[0].secret_files[0]"},
 		{"a demo admin token", "http: {admin_listen: \"127.0.0.1:0\", admin_token: demo-secret}\nendpoints: [{id: a, provider: aghanim, secrets: [s]}]", "http.admin_token"},
+		{"the demo secret in whsec_ form", "endpoints: [{id: a, provider: standard-webhooks, secrets: [whsec_ZGVtby1zZWNyZXQ=]}]", "endpoints[0].secrets[0]"},
+		{"the demo secret in hex", "endpoints: [{id: a, provider: adyen, secrets: [64656d6f2d736563726574]}]", "endpoints[0].secrets[0]"},
+		{"the demo's public key", "endpoints: [{id: a, provider: discord, public_key: 13330c81750aa5cec36bf3abf877722977c71632c48f6835782a1c00957bf703}]", "endpoints[0].public_key"},
+		{"the demo's verify token", "endpoints: [{id: a, provider: meta, secrets: [s], verify_token: demo-secret}]", "endpoints[0].verify_token"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

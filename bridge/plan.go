@@ -3,6 +3,8 @@ package bridge
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -388,8 +390,24 @@ func (c *compiler) secretFiles(field string, ec EndpointConfig) []string {
 	return secrets
 }
 
-// demoCredential reports whether a credential is the demo's, or a placeholder left unreplaced.
-func demoCredential(s string) bool { return s == DemoSecret || strings.HasPrefix(s, "replace-me") }
+// demoForms are the demo's credential as the demo writes it for its senders: as is, base64 (with
+// or without whsec_, Standard Webhooks and Svix) and hex (Adyen).
+var demoForms = []string{
+	DemoSecret,
+	base64.StdEncoding.EncodeToString([]byte(DemoSecret)),
+	"whsec_" + base64.StdEncoding.EncodeToString([]byte(DemoSecret)),
+	hex.EncodeToString([]byte(DemoSecret)),
+}
+
+// demoCredential reports whether a credential is the demo's, in any of its forms, or a
+// placeholder left unreplaced.
+func demoCredential(s string) bool {
+	return slices.ContainsFunc(demoForms, func(d string) bool { return strings.EqualFold(s, d) }) || strings.HasPrefix(s, "replace-me")
+}
+
+// demoKeyCredentials are the provider keys that are credentials (a demo value in them would
+// let anyone who read the demo's code through).
+var demoKeyCredentials = []string{"public_key", "verify_token"}
 
 // noDemoCredentials refuses, in a configuration someone wrote, a credential that is the demo's
 // or a placeholder: it would look protected and is not.
@@ -411,6 +429,17 @@ func (c *compiler) noDemoCredentials(field string, ec EndpointConfig, creds prov
 	for j, s := range ec.BearerTokens {
 		if demoCredential(s) {
 			c.bad(fmt.Sprintf("%s.bearer_tokens[%d]", field, j), why)
+		}
+	}
+	p, _ := providers.Lookup(ec.Provider)
+	if p == nil {
+		return
+	}
+	demo := demoKeys(p)
+	for _, key := range demoKeyCredentials {
+		given, ok := ec.ProviderKeys[key]
+		if d, isDemo := demo[key]; ok && isDemo && given.Value != "" && (given.Value == d.Value || demoCredential(given.Value)) {
+			c.bad(field+"."+key, "is the demo's: use your own (the sender's dashboard shows it)")
 		}
 	}
 }
