@@ -71,13 +71,7 @@ func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
 // bound.
 func handOver[T any](ctx context.Context, expired <-chan time.Time, slots chan struct{}, bytes *byteBudget, msg *nats.Msg, call func() (T, error)) (T, error) {
 	var zero T
-	size := int64(len(msg.Data) + len(msg.Subject))
-	for k, v := range msg.Header {
-		size += int64(len(k))
-		for _, s := range v {
-			size += int64(len(s))
-		}
-	}
+	size := msgSize(msg)
 	select {
 	case slots <- struct{}{}:
 	default:
@@ -94,6 +88,18 @@ func handOver[T any](ctx context.Context, expired <-chan time.Time, slots chan s
 		}()
 		return call()
 	})
+}
+
+// msgSize is about what a message holds in memory: its subject, headers and data.
+func msgSize(msg *nats.Msg) int64 {
+	size := int64(len(msg.Data) + len(msg.Subject))
+	for k, v := range msg.Header {
+		size += int64(len(k))
+		for _, s := range v {
+			size += int64(len(s))
+		}
+	}
+	return size
 }
 
 // deadlines are the timers of publishes under way, reused: a context with a timeout would cost

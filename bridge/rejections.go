@@ -30,8 +30,19 @@ const (
 // redactedHeaders carry credentials: their values are never kept.
 var redactedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
-// rejectionQueue is how many rejections may wait for the publishing goroutine.
-const rejectionQueue = 1024
+// rejectionQueue is how many rejections may wait for the publishing goroutine, and
+// rejectionQueueBytes how many bytes they may hold together: a stalled link must not turn a
+// flood of refused requests into memory.
+const (
+	rejectionQueue      = 1024
+	rejectionQueueBytes = 8 << 20
+)
+
+// queuedRejection is a rejection waiting to be published, with the bytes it holds.
+type queuedRejection struct {
+	msg  *nats.Msg
+	size int64
+}
 
 // rejectionLog publishes refused requests.
 type rejectionLog struct {
@@ -40,7 +51,8 @@ type rejectionLog struct {
 	maxBody int
 	rate    float64
 	burst   float64
-	queue   chan *nats.Msg
+	queue   chan queuedRejection
+	bytes   *byteBudget
 	dropped *prometheus.CounterVec
 	log     zerolog.Logger
 
@@ -54,7 +66,7 @@ func newRejectionLog(b *Broker, cfg *Config, dropped *prometheus.CounterVec, log
 	r := &rejectionLog{
 		broker: b, prefix: cfg.Stream.RejectPrefix, maxBody: int(*cfg.Rejections.MaxBody),
 		rate: cfg.Rejections.Rate, burst: float64(cfg.Rejections.Burst),
-		queue: make(chan *nats.Msg, rejectionQueue), dropped: dropped, log: log,
+		queue: make(chan queuedRejection, rejectionQueue), bytes: newByteBudget(rejectionQueueBytes), dropped: dropped, log: log,
 		buckets: map[string]*tokenBucket{}, stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go r.publish()
@@ -91,9 +103,15 @@ func (r *rejectionLog) record(rj rejection) {
 	if len(rj.body) > 0 && r.maxBody > 0 {
 		msg.Data = append([]byte(nil), rj.body[:min(len(rj.body), r.maxBody)]...)
 	}
+	size := msgSize(msg)
+	if !r.bytes.take(size) {
+		r.dropped.WithLabelValues(rj.endpoint).Inc()
+		return
+	}
 	select {
-	case r.queue <- msg:
+	case r.queue <- queuedRejection{msg, size}:
 	default:
+		r.bytes.give(size)
 		r.dropped.WithLabelValues(rj.endpoint).Inc()
 	}
 }
@@ -118,14 +136,14 @@ func (r *rejectionLog) publish() {
 		select {
 		case <-r.stop:
 			return
-		case msg := <-r.queue:
+		case q := <-r.queue:
+			msg := q.msg
 			if !r.broker.Connected() {
 				r.dropped.WithLabelValues(RejectionEndpoint(msg.Subject, r.prefix)).Inc()
-				continue
-			}
-			if err := r.broker.Conn().PublishMsg(msg); err != nil {
+			} else if err := r.broker.Conn().PublishMsg(msg); err != nil {
 				r.dropped.WithLabelValues(RejectionEndpoint(msg.Subject, r.prefix)).Inc()
 			}
+			r.bytes.give(q.size)
 		}
 	}
 }

@@ -143,3 +143,4 @@ func TestSecretMatched(t *testing.T) {
 		t.Errorf("bridge_secret_matches_total %v, want 1", n)
 	}
 }
+
