@@ -143,4 +143,3 @@ func TestSecretMatched(t *testing.T) {
 		t.Errorf("bridge_secret_matches_total %v, want 1", n)
 	}
 }
-
