@@ -118,12 +118,12 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		switch {
 		case rec.reason != "unmapped" && ep.Asks(mapped.Type):
 			rec.body = body
-			rec.diagnosis = "a request without proof may not ask a question (" + mapped.Type + "): sign it"
+			rec.diagnosis = "a request without proof may not ask a question (" + strconv.Quote(mapped.Type) + "): sign it"
 			s.reject(rec, "unsigned_question")
 			return s.answer(c, rec, ep.Rejection)
 		case !ep.AllowsUnsigned(mapped.Type):
 			rec.body = body
-			rec.diagnosis = "a request without proof may not carry the type " + mapped.Type + " (the endpoint's unsigned_types)"
+			rec.diagnosis = "a request without proof may not carry the type " + strconv.Quote(mapped.Type) + " (the endpoint's unsigned_types)"
 			s.reject(rec, "unsigned_type")
 			return s.answer(c, rec, ep.Rejection)
 		}

@@ -97,8 +97,8 @@ func (r *rejectionLog) record(rj rejection) {
 		msg.Header[name] = values
 	}
 	msg.Header.Set(RejectionReasonHeader, rj.reason)
-	msg.Header.Set(RejectionDiagnosisHeader, rj.diagnosis)
-	msg.Header.Set(RejectionRemoteHeader, rj.remote)
+	msg.Header.Set(RejectionDiagnosisHeader, headerText(rj.diagnosis))
+	msg.Header.Set(RejectionRemoteHeader, headerText(rj.remote))
 	msg.Header.Set(RejectionReceivedHeader, rj.received.UTC().Format(time.RFC3339Nano))
 	if len(rj.body) > 0 && r.maxBody > 0 {
 		msg.Data = append([]byte(nil), rj.body[:min(len(rj.body), r.maxBody)]...)
@@ -114,6 +114,17 @@ func (r *rejectionLog) record(rj rejection) {
 		r.bytes.give(size)
 		r.dropped.WithLabelValues(rj.endpoint).Inc()
 	}
+}
+
+// headerText keeps a NATS header value on its line: a diagnosis may quote what a request sent,
+// and a line break there would end the header block.
+func headerText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // allow takes a token from the endpoint's bucket.

@@ -39,3 +39,13 @@ func TestRejectionQueueBoundedInBytes(t *testing.T) {
 		t.Errorf("%v dropped and about %d kept of %d", got, kept, sent)
 	}
 }
+
+// TestRejectionHeadersStayOnTheirLine: a diagnosis that quotes what a request sent cannot break
+// the NATS header block.
+func TestRejectionHeadersStayOnTheirLine(t *testing.T) {
+	for _, in := range []string{"type \"a\r\nNats-Msg-Id: x\"", "a\x00b\x1b[31m", "plain"} {
+		if got := headerText(in); strings.ContainsAny(got, "\r\n\x00\x1b") {
+			t.Errorf("headerText(%q) = %q", in, got)
+		}
+	}
+}

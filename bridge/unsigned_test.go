@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,22 @@ func TestUnsignedTypesNeedAllowUnsigned(t *testing.T) {
 	if err := cfg.Validate(); err == nil {
 		t.Fatal("unsigned_types without allow_unsigned accepted")
 	}
+}
+
+// TestRejectedTypeWithLineBreaks: a refused type that holds line breaks is quoted in the kept
+// rejection, whose headers stay intact, and the next honest request is stored.
+func TestRejectedTypeWithLineBreaks(t *testing.T) {
+	h := startBridge(t, func(c *bridge.Config) {
+		c.Endpoints = append(c.Endpoints, bridge.EndpointConfig{ID: "sms-typed", Provider: "zignsec", Secrets: []string{testSecret},
+			AllowUnsigned: true, UnsignedTypes: []string{"sms_delivered"}})
+	})
+	body := []byte(`{"event":"evil\r\nNats-Msg-Id: x\r\n\r\n","id":"t9"}`)
+	if resp, _ := h.post("sms-typed", http.Header{"Content-Type": {"application/json"}}, body); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("%d, want 401", resp.StatusCode)
+	}
+	msgs := h.rejections(t, 1)
+	if d := msgs[0].Header.Get(bridge.RejectionDiagnosisHeader); !strings.Contains(d, "unsigned_types") || strings.ContainsAny(d, "\r\n") {
+		t.Errorf("diagnosis %q", d)
+	}
+	h.honest(t, "whevt_after_line_breaks")
 }
