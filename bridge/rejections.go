@@ -91,8 +91,12 @@ func (r *rejectionLog) record(rj rejection) {
 	msg := nats.NewMsg(r.prefix + "." + rj.endpoint + "." + rj.reason)
 	for name, values := range rj.header {
 		if slices.ContainsFunc(redactedHeaders, func(h string) bool { return strings.EqualFold(h, name) }) {
-			msg.Header[name] = []string{"[redacted]"}
-			continue
+			values = []string{"[redacted]"}
+		}
+		if len(name) >= 5 && strings.EqualFold(name[:5], "Nats-") {
+			// NATS reads these itself (Nats-Msg-Id, Nats-Expected-*, Nats-Rollup, …): a request's
+			// own is kept under another name, so it cannot steer the store.
+			name = "Bridge-Request-" + name
 		}
 		msg.Header[name] = values
 	}

@@ -37,6 +37,7 @@ func TestRejectionsKept(t *testing.T) {
 	forged := aghanimHeaders("not-the-secret", 1, body)
 	forged.Set("Authorization", "Bearer hunter2")
 	forged.Set("Cookie", "session=abc")
+	forged.Set("Nats-Msg-Id", "steer-the-store") // a request's own may not reach NATS as such
 	github := githubHeaders(testSecret, "push", "d-1", body)
 	github.Del("X-Hub-Signature-256")
 	github.Set("X-Hub-Signature", "sha1=0000000000000000000000000000000000000000") // the legacy header only
@@ -80,6 +81,9 @@ func TestRejectionsKept(t *testing.T) {
 		if got := first.Header.Get(name); got != "[redacted]" {
 			t.Errorf("%s kept as %q, want [redacted]", name, got)
 		}
+	}
+	if got := first.Header.Get("Nats-Msg-Id"); got != "" || first.Header.Get("Bridge-Request-Nats-Msg-Id") != "steer-the-store" {
+		t.Errorf("the request's Nats-Msg-Id reached the store as %q", got)
 	}
 	if got := first.Header.Get("X-Aghanim-Signature-Timestamp"); got != "1" {
 		t.Errorf("the request's own headers are not kept: %q", got)
