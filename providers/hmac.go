@@ -2,7 +2,6 @@ package providers
 
 import (
 	"cmp"
-	"crypto/hmac"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -13,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"math"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -420,7 +418,7 @@ var HMAC = &Provider{
 		if err != nil {
 			return nil, err
 		}
-		value := s.prefix + s.encoding.encode(macWithKey(s.newHash, key, signed...))
+		value := s.prefix + s.encoding.encode(macOfKey(s.newHash, key, signed...))
 		if p := s.pairs; p != nil {
 			value = p.signature + "=" + value
 			if p.timestamp != "" {
@@ -485,7 +483,7 @@ func (s *hmacScheme) authenticate(req Request, creds Credentials) error {
 	// timing does not tell which matched.
 	ok := 0
 	for _, key := range s.keysFor(creds) {
-		mac := macWithKey(s.newHash, key, signed...)
+		mac := macOfKey(s.newHash, key, signed...)
 		for _, g := range given {
 			ok |= subtle.ConstantTimeCompare(g, mac)
 		}
@@ -516,7 +514,7 @@ func (s *hmacScheme) diagnoseMismatch(given [][]byte, creds Credentials, signed 
 		}
 	}
 	if slip := secretSlip(creds.Secrets, func(key []byte) bool {
-		mac := macWithKey(s.newHash, key, signed...)
+		mac := macOfKey(s.newHash, key, signed...)
 		for _, g := range given {
 			if equalMAC(g, mac) {
 				return true
@@ -632,41 +630,6 @@ func (s *hmacScheme) keysFor(creds Credentials) [][]byte {
 		}
 	}
 	return keys
-}
-
-// macWithKey returns HMAC-newHash(key, parts concatenated).
-func macWithKey(newHash func() hash.Hash, key []byte, parts ...[]byte) []byte {
-	m := hmac.New(newHash, key)
-	for _, p := range parts {
-		m.Write(p)
-	}
-	return m.Sum(nil)
-}
-
-// checkTimeAge refuses a signed time further than tolerance from when req was received, in
-// either direction, with ErrStaleTimestamp; a zero tolerance checks nothing (checkTimestampAge
-// for times finer than a second).
-func checkTimeAge(at time.Time, req Request, tolerance time.Duration) error {
-	if tolerance <= 0 {
-		return nil
-	}
-	if at.After(maxRFC3339Time) {
-		at = maxRFC3339Time
-	}
-	age := receivedAt(req).Sub(at)
-	switch {
-	case age > tolerance:
-		return withDiagnosis(fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Millisecond), tolerance, ErrStaleTimestamp),
-			"timestamp %d s old, tolerance %d s", int64(age/time.Second), int64(tolerance/time.Second))
-	case age < -tolerance:
-		ahead := -age
-		if ahead < 0 { // Sub saturated at the least Duration, whose negation overflows
-			ahead = math.MaxInt64
-		}
-		return withDiagnosis(fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Millisecond), tolerance, ErrStaleTimestamp),
-			"timestamp %d s in the future, tolerance %d s: is the sender's clock right?", int64(ahead/time.Second), int64(tolerance/time.Second))
-	}
-	return nil
 }
 
 // checkHMACCredentials refuses an endpoint without a secret, or with a secret that its

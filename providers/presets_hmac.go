@@ -498,7 +498,7 @@ func zoomURLValidation(s *hmacScheme, req Request, creds Credentials) (Answer, b
 	body, err := json.Marshal(struct {
 		PlainToken     string `json:"plainToken"`
 		EncryptedToken string `json:"encryptedToken"`
-	}{plain, hex.EncodeToString(macWithKey(sha256.New, keys[0], []byte(plain)))})
+	}{plain, hex.EncodeToString(macOfKey(sha256.New, keys[0], []byte(plain)))})
 	if err != nil {
 		return s.rejection, true
 	}

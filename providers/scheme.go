@@ -273,20 +273,29 @@ func toleranceOf(settings any) time.Duration {
 // was received, in either direction, with ErrStaleTimestamp; a zero tolerance checks nothing.
 // Times beyond the year 9999 are judged as that year, which no tolerance reaches.
 func checkTimestampAge(secs int64, req Request, tolerance time.Duration) error {
+	return checkTimeAge(time.Unix(min(secs, maxRFC3339Seconds), 0), req, tolerance)
+}
+
+// checkTimeAge refuses a signed time further than tolerance from when req was received, in
+// either direction, with ErrStaleTimestamp; a zero tolerance checks nothing.
+func checkTimeAge(at time.Time, req Request, tolerance time.Duration) error {
 	if tolerance <= 0 {
 		return nil
 	}
-	age := receivedAt(req).Sub(time.Unix(min(secs, maxRFC3339Seconds), 0))
+	if at.After(maxRFC3339Time) {
+		at = maxRFC3339Time
+	}
+	age := receivedAt(req).Sub(at)
 	switch {
 	case age > tolerance:
-		return withDiagnosis(fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Second), tolerance, ErrStaleTimestamp),
+		return withDiagnosis(fmt.Errorf("timestamp %s before receipt, tolerance %s: %w", age.Round(time.Millisecond), tolerance, ErrStaleTimestamp),
 			"timestamp %d s old, tolerance %d s", int64(age/time.Second), int64(tolerance/time.Second))
 	case age < -tolerance:
 		ahead := -age
 		if ahead < 0 { // Sub saturated at the least Duration, whose negation overflows
 			ahead = math.MaxInt64
 		}
-		return withDiagnosis(fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Second), tolerance, ErrStaleTimestamp),
+		return withDiagnosis(fmt.Errorf("timestamp %s after receipt, tolerance %s: %w", ahead.Round(time.Millisecond), tolerance, ErrStaleTimestamp),
 			"timestamp %d s in the future, tolerance %d s: is the sender's clock right?", int64(ahead/time.Second), int64(tolerance/time.Second))
 	}
 	return nil
