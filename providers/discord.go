@@ -197,23 +197,9 @@ func parseDiscordPublicKey(value string) (ed25519.PublicKey, error) {
 // takes no other credential; without settings (`bridge sign`, the load tool) a secret is the seed
 // of the key pair Sign signs with.
 func checkDiscordCredentials(creds Credentials) error {
-	var problems []error
-	if creds.BasicAuth != nil {
-		problems = append(problems, errors.New("basic_auth: not used by discord (it verifies with public_key)"))
-	}
-	if len(creds.BearerTokens) > 0 {
-		problems = append(problems, errors.New("bearer_tokens: not used by discord (it verifies with public_key)"))
-	}
 	s, endpoint := creds.Settings.(*discordSettings)
-	switch {
-	case endpoint && s.publicKey == nil:
-		problems = append(problems, errors.New("public_key: required: the application's public key from the Developer Portal (64 hex digits)"))
-	case endpoint && len(creds.Secrets) > 0 && s.signingKey == nil:
-		problems = append(problems, errors.New("secrets: not used by discord (it verifies with public_key); remove them"))
-	case !endpoint && len(creds.Secrets) == 0:
-		problems = append(problems, errors.New("public_key: required (to sign, a secret: the seed of the demo key pair, demo-secret)"))
-	}
-	return errors.Join(problems...)
+	return checkPublicKeyCredentials("discord", creds, endpoint, endpoint && s.publicKey != nil, endpoint && s.signingKey != nil,
+		"the application's public key from the Developer Portal (64 hex digits)")
 }
 
 // discordDemoKey is the key pair derived from secret: the demo's Discord signs with the one of

@@ -229,6 +229,29 @@ func timestampedProof(h http.Header, signatureHeader, timestampHeader string, de
 	return sig, written, secs, nil
 }
 
+// checkPublicKeyCredentials checks a public-key sender's credentials (Discord, SendGrid): an
+// endpoint (configured: its settings built) needs its public key and takes no other credential;
+// without settings (`bridge sign`, the load tool) a secret is the seed of the key pair Sign signs
+// with. keyHelp says where the sender shows its key.
+func checkPublicKeyCredentials(name string, creds Credentials, configured, hasPublicKey, hasSigningKey bool, keyHelp string) error {
+	var problems []error
+	if creds.BasicAuth != nil {
+		problems = append(problems, fmt.Errorf("basic_auth: not used by %s (it verifies with public_key)", name))
+	}
+	if len(creds.BearerTokens) > 0 {
+		problems = append(problems, fmt.Errorf("bearer_tokens: not used by %s (it verifies with public_key)", name))
+	}
+	switch {
+	case configured && !hasPublicKey:
+		problems = append(problems, errors.New("public_key: required: "+keyHelp))
+	case configured && len(creds.Secrets) > 0 && !hasSigningKey:
+		problems = append(problems, fmt.Errorf("secrets: not used by %s (it verifies with public_key); remove them", name))
+	case !configured && len(creds.Secrets) == 0:
+		problems = append(problems, errors.New("public_key: required (to sign, a secret: the seed of the demo key pair, demo-secret)"))
+	}
+	return errors.Join(problems...)
+}
+
 // readPublicKey reads a public-key sender's own keys: the key under name, parsed by parse (not
 // given: the zero K), and an optional timestamp_tolerance. Every problem is a SettingError.
 func readPublicKey[K any](read SettingReader, name string, parse func(string) (K, error)) (key K, tolerance time.Duration, err error) {

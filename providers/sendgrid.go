@@ -200,23 +200,9 @@ func sendGridPublicKeyBase64(key *ecdsa.PublicKey) string {
 // takes no other credential; without settings (`bridge sign`, the load tool) a secret is the seed
 // of the key pair Sign signs with.
 func checkSendGridCredentials(creds Credentials) error {
-	var problems []error
-	if creds.BasicAuth != nil {
-		problems = append(problems, errors.New("basic_auth: not used by sendgrid (it verifies with public_key)"))
-	}
-	if len(creds.BearerTokens) > 0 {
-		problems = append(problems, errors.New("bearer_tokens: not used by sendgrid (it verifies with public_key)"))
-	}
 	s, endpoint := creds.Settings.(*sendGridSettings)
-	switch {
-	case endpoint && s.publicKey == nil:
-		problems = append(problems, errors.New("public_key: required: the verification key from the Event Webhook settings (base64)"))
-	case endpoint && len(creds.Secrets) > 0 && s.signingKey == nil:
-		problems = append(problems, errors.New("secrets: not used by sendgrid (it verifies with public_key); remove them"))
-	case !endpoint && len(creds.Secrets) == 0:
-		problems = append(problems, errors.New("public_key: required (to sign, a secret: the seed of the demo key pair, demo-secret)"))
-	}
-	return errors.Join(problems...)
+	return checkPublicKeyCredentials("sendgrid", creds, endpoint, endpoint && s.publicKey != nil, endpoint && s.signingKey != nil,
+		"the verification key from the Event Webhook settings (base64)")
 }
 
 // sendGridDemoKey is the P-256 key pair derived from secret: its scalar is SHA-256(secret) (the
