@@ -114,7 +114,7 @@ func StartBroker(ctx context.Context, plan *Plan, log zerolog.Logger) (*Broker, 
 		nats.MaxPingsOutstanding(2),
 		nats.FlusherTimeout(flusherTimeout(cfg.NATS.PublishTimeout)),
 		nats.ReconnectOnFlusherError(),
-		nats.Timeout(2 * time.Second),
+		nats.Timeout(connectTimeout(cfg.NATS.PublishTimeout)),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			b.connected.Store(false)
 			b.generation.Add(1)
@@ -302,6 +302,14 @@ func publishStream(cfg *Config) jetstream.StreamConfig {
 // link is dropped while the requests waiting on it can still be answered in time.
 func flusherTimeout(publishTimeout time.Duration) time.Duration {
 	return max(min(publishTimeout/2, time.Second), 50*time.Millisecond)
+}
+
+// connectTimeout bounds a dial and the greeting that follows it. nats.go holds the connection's
+// lock through both when it reconnects, and a request hands its event over on its own goroutine
+// (Publisher): a dial and a greeting together stay within half of publish_timeout, so a request
+// that meets a reconnect is still answered in time. At most 2 s, the client's own default.
+func connectTimeout(publishTimeout time.Duration) time.Duration {
+	return max(min(publishTimeout/4, 2*time.Second), 50*time.Millisecond)
 }
 
 // reconnectBackoff waits longer after each failed attempt, up to 5 s, with jitter.

@@ -43,19 +43,16 @@ func compiledEndpoint(t testing.TB, ec EndpointConfig) *Endpoint {
 	return plan.endpoints[0]
 }
 
-// TestHandoverBytes: the hand-over to NATS is bounded in bytes, not only in messages.
-func TestHandoverBytes(t *testing.T) {
-	p, _ := testPublisher(t)
-	msg := &nats.Msg{Subject: "webhooks.aghanim.x", Data: make([]byte, 1000)}
-	if _, err := p.Publish(context.Background(), msg, "aghanim:1"); err != nil {
-		t.Fatalf("a publish within the bound: %v", err)
-	}
-	p.handoverBytes = newByteBudget(999)
-	if _, err := p.Publish(context.Background(), msg, "aghanim:2"); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("a publish over the bytes bound: %v, want ErrUnavailable", err)
-	}
-	if used := p.handoverBytes.Used(); used != 0 {
-		t.Errorf("%d bytes still taken after a refused hand-over", used)
+// TestConnectionWaitsWithinPublishTimeout: a request hands its event to the client on its own
+// goroutine, so what the client may make it wait for the connection's lock — a write to a stalled
+// socket (the flusher timeout), or a reconnect's dial and greeting (the connect timeout each) —
+// must stay well inside publish_timeout, for every publish_timeout an operator may choose.
+func TestConnectionWaitsWithinPublishTimeout(t *testing.T) {
+	for _, pt := range []time.Duration{400 * time.Millisecond, time.Second, DefaultPublishTimeout, 30 * time.Second, 5 * time.Minute} {
+		write, reconnect := flusherTimeout(pt), 2*connectTimeout(pt)
+		if write > pt/2 || reconnect > pt/2 {
+			t.Errorf("publish_timeout %s: a write may hold the lock %s and a reconnect %s, want each within %s", pt, write, reconnect, pt/2)
+		}
 	}
 }
 

@@ -41,6 +41,7 @@ type endpointMetrics struct {
 	replies    map[string]prometheus.Counter // by outcome
 	requests   sync.Map                      // status (int) → prometheus.Counter
 	rejections sync.Map                      // reason (string) → prometheus.Counter
+	secrets    sync.Map                      // index (int) → prometheus.Counter
 }
 
 // replyOutcomes are the outcomes bridge_replies_total counts.
@@ -63,7 +64,11 @@ func (m *Metrics) forEndpoint(id string) *endpointMetrics {
 
 // secretMatch counts a verified request by the index of the secret that matched.
 func (e *endpointMetrics) secretMatch(index int) {
-	e.m.secretMatches.WithLabelValues(e.id, strconv.Itoa(index)).Inc()
+	c, ok := e.secrets.Load(index)
+	if !ok {
+		c, _ = e.secrets.LoadOrStore(index, e.m.secretMatches.WithLabelValues(e.id, strconv.Itoa(index)))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // request counts an answer with the given status.

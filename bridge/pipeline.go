@@ -22,6 +22,15 @@ import (
 // errTooLarge is a body over the limit.
 var errTooLarge = errors.New("body too large")
 
+// headerValue is h.Get(key) for a key already in canonical form: Get would canonicalize it
+// again, allocating, on every request.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // handleWebhook is the pipeline of docs/how-it-works.md for one request:
 // read → authenticate → map → publish → answer.
 func (s *Server) handleWebhook(c echo.Context) error {
@@ -131,7 +140,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	// The publish span covers encoding and publishing until the PubAck; with tracing on, the
 	// message carries its context, so a consumer's span is its child.
 	publishCtx, publishSpan := s.tracing.child(ctx, "publish", trace.SpanKindProducer)
-	traceparent, tracestate := c.Request().Header.Get("traceparent"), c.Request().Header.Get("tracestate")
+	traceparent, tracestate := headerValue(c.Request().Header, "Traceparent"), headerValue(c.Request().Header, "Tracestate")
 	if publishSpan != nil {
 		traceparent, tracestate = s.tracing.traceparent(publishCtx)
 	}
@@ -417,7 +426,7 @@ func (s *Server) logRequest(c echo.Context, rec *record) {
 	if rec.eventID != "" {
 		e.Str("event_id", rec.eventID).Str("type", rec.eventType)
 	}
-	if tp := c.Request().Header.Get("traceparent"); validTraceparent(tp) {
+	if tp := headerValue(c.Request().Header, "Traceparent"); validTraceparent(tp) {
 		e.Str("traceparent", tp)
 	}
 	if rec.reason != "" {

@@ -26,43 +26,36 @@ var (
 //
 // One deadline, publish_timeout, covers the whole publish: handing the message to the client as
 // well as waiting for its PubAck. Handing it over takes the connection's lock, which nats.go holds
-// while it writes to the socket; on a half-open link that write waits until the flusher timeout
-// ends it. So the hand-over runs on its own goroutine and the request waits for it only until the
-// deadline: an answer always leaves in time, and a publish that goes out later is at worst a
-// message stored after its retry answer, which the provider's retry then meets as a duplicate.
+// while it writes to the socket and while it dials and greets a server when it reconnects. The
+// request's own goroutine hands it over: every one of those waits is bounded well inside
+// publish_timeout by the broker's options (the flusher timeout bounds a write, nats.Timeout a
+// dial and a greeting: see connectTimeout), so an answer still leaves in time, and a link that
+// stalls a write is dropped and rebuilt by the client. A goroutine per publish to wait for the
+// lock cost about 5 % of the bridge's CPU under load (BENCHMARKS.md) for no answer that left
+// earlier.
 type Publisher struct {
 	broker  *Broker
 	timeout time.Duration
-	// handovers bounds the hand-overs under way: on a stalled link each one waits, holding its
-	// message, until the flusher timeout frees the connection (after its request was answered);
-	// past the bound in number or bytes a request gets its retry answer at once instead of
-	// adding another.
-	handovers     chan struct{}
-	handoverBytes *byteBudget
-	// questions and questionBytes bound the questions waiting for a responder, apart from the
-	// publishes: slow responders hold their slots for the whole reply timeout and must never
-	// starve publishing.
+	// questions and questionBytes bound the questions waiting for a responder: slow responders
+	// hold their slots for the whole reply timeout, and a flood of questions must neither pile
+	// up memory nor leave publishing without the connection.
 	questions     chan struct{}
 	questionBytes *byteBudget
 }
 
-// Bounds on what waits on the connection: maxHandovers messages (the client's own bound on
-// publishes awaiting their PubAck) of at most maxHandoverBytes together, and maxQuestions
-// questions waiting for their answer, of at most maxHandoverBytes of their own.
+// Bounds on the questions waiting for their answer: maxQuestions of at most maxQuestionBytes
+// together.
 const (
-	maxHandovers     = 16384
-	maxHandoverBytes = 64 << 20
 	maxQuestions     = 1024
+	maxQuestionBytes = 64 << 20
 )
 
 // NewPublisher publishes through b with the given PubAck timeout.
 func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
 	return &Publisher{
 		broker: b, timeout: timeout,
-		handovers:     make(chan struct{}, maxHandovers),
-		handoverBytes: newByteBudget(maxHandoverBytes),
 		questions:     make(chan struct{}, maxQuestions),
-		questionBytes: newByteBudget(maxHandoverBytes),
+		questionBytes: newByteBudget(maxQuestionBytes),
 	}
 }
 
@@ -75,11 +68,11 @@ func handOver[T any](ctx context.Context, expired <-chan time.Time, slots chan s
 	select {
 	case slots <- struct{}{}:
 	default:
-		return zero, fmt.Errorf("%d hand-overs already wait on the NATS connection: %w", cap(slots), ErrUnavailable)
+		return zero, fmt.Errorf("%d questions already wait on the NATS connection: %w", cap(slots), ErrUnavailable)
 	}
 	if !bytes.take(size) {
 		<-slots
-		return zero, fmt.Errorf("%d MiB of messages already wait on the NATS connection: %w", maxHandoverBytes>>20, ErrUnavailable)
+		return zero, fmt.Errorf("%d MiB of questions already wait on the NATS connection: %w", maxQuestionBytes>>20, ErrUnavailable)
 	}
 	return withDeadline(ctx, expired, func() (T, error) {
 		defer func() {
@@ -131,17 +124,18 @@ func stopDeadline(t *time.Timer) {
 }
 
 // Publish stores msg with Nats-Msg-Id = msgID and returns its PubAck (Duplicate set when the
-// stream already had that id). Any failure wraps ErrUnavailable.
+// stream already had that id). Any failure wraps ErrUnavailable; a ctx already done publishes
+// nothing.
 func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*jetstream.PubAck, error) {
 	if !p.broker.Connected() {
 		return nil, fmt.Errorf("publish %s: not connected: %w", msg.Subject, ErrUnavailable)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, p.failed(msg.Subject, err)
+	}
 	deadline := startDeadline(p.timeout)
 	defer stopDeadline(deadline)
-	js := p.broker.JS()
-	fut, err := handOver(ctx, deadline.C, p.handovers, p.handoverBytes, msg, func() (jetstream.PubAckFuture, error) {
-		return js.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
-	})
+	fut, err := p.broker.JS().PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
 	if err != nil {
 		return nil, p.failed(msg.Subject, err)
 	}
@@ -154,9 +148,10 @@ func (p *Publisher) Publish(ctx context.Context, msg *nats.Msg, msgID string) (*
 	case err := <-fut.Err():
 		return nil, p.failed(msg.Subject, err)
 	case <-deadline.C:
+		// Only the deadline ends the wait, not the request's context: a client that hangs up
+		// meanwhile changes nothing (the event may be stored all the same), and waiting on the
+		// context would make every request allocate its Done channel.
 		return nil, p.failed(msg.Subject, context.DeadlineExceeded)
-	case <-ctx.Done():
-		return nil, p.failed(msg.Subject, ctx.Err())
 	}
 }
 
