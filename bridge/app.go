@@ -178,8 +178,13 @@ func StartPlan(ctx context.Context, plan *Plan, log zerolog.Logger, opts Options
 	if cfg.NATS.URL != "" {
 		mode = "remote " + broker.Conn().ConnectedUrlRedacted()
 	}
-	log.Info().Str("listen", a.Addr()).Bool("tls", cfg.HTTP.TLS.CertFile != "").Str("nats", mode).
-		Str("stream", cfg.Stream.Name).Str("endpoints", strings.Join(ids, ", ")).Msg("bridge started")
+	started := log.Info().Str("listen", a.Addr()).Bool("tls", cfg.HTTP.TLS.CertFile != "").Str("nats", mode).
+		Str("stream", cfg.Stream.Name).Str("endpoints", strings.Join(ids, ", "))
+	if a.admin != nil {
+		// The operator console (docs/console.md) is the admin listener's page.
+		started = started.Str("console", "http://"+a.admin.addr()+"/")
+	}
+	started.Msg("bridge started")
 	return a, nil
 }
 

@@ -11,6 +11,11 @@ import (
 // DemoSecret is every credential of demo mode.
 const DemoSecret = "demo-secret"
 
+// DemoAdminListen is where the demo (`bridge` without -config) serves the admin listener: the
+// console at /, /metrics and /-/reload. DemoConfig leaves it off, so that the tests and tools
+// that start from DemoConfig can run side by side; the demo command sets it.
+const DemoAdminListen = "127.0.0.1:9090"
+
 // DemoConfig is demo mode (docs/configuration.md): loopback only, an embedded server, one endpoint per
 // provider with its name as id and every secret "demo-secret".
 func DemoConfig() *Config {

@@ -175,11 +175,13 @@ func maxReplyTimeout(c *Config) time.Duration {
 	return m
 }
 
-// adminServer serves POST /-/reload on its own listener, away from the providers' side.
+// adminServer serves GET /metrics, POST /-/reload and the console (console.go) on its own
+// listener, away from the providers' side.
 type adminServer struct {
-	srv    *http.Server
-	ln     net.Listener
-	served chan struct{}
+	srv     *http.Server
+	ln      net.Listener
+	served  chan struct{}
+	console *console
 }
 
 func startAdmin(addr, token string, a *App) (*adminServer, error) {
@@ -208,11 +210,16 @@ func startAdmin(addr, token string, a *App) (*adminServer, error) {
 		}
 		_, _ = io.WriteString(w, "reloaded: "+report.String()+"\n")
 	})))
+	con := newConsole(a, token)
+	con.routes(mux)
 	s := &adminServer{
-		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: 30 * time.Second},
-		ln:     ln,
-		served: make(chan struct{}),
+		srv:     &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout, WriteTimeout: 30 * time.Second},
+		ln:      ln,
+		served:  make(chan struct{}),
+		console: con,
 	}
+	// Shutdown waits for every handler: the console's live streams end when it begins.
+	s.srv.RegisterOnShutdown(con.shutdown)
 	go func() {
 		defer close(s.served)
 		_ = s.srv.Serve(ln)
@@ -221,8 +228,12 @@ func startAdmin(addr, token string, a *App) (*adminServer, error) {
 }
 
 func (s *adminServer) close(ctx context.Context) {
-	_ = s.srv.Shutdown(ctx)
+	s.console.shutdown()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		s.console.log.Warn().Err(err).Msg("admin listener: shutdown cut short, its connections closed")
+	}
 	<-s.served
+	s.console.close()
 }
 
 // adminOnly lets through only what an operator's tool sends: no Origin header (a browser on

@@ -16,7 +16,7 @@ import (
 )
 
 const usage = `usage:
-  bridge [-config FILE]         serve (no config: the demo, on 127.0.0.1:8080)
+  bridge [-config FILE]         serve (no config: the demo, on 127.0.0.1:8080, console on 127.0.0.1:9090)
   bridge sign [flags]           print the headers a provider would send with a body
   bridge send [flags]           sign a body and POST it, printing the answer
   bridge check -config FILE     validate a configuration against NATS and print what it serves
@@ -78,7 +78,9 @@ func serve(ctx context.Context, args []string, getenv func(string) (string, bool
 		defer pprof.StopCPUProfile()
 	}
 	cfg := bridge.DemoConfig()
-	if *configPath != "" {
+	if *configPath == "" {
+		cfg.HTTP.AdminListen = bridge.DemoAdminListen // the console, without a token on loopback
+	} else {
 		var err error
 		if cfg, err = bridge.LoadConfig(*configPath, getenv); err != nil {
 			return err

@@ -1,0 +1,284 @@
+package bridge
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// The operator console (docs/console.md): a page on the admin listener that shows the endpoints,
+// the events and refused requests as they arrive, and the health of the NATS side. It reads what
+// the bridge already has — its own counters, sampled (console_stats.go), and NATS through
+// consumers of its own (console_feed.go) — and adds nothing to the webhook path. Everything a
+// request controls is shown as text: the page builds its DOM with textContent only, the server
+// renders HTML with html/template, and the Content-Security-Policy allows no inline script.
+
+//go:embed console
+var consoleFiles embed.FS
+
+// consolePages are the console's server-rendered pages.
+var consolePages = template.Must(template.ParseFS(consoleFiles, "console/*.html"))
+
+// consoleCSP lets the page load only its own script, style and data.
+const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// consoleCookie holds the session: an HMAC of a fixed label under the admin token, never the
+// token itself, so that the cookie alone does not give /-/reload its bearer token.
+const (
+	consoleCookie       = "bridge_console"
+	consoleSessionLabel = "webhook-bridge console session v1"
+	consoleSessionAge   = 12 * time.Hour
+)
+
+// console serves the page, its assets and its data on the admin listener.
+type console struct {
+	app     *App
+	token   string
+	session string   // the cookie's value when signed in ("" without a token)
+	bearer  [32]byte // sha256 of "Bearer <token>", for tools that send the header instead
+	log     zerolog.Logger
+	// natsServer says where NATS is, passwords hidden (what needs a restart; a reload keeps it).
+	natsServer string
+	stats      *endpointStats
+	// events and rejections are the live feeds (rejections nil when they are not kept).
+	events, rejections *feed
+	feeds              atomic.Int32 // feeds running: NATS consumers open for pages
+	health             healthCache
+	// done ends the live streams when the admin server shuts down.
+	done chan struct{}
+}
+
+func newConsole(a *App, token string) *console {
+	c := &console{app: a, token: token, log: a.log, done: make(chan struct{})}
+	if token != "" {
+		m := hmac.New(sha256.New, []byte(token))
+		m.Write([]byte(consoleSessionLabel))
+		c.session = hex.EncodeToString(m.Sum(nil))
+		c.bearer = sha256.Sum256([]byte("Bearer " + token))
+	}
+	c.natsServer = "embedded " + a.plan.cfg.NATS.Embedded.Listen
+	if u := a.plan.cfg.NATS.URL; u != "" {
+		c.natsServer = RedactURLs(u)
+	}
+	c.stats = startEndpointStats(a.metrics)
+	c.events = newFeed("event", a.broker, a.broker.stream.Name, eventRow, &c.feeds)
+	if a.broker.rejections != nil {
+		c.rejections = newFeed("rejection", a.broker, a.broker.rejections.Name, rejectionRow, &c.feeds)
+	}
+	return c
+}
+
+// routes adds the console's routes to the admin listener's mux.
+func (c *console) routes(mux *http.ServeMux) {
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, consoleHeaders(h)) }
+	handle("GET /{$}", c.handlePage)
+	handle("GET /console/console.js", serveAsset("console/console.js", "text/javascript; charset=utf-8"))
+	handle("GET /console/console.css", serveAsset("console/console.css", "text/css; charset=utf-8"))
+	handle("GET /console/icon.svg", serveAsset("console/icon.svg", "image/svg+xml"))
+	handle("GET /favicon.ico", serveAsset("console/icon.svg", "image/svg+xml"))
+	handle("POST /console/sign-in", c.handleSignIn)
+	handle("GET /console/sign-in", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/", http.StatusSeeOther) })
+	handle("POST /console/sign-out", c.handleSignOut)
+	api := func(pattern string, h http.HandlerFunc) { handle(pattern, c.apiOnly(h)) }
+	api("GET /console/api/endpoints", c.handleEndpoints)
+	api("GET /console/api/events", c.handleList(c.events))
+	api("GET /console/api/events/{seq}", c.handleDetail(c.events))
+	api("GET /console/api/rejections", c.handleList(c.rejections))
+	api("GET /console/api/rejections/{seq}", c.handleDetail(c.rejections))
+	api("GET /console/api/health", c.handleHealth)
+	api("GET /console/api/stream", c.handleStream)
+}
+
+// shutdown ends the live streams (the admin server's Shutdown waits for their handlers).
+func (c *console) shutdown() {
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
+}
+
+// close stops the sampling and every feed; after shutdown.
+func (c *console) close() {
+	c.shutdown()
+	c.stats.close()
+	c.events.close()
+	if c.rejections != nil {
+		c.rejections.close()
+	}
+}
+
+// consoleHeaders sets the headers every console answer carries.
+func consoleHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", consoleCSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func serveAsset(name, contentType string) http.HandlerFunc {
+	body, err := consoleFiles.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(body)
+	}
+}
+
+// signedIn reports whether the request carries the session cookie (or the admin token as a
+// bearer token); always true without a token.
+func (c *console) signedIn(r *http.Request) bool {
+	if c.token == "" {
+		return true
+	}
+	if k, err := r.Cookie(consoleCookie); err == nil {
+		given := sha256.Sum256([]byte(k.Value))
+		want := sha256.Sum256([]byte(c.session))
+		if subtle.ConstantTimeCompare(given[:], want[:]) == 1 {
+			return true
+		}
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		given := sha256.Sum256([]byte(auth))
+		return subtle.ConstantTimeCompare(given[:], c.bearer[:]) == 1
+	}
+	return false
+}
+
+// apiOnly answers 401 to a data request that is not signed in.
+func (c *console) apiOnly(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !c.signedIn(r) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in first (the admin token)"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+// pageData is what the console's pages are rendered with.
+type pageData struct {
+	Stream  string
+	Error   string
+	SignOut bool // a token is set: offer to sign out
+	Leaf    bool // store-and-forward: the leaf link and the backlog have a place
+}
+
+func (c *console) handlePage(w http.ResponseWriter, r *http.Request) {
+	if !c.signedIn(r) {
+		c.signInPage(w, http.StatusUnauthorized, "")
+		return
+	}
+	c.render(w, http.StatusOK, "index.html", pageData{
+		Stream: c.app.broker.stream.Name, SignOut: c.token != "", Leaf: c.app.broker.Edge().Enabled,
+	})
+}
+
+func (c *console) signInPage(w http.ResponseWriter, status int, msg string) {
+	c.render(w, status, "signin.html", pageData{Error: msg})
+}
+
+func (c *console) render(w http.ResponseWriter, status int, name string, data pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := consolePages.ExecuteTemplate(w, name, data); err != nil {
+		c.log.Warn().Err(err).Str("page", name).Msg("console: rendering a page failed")
+	}
+}
+
+// handleSignIn checks the token of the sign-in form and sets the session cookie. Only the
+// console's own page may post it: the cookie is SameSite=Strict, and a request whose Origin is
+// another site is refused.
+func (c *console) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "sign in from the console's own page", http.StatusForbidden)
+		return
+	}
+	if c.token == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		c.signInPage(w, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	given := sha256.Sum256([]byte(r.PostForm.Get("token")))
+	want := sha256.Sum256([]byte(c.token))
+	if subtle.ConstantTimeCompare(given[:], want[:]) != 1 {
+		c.log.Warn().Str("remote_ip", remoteHost(r)).Msg("console: sign-in with a wrong admin token")
+		c.signInPage(w, http.StatusUnauthorized, "That is not the admin token (http.admin_token).")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: consoleCookie, Value: c.session, Path: "/", MaxAge: int(consoleSessionAge.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (c *console) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "sign out from the console's own page", http.StatusForbidden)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: consoleCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// sameOrigin reports whether a form post came from a page of this listener. A browser says
+// where a request comes from in Sec-Fetch-Site (which no page can set): it must be same-origin.
+// Origin, when it names one, must be this listener's; under Referrer-Policy: no-referrer a
+// browser sends "Origin: null" even for its own page's post, which Sec-Fetch-Site then vouches
+// for. A request with neither comes from a tool, not a browser.
+func sameOrigin(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	switch {
+	case origin == "":
+		return true
+	case origin == "null":
+		return site == "same-origin"
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
+}
+
+// remoteHost is the address a request to the admin listener came from.
+func remoteHost(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}

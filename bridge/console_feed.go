@@ -1,0 +1,317 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/webhookbridge/bridge/cloudevents"
+)
+
+// Live feeds for the console: while at least one page is connected, an ordered consumer of the
+// bridge's own reads the stream from its last feedRows messages on, headers only, and every
+// connected page gets each row; when the last page leaves, the consumer stops. The webhook path
+// never sees them: they read what JetStream stored.
+
+// feedRows is how many rows a feed keeps, and sends a page when it connects.
+const feedRows = 200
+
+// sseWriteTimeout bounds each write of a live stream (the admin server's WriteTimeout would end
+// the stream after 30 s): a page that stops reading is dropped after it.
+const sseWriteTimeout = 30 * time.Second
+
+// feedRetry is how long a feed that could not start (NATS down) waits before it tries again.
+const feedRetry = 2 * time.Second
+
+// feed is one stream's live rows.
+type feed struct {
+	kind    string // the SSE event name: "event" or "rejection"
+	broker  *Broker
+	stream  string
+	row     func(msg *nats.Msg, seq uint64, at time.Time) any
+	running *atomic.Int32
+
+	mu     sync.Mutex
+	subs   map[*feedSub]struct{}
+	ring   [][]byte // the latest rows, as JSON, oldest first
+	gen    uint64   // which run the rows belong to
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// feedSub is one connected page's queue of rows.
+type feedSub struct{ rows chan []byte }
+
+func newFeed(kind string, b *Broker, stream string, row func(*nats.Msg, uint64, time.Time) any, running *atomic.Int32) *feed {
+	return &feed{kind: kind, broker: b, stream: stream, row: row, running: running, subs: map[*feedSub]struct{}{}}
+}
+
+// subscribe adds a page and returns the rows kept so far; the first page starts the consumer.
+func (f *feed) subscribe() (*feedSub, [][]byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := &feedSub{rows: make(chan []byte, feedRows)}
+	f.subs[s] = struct{}{}
+	if f.cancel == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		f.cancel = cancel
+		f.gen++
+		f.running.Add(1)
+		f.wg.Add(1)
+		go f.run(ctx, f.gen)
+	}
+	return s, slices.Clone(f.ring)
+}
+
+// unsubscribe removes a page; the last one stops the consumer.
+func (f *feed) unsubscribe(s *feedSub) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.subs, s)
+	if len(f.subs) == 0 && f.cancel != nil {
+		f.cancel()
+		f.cancel, f.ring = nil, nil
+	}
+}
+
+// close stops the consumer, if one runs, and waits for it.
+func (f *feed) close() {
+	f.mu.Lock()
+	if f.cancel != nil {
+		f.cancel()
+		f.cancel, f.ring = nil, nil
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+// run consumes the stream until ctx ends, starting again after a failure.
+func (f *feed) run(ctx context.Context, gen uint64) {
+	defer f.wg.Done()
+	defer f.running.Add(-1)
+	for {
+		cc, err := f.consume(ctx, gen)
+		if err == nil {
+			<-ctx.Done()
+			cc.Stop()
+			<-cc.Closed()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(feedRetry):
+		}
+	}
+}
+
+// consume starts an ordered consumer at the stream's last feedRows messages.
+func (f *feed) consume(ctx context.Context, gen uint64) (jetstream.ConsumeContext, error) {
+	if !f.broker.Connected() {
+		return nil, ErrUnavailable
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	js := f.broker.JS()
+	s, err := js.Stream(ctx, f.stream)
+	if err != nil {
+		return nil, err
+	}
+	cons, err := js.OrderedConsumer(ctx, f.stream, startAtLast(s.CachedInfo().State, feedRows))
+	if err != nil {
+		return nil, err
+	}
+	return cons.Consume(func(m jetstream.Msg) {
+		md, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		row, err := json.Marshal(f.row(&nats.Msg{Subject: m.Subject(), Header: nats.Header(m.Headers())}, md.Sequence.Stream, md.Timestamp))
+		if err == nil {
+			f.deliver(gen, row)
+		}
+	})
+}
+
+// startAtLast is an ordered consumer, headers only, that starts at the stream's last n messages.
+func startAtLast(st jetstream.StreamState, n int) jetstream.OrderedConsumerConfig {
+	cfg := jetstream.OrderedConsumerConfig{HeadersOnly: true, DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: consumerIdle}
+	if st.LastSeq >= uint64(n) {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = max(st.FirstSeq, st.LastSeq-uint64(n)+1)
+	}
+	return cfg
+}
+
+// deliver keeps a row and hands it to every page; a page whose queue is full misses it.
+func (f *feed) deliver(gen uint64, row []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gen != f.gen || f.cancel == nil {
+		return // a run that was stopped
+	}
+	if len(f.ring) >= feedRows {
+		f.ring = append(f.ring[:0:0], f.ring[len(f.ring)-feedRows+1:]...)
+	}
+	f.ring = append(f.ring, row)
+	for s := range f.subs {
+		select {
+		case s.rows <- row:
+		default:
+		}
+	}
+}
+
+// eventRowJSON is one event as the console lists it.
+type eventRowJSON struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Endpoint string    `json:"endpoint"`
+	ID       string    `json:"id"`
+	Type     string    `json:"type"`
+	Subject  string    `json:"subject"`
+	Size     int       `json:"size"`
+}
+
+// eventRow reads an event's row from its headers (a headers-only message carries the body's
+// size in Nats-Msg-Size).
+func eventRow(m *nats.Msg, seq uint64, at time.Time) any {
+	size, _ := strconv.Atoi(m.Header.Get(nats.MsgSize))
+	if m.Header.Get(nats.MsgSize) == "" {
+		size = len(m.Data)
+	}
+	return eventRowJSON{
+		Seq: seq, Time: at.UTC(), Endpoint: subjectEndpoint(m.Subject),
+		ID: ceHeader(m.Header, "id"), Type: ceHeader(m.Header, "type"), Subject: ceHeader(m.Header, "subject"), Size: size,
+	}
+}
+
+// rejectionRowJSON is one refused request as the console lists it.
+type rejectionRowJSON struct {
+	Seq       uint64    `json:"seq"`
+	Time      time.Time `json:"time"`
+	Endpoint  string    `json:"endpoint"`
+	Reason    string    `json:"reason"`
+	Diagnosis string    `json:"diagnosis"`
+	Remote    string    `json:"remote"`
+}
+
+func rejectionRow(m *nats.Msg, seq uint64, at time.Time) any {
+	received := at.UTC()
+	if t, err := time.Parse(time.RFC3339Nano, m.Header.Get(RejectionReceivedHeader)); err == nil {
+		received = t.UTC()
+	}
+	return rejectionRowJSON{
+		Seq: seq, Time: received, Endpoint: subjectEndpoint(m.Subject),
+		Reason: m.Header.Get(RejectionReasonHeader), Diagnosis: m.Header.Get(RejectionDiagnosisHeader), Remote: m.Header.Get(RejectionRemoteHeader),
+	}
+}
+
+// subjectEndpoint is the endpoint token of <prefix>.<endpoint>.…: the second token (prefixes
+// are one token, as Compile checks).
+func subjectEndpoint(subject string) string {
+	_, rest, _ := strings.Cut(subject, ".")
+	endpoint, _, _ := strings.Cut(rest, ".")
+	return endpoint
+}
+
+// ceHeader is a CloudEvents attribute from the binary binding's ce- headers, looked up
+// case-insensitively (the bridge writes them in lower case; NATS keeps the case written).
+func ceHeader(h nats.Header, attr string) string {
+	return ceValue(replyHeader(h, "ce-"+attr))
+}
+
+// ceValue is a ce- header's value as the event has it: the binding percent-encodes what a header
+// cannot carry (spaces, quotes, non-ASCII). One that does not decode is shown as stored.
+func ceValue(v string) string {
+	if d, err := cloudevents.PercentDecode(v); err == nil {
+		return d
+	}
+	return v
+}
+
+// handleStream is the console's live stream (server-sent events): "event" and "rejection" rows
+// (first the ones the feed keeps, then new ones as they are stored), and "health" every second.
+// It ends when the page goes away or the admin server shuts down.
+func (c *console) handleStream(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	var events, rejections <-chan []byte
+	var backlog []struct {
+		kind string
+		rows [][]byte
+	}
+	for _, f := range []*feed{c.events, c.rejections} {
+		if f == nil {
+			continue
+		}
+		sub, rows := f.subscribe()
+		defer f.unsubscribe(sub)
+		backlog = append(backlog, struct {
+			kind string
+			rows [][]byte
+		}{f.kind, rows})
+		if f == c.events {
+			events = sub.rows
+		} else {
+			rejections = sub.rows
+		}
+	}
+	send := func(event string, data []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	sendHealth := func() bool {
+		data, _ := json.Marshal(c.health.get(c))
+		return send("health", data)
+	}
+	w.WriteHeader(http.StatusOK)
+	_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+		return
+	}
+	for _, b := range backlog {
+		for _, row := range b.rows {
+			if !send(b.kind, row) {
+				return
+			}
+		}
+	}
+	if !sendHealth() {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		ok := true
+		select {
+		case <-r.Context().Done():
+			return
+		case <-c.done:
+			return
+		case row := <-events:
+			ok = send("event", row)
+		case row := <-rejections:
+			ok = send("rejection", row)
+		case <-tick.C:
+			ok = sendHealth()
+		}
+		if !ok {
+			return
+		}
+	}
+}
