@@ -3,6 +3,7 @@ package bridge
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -42,6 +43,8 @@ type endpointMetrics struct {
 	requests   sync.Map                      // status (int) → prometheus.Counter
 	rejections sync.Map                      // reason (string) → prometheus.Counter
 	secrets    sync.Map                      // index (int) → prometheus.Counter
+	// lastSecret is 1 + the index of the secret that matched last (0: none yet), for the console.
+	lastSecret atomic.Int32
 }
 
 // replyOutcomes are the outcomes bridge_replies_total counts.
@@ -69,6 +72,7 @@ func (e *endpointMetrics) secretMatch(index int) {
 		c, _ = e.secrets.LoadOrStore(index, e.m.secretMatches.WithLabelValues(e.id, strconv.Itoa(index)))
 	}
 	c.(prometheus.Counter).Inc()
+	e.lastSecret.Store(int32(index) + 1)
 }
 
 // request counts an answer with the given status.
