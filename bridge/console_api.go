@@ -136,6 +136,12 @@ func (c *console) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 		if win, ok := window[ep.ID]; ok {
 			row.Accepted, row.Rejected, row.Retry, row.Secret = win.Accepted, win.Rejected, win.Retry, win.Secret
 		}
+		// Exactly, since the endpoint was last routed; before that (a reload), as sampled.
+		if ep.metrics != nil {
+			if i := ep.metrics.lastSecret.Load(); i > 0 {
+				row.Secret = int(i) - 1
+			}
+		}
 		if events != nil {
 			if m, err := events.GetLastMsgForSubject(ctx, plan.cfg.Stream.SubjectPrefix+"."+ep.ID+".>"); err == nil {
 				row.LastEvent = &lastEventJSON{Seq: m.Sequence, Time: m.Time.UTC(), Type: ceHeader(m.Header, "type")}

@@ -26,8 +26,9 @@ import (
 // feedRows is how many rows a feed keeps, and sends a page when it connects.
 const feedRows = 200
 
-// sseWriteTimeout bounds each write of a live stream (the admin server's WriteTimeout would end
-// the stream after 30 s): a page that stops reading is dropped after it.
+// sseWriteTimeout bounds each write of a live stream, in place of the admin server's
+// WriteTimeout, which would end the stream 30 s after it began: a page that stops reading is
+// dropped after it.
 const sseWriteTimeout = 30 * time.Second
 
 // feedRetry is how long a feed that could not start (NATS down) waits before it tries again.
@@ -245,6 +246,8 @@ func ceValue(v string) string {
 // It ends when the page goes away or the admin server shuts down.
 func (c *console) handleStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
+	// The admin server's ReadTimeout would otherwise end the request (its context) after 15 s.
+	_ = rc.SetReadDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	var events, rejections <-chan []byte

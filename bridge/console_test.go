@@ -502,3 +502,52 @@ func TestConsoleAPIShutdownWithOpenStream(t *testing.T) {
 		t.Errorf("the admin listener's shutdown waited for the stream until its deadline:\n%s", c.logs.String())
 	}
 }
+
+// TestConsoleAPISecretMatched: during a rotation the endpoints view says which secret matched
+// last, by its index, and how the endpoint proves itself; never a secret.
+func TestConsoleAPISecretMatched(t *testing.T) {
+	const oldSecret, newSecret = "rotation-old-secret", "rotation-new-secret"
+	h := startBridge(t, func(c *bridge.Config) {
+		c.HTTP.AdminListen = "127.0.0.1:0"
+		c.Endpoints = append(c.Endpoints, bridge.EndpointConfig{ID: "rotating", Provider: "aghanim", Secrets: []string{oldSecret, newSecret}})
+	})
+	c := &adminConsole{harness: h, admin: "http://" + h.app.AdminAddr(), client: http.DefaultClient}
+	type endpoint struct {
+		ID, Proof string
+		Secret    int
+		Accepted  int64
+	}
+	rotating := func() endpoint {
+		t.Helper()
+		resp, raw := c.request(t, http.MethodGet, "/console/api/endpoints", nil, "")
+		if resp.StatusCode != 200 || strings.Contains(raw, oldSecret) || strings.Contains(raw, newSecret) {
+			t.Fatalf("endpoints: %d, or it shows a secret:\n%s", resp.StatusCode, raw)
+		}
+		var v struct{ Endpoints []endpoint }
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range v.Endpoints {
+			if ep.ID == "rotating" {
+				return ep
+			}
+		}
+		t.Fatalf("no endpoint rotating in %s", raw)
+		return endpoint{}
+	}
+	if ep := rotating(); ep.Secret != -1 || ep.Proof != "hmac (2 secrets)" {
+		t.Errorf("before any request: %+v, want secret -1, proof hmac (2 secrets)", ep)
+	}
+	for i, tc := range []struct {
+		secret string
+		want   int
+	}{{newSecret, 1}, {oldSecret, 0}, {newSecret, 1}} {
+		body := []byte(`{"event_type":"player.update","event_id":"rot-` + strconv.Itoa(i) + `"}`)
+		if resp, answer := c.post("rotating", aghanimHeaders(tc.secret, time.Now().Unix(), body), body); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, answer)
+		}
+		if ep := rotating(); ep.Secret != tc.want || ep.Accepted != int64(i+1) {
+			t.Errorf("after request %d: %+v, want secret %d, %d accepted", i, ep, tc.want, i+1)
+		}
+	}
+}
