@@ -70,8 +70,8 @@ func (c *consolePage) do(what string, actions ...chromedp.Action[chromedp.Void])
 	}
 }
 
-// eval evaluates a JavaScript expression in the page and decodes its value into T.
-func eval[T any](c *consolePage, expr string) T {
+// pageEval evaluates a JavaScript expression in the page and decodes its value into T.
+func pageEval[T any](c *consolePage, expr string) T {
 	c.t.Helper()
 	v, err := chromedp.Run(c.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -114,8 +114,8 @@ func (c *consolePage) pageText() string {
 	return "\npage text:\n" + text
 }
 
-// js quotes s as a JavaScript string literal.
-func js(s string) string {
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
@@ -137,27 +137,27 @@ func (c *consolePage) show(hash string) {
 // waitView waits until the view for hash is the one shown.
 func (c *consolePage) waitView(hash string) {
 	c.t.Helper()
-	c.waitFor("the "+hash+" view", visible(`section`+hash))
+	c.waitFor("the "+hash+" view", rendered(`section`+hash))
 }
 
-// visible is a JavaScript condition: an element matching the CSS selector sel is rendered.
-func visible(sel string) string {
-	return `(() => { const e = document.querySelector(` + js(sel) + `); return !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden"; })()`
+// rendered is a JavaScript condition: an element matching the CSS selector sel is rendered.
+func rendered(sel string) string {
+	return `(() => { const e = document.querySelector(` + jsString(sel) + `); return !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden"; })()`
 }
 
-// hiddenOrGone is a JavaScript condition: no element matching sel is rendered.
-func hiddenOrGone(sel string) string {
-	return `![...document.querySelectorAll(` + js(sel) + `)].some(e => e.getClientRects().length > 0)`
+// notRendered is a JavaScript condition: no element matching sel is rendered.
+func notRendered(sel string) string {
+	return `![...document.querySelectorAll(` + jsString(sel) + `)].some(e => e.getClientRects().length > 0)`
 }
 
-// row is a JavaScript expression for the first row of table whose attribute attr is value
+// tableRow is a JavaScript expression for the first row of table whose attribute attr is value
 // (compared as a string, so any characters in value are safe), or null.
-func row(table, attr, value string) string {
-	return `([...document.querySelectorAll("#` + table + ` tr[` + attr + `]")].find(r => r.getAttribute(` + js(attr) + `) === ` + js(value) + `) || null)`
+func tableRow(table, attr, value string) string {
+	return `([...document.querySelectorAll("#` + table + ` tr[` + attr + `]")].find(r => r.getAttribute(` + jsString(attr) + `) === ` + jsString(value) + `) || null)`
 }
 
-// cell is a JavaScript expression for the text of the cell td.class of the row expression, or "".
-func cell(rowExpr, class string) string {
+// rowCell is a JavaScript expression for the text of the cell td.class of the row expression, or "".
+func rowCell(rowExpr, class string) string {
 	return `(((` + rowExpr + `) || document.createElement("tr")).querySelector("td.` + class + `") || {textContent: ""}).textContent.trim()`
 }
 
@@ -218,26 +218,26 @@ func aghanimBody(id, player string) string {
 	return `{"event_type":"player.update","event_data":{"player_id":"` + player + `","email":"PlayerOne@aghanim.com"},"event_time":1725548450,"event_id":"` + id + `","idempotency_key":null,"sandbox":false,"trigger":"hub.profile_update","game_id":"gm_exTAyxPsVwh"}`
 }
 
-// TestConsoleSignIn: with http.admin_token set, the console asks for it; a wrong token is
+// TestConsoleBrowserSignIn: with http.admin_token set, the console asks for it; a wrong token is
 // refused with an error; the right one sets an HttpOnly, SameSite=Strict cookie that keeps the
 // operator signed in across a reload; the console's data answer 401 without it.
-func TestConsoleSignIn(t *testing.T) {
+func TestConsoleBrowserSignIn(t *testing.T) {
 	c := startConsole(t, consoleToken)
 	requested := c.recordRequests(c.admin + "/console/api/")
 
 	c.do("open the console", chromedp.Navigate(c.admin+"/"))
-	c.waitFor("the sign-in form", visible(`form#signin input#token[type=password][name=token]`))
-	if eval[bool](c, visible(`nav a[href="#events"]`)) {
+	c.waitFor("the sign-in form", rendered(`form#signin input#token[type=password][name=token]`))
+	if pageEval[bool](c, rendered(`nav a[href="#events"]`)) {
 		t.Errorf("the console's tabs are shown before signing in")
 	}
-	before := eval[string](c, `document.body.innerText`)
+	before := pageEval[string](c, `document.body.innerText`)
 
 	c.do("sign in with a wrong token",
 		chromedp.SendKeys(chromedp.CSS("#token"), "not-"+consoleToken),
 		chromedp.Click(chromedp.CSS(`#signin [type=submit]`)))
-	c.waitFor("an error with the sign-in form", visible(`form#signin input#token`)+` && document.body.innerText !== `+js(before))
-	t.Logf("after a wrong token the page says: %q", eval[string](c, `document.body.innerText`))
-	if eval[bool](c, visible(`nav a[href="#events"]`)) {
+	c.waitFor("an error with the sign-in form", rendered(`form#signin input#token`)+` && document.body.innerText !== `+jsString(before))
+	t.Logf("after a wrong token the page says: %q", pageEval[string](c, `document.body.innerText`))
+	if pageEval[bool](c, rendered(`nav a[href="#events"]`)) {
 		t.Errorf("a wrong token shows the console")
 	}
 	if cookies := c.cookies(); len(cookies) != 0 {
@@ -248,7 +248,7 @@ func TestConsoleSignIn(t *testing.T) {
 	c.do("sign in with the token",
 		chromedp.SendKeys(chromedp.CSS("#token"), consoleToken),
 		chromedp.Click(chromedp.CSS(`#signin [type=submit]`)))
-	c.waitFor("the console after signing in", visible(`nav a[href="#events"]`)+` && `+hiddenOrGone(`#signin`))
+	c.waitFor("the console after signing in", rendered(`nav a[href="#events"]`)+` && `+notRendered(`#signin`))
 
 	cookies := c.cookies()
 	if len(cookies) == 0 {
@@ -267,7 +267,7 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 
 	c.do("reload", chromedp.Reload())
-	c.waitFor("the console after a reload, still signed in", visible(`nav a[href="#events"]`)+` && `+hiddenOrGone(`#signin`))
+	c.waitFor("the console after a reload, still signed in", rendered(`nav a[href="#events"]`)+` && `+notRendered(`#signin`))
 	c.show("#events")
 
 	// Every data request the page made is refused without the cookie.
@@ -361,65 +361,65 @@ func (c *consolePage) refuse(endpoint string, header http.Header, body string) {
 	}
 }
 
-// visibleRows is a JavaScript expression for the td.<class> texts of table's rendered rows that
+// renderedCells is a JavaScript expression for the td.<class> texts of table's rendered rows that
 // carry attr, in order.
-func visibleRows(table, attr, class string) string {
-	return `[...document.querySelectorAll("#` + table + ` tr[` + attr + `]")].filter(r => r.getClientRects().length > 0).map(r => ` + cell("r", class) + `)`
+func renderedCells(table, attr, class string) string {
+	return `[...document.querySelectorAll("#` + table + ` tr[` + attr + `]")].filter(r => r.getClientRects().length > 0).map(r => ` + rowCell("r", class) + `)`
 }
 
-// TestConsolePanelsFillLive: with the page open, a genuine webhook appears on Events, a forged
-// one on Rejections with its reason and diagnosis, and the Endpoints counts follow — all without
-// reloading the page.
-func TestConsolePanelsFillLive(t *testing.T) {
+// TestConsoleBrowserPanelsFillLive: with the page open, a genuine webhook appears on Events, a
+// forged one on Rejections with its reason and diagnosis, and the Endpoints counts follow — all
+// without reloading the page.
+func TestConsoleBrowserPanelsFillLive(t *testing.T) {
 	c := startConsole(t, "")
 	c.open("#endpoints")
-	ag := row("endpoints-table", "data-endpoint", "aghanim")
+	ag := tableRow("endpoints-table", "data-endpoint", "aghanim")
 	for _, id := range consoleEndpoints {
-		c.waitFor("the endpoint "+id+"'s row", row("endpoints-table", "data-endpoint", id)+` !== null`)
+		c.waitFor("the endpoint "+id+"'s row", tableRow("endpoints-table", "data-endpoint", id)+` !== null`)
 	}
-	if got := eval[string](c, cell(ag, "provider")); got != "aghanim" {
+	if got := pageEval[string](c, rowCell(ag, "provider")); got != "aghanim" {
 		t.Errorf("aghanim's provider cell %q", got)
 	}
 	for _, class := range []string{"proof", "allow-from", "allow-unsigned", "accepted", "rejected", "last-event", "last-rejection", "secret"} {
-		if !eval[bool](c, `!!(`+ag+`).querySelector("td.`+class+`")`) {
+		if !pageEval[bool](c, `!!(`+ag+`).querySelector("td.`+class+`")`) {
 			t.Errorf("aghanim's row has no td.%s", class)
 		}
 	}
-	t.Logf("before any webhook: accepted %q, rejected %q", eval[string](c, cell(ag, "accepted")), eval[string](c, cell(ag, "rejected")))
+	t.Logf("before any webhook: accepted %q, rejected %q", pageEval[string](c, rowCell(ag, "accepted")), pageEval[string](c, rowCell(ag, "rejected")))
 	c.do("mark the document", chromedp.Evaluate[chromedp.Void](`window.__sameDocument = true`))
 
 	c.show("#events")
 	c.sendAghanim(aghanimBody("whevt_console_live_1", "2D2R-OP3C"))
-	ev := row("events-table", "data-event-id", "whevt_console_live_1")
+	ev := tableRow("events-table", "data-event-id", "whevt_console_live_1")
 	c.waitFor("the event's row on Events", ev+` !== null`)
 	for class, want := range map[string]string{"endpoint": "aghanim", "type": "com.aghanim.player.update", "subject": "2D2R-OP3C"} {
-		if got := eval[string](c, cell(ev, class)); got != want {
+		if got := pageEval[string](c, rowCell(ev, class)); got != want {
 			t.Errorf("event row td.%s %q, want %q", class, got, want)
 		}
 	}
 
 	c.show("#rejections")
 	c.forgeAghanim(aghanimBody("whevt_console_forged_1", "2D2R-OP3C"), nil)
-	rej := row("rejections-table", "data-reason", "bad_signature")
+	rej := tableRow("rejections-table", "data-reason", "bad_signature")
 	c.waitFor("the forged request's row on Rejections", rej+` !== null`)
-	if got := eval[string](c, cell(rej, "endpoint")); got != "aghanim" {
+	if got := pageEval[string](c, rowCell(rej, "endpoint")); got != "aghanim" {
 		t.Errorf("rejection td.endpoint %q, want aghanim", got)
 	}
-	if got := eval[string](c, cell(rej, "reason")); got != "bad_signature" {
+	if got := pageEval[string](c, rowCell(rej, "reason")); got != "bad_signature" {
 		t.Errorf("rejection td.reason %q, want bad_signature", got)
 	}
-	if got := eval[string](c, cell(rej, "diagnosis")); !strings.Contains(got, "no configured secret matches") {
+	if got := pageEval[string](c, rowCell(rej, "diagnosis")); !strings.Contains(got, "no configured secret matches") {
 		t.Errorf("rejection td.diagnosis %q, want the bridge's diagnosis", got)
 	}
-	if got := eval[string](c, cell(rej, "remote")); got != "127.0.0.1" {
+	if got := pageEval[string](c, rowCell(rej, "remote")); got != "127.0.0.1" {
 		t.Errorf("rejection td.remote %q, want 127.0.0.1", got)
 	}
 
 	c.show("#endpoints")
-	c.waitFor("aghanim's counts: 1 accepted, 1 rejected", cell(ag, "accepted")+` === "1" && `+cell(ag, "rejected")+` === "1"`)
+	c.waitFor("aghanim's counts: 1 accepted, 1 rejected", rowCell(ag, "accepted")+` === "1" && `+rowCell(ag, "rejected")+` === "1"`)
 	c.sendAghanim(aghanimBody("whevt_console_live_2", "2D2R-OP3C"))
-	c.waitFor("aghanim's accepted count to follow, with Endpoints open", cell(ag, "accepted")+` === "2"`)
-	if !eval[bool](c, `window.__sameDocument === true`) {
+	c.waitFor("aghanim's accepted count to follow, with Endpoints open", rowCell(ag, "accepted")+` === "2"`)
+	if !pageEval[bool](c, `window.__sameDocument === true`) {
 		t.Errorf("the page was reloaded: the panels did not fill live")
 	}
 
@@ -438,36 +438,36 @@ func TestConsolePanelsFillLive(t *testing.T) {
 	}
 }
 
-// TestConsoleFilters: typing an endpoint (or a reason) in a filter hides the other rows; clearing
-// it shows them again.
-func TestConsoleFilters(t *testing.T) {
+// TestConsoleBrowserFilters: typing an endpoint (or a reason) in a filter hides the other rows;
+// clearing it shows them again.
+func TestConsoleBrowserFilters(t *testing.T) {
 	c := startConsole(t, "")
 	c.open("#events")
 	c.sendAghanim(aghanimBody("whevt_console_filter_1", "2D2R-OP3C"))
 	c.sendUserCheck(`{"event":"domain.flagged.disposable","data":{"domain":"example.com"}}`)
-	both := `JSON.stringify(` + visibleRows("events-table", "data-event-id", "endpoint") + `.sort()) === '["aghanim","usercheck"]'`
+	both := `JSON.stringify(` + renderedCells("events-table", "data-event-id", "endpoint") + `.sort()) === '["aghanim","usercheck"]'`
 	c.waitFor("both endpoints' events", both)
 
 	c.typeInto("#events-filter-endpoint", "usercheck")
-	c.waitFor("only usercheck's events", `JSON.stringify(`+visibleRows("events-table", "data-event-id", "endpoint")+`) === '["usercheck"]'`)
+	c.waitFor("only usercheck's events", `JSON.stringify(`+renderedCells("events-table", "data-event-id", "endpoint")+`) === '["usercheck"]'`)
 	c.clear("#events-filter-endpoint")
 	c.waitFor("both endpoints' events again", both)
 
 	c.typeInto("#events-filter-type", "com.aghanim.player.update")
-	c.waitFor("only Aghanim's type", `JSON.stringify(`+visibleRows("events-table", "data-event-id", "type")+`) === '["com.aghanim.player.update"]'`)
+	c.waitFor("only Aghanim's type", `JSON.stringify(`+renderedCells("events-table", "data-event-id", "type")+`) === '["com.aghanim.player.update"]'`)
 	c.clear("#events-filter-type")
 
 	c.show("#rejections")
 	c.forgeAghanim(aghanimBody("whevt_console_filter_2", "2D2R-OP3C"), nil)
 	c.refuse("usercheck", http.Header{"Content-Type": {"application/json"}}, `{"event":"domain.flagged.spam"}`) // no signature header
-	bothReasons := `JSON.stringify(` + visibleRows("rejections-table", "data-reason", "reason") + `.sort()) === '["bad_signature","missing_proof"]'`
+	bothReasons := `JSON.stringify(` + renderedCells("rejections-table", "data-reason", "reason") + `.sort()) === '["bad_signature","missing_proof"]'`
 	c.waitFor("both rejections", bothReasons)
 	c.typeInto("#rejections-filter-endpoint", "usercheck")
-	c.waitFor("only usercheck's rejection", `JSON.stringify(`+visibleRows("rejections-table", "data-reason", "endpoint")+`) === '["usercheck"]'`)
+	c.waitFor("only usercheck's rejection", `JSON.stringify(`+renderedCells("rejections-table", "data-reason", "endpoint")+`) === '["usercheck"]'`)
 	c.clear("#rejections-filter-endpoint")
 	c.waitFor("both rejections again", bothReasons)
 	c.typeInto("#rejections-filter-reason", "bad_signature")
-	c.waitFor("only the bad signature", `JSON.stringify(`+visibleRows("rejections-table", "data-reason", "reason")+`) === '["bad_signature"]'`)
+	c.waitFor("only the bad signature", `JSON.stringify(`+renderedCells("rejections-table", "data-reason", "reason")+`) === '["bad_signature"]'`)
 }
 
 // typeInto types text into the input sel with key events, as an operator would.
@@ -481,16 +481,16 @@ func (c *consolePage) clear(sel string) {
 	c.t.Helper()
 	c.do("clear "+sel,
 		chromedp.Focus(chromedp.CSS(sel)),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+js(sel)+`).select()`),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(`+jsString(sel)+`).select()`),
 		chromedp.KeyEvent(kb.Backspace))
 }
 
 // detailHeaders is a JavaScript expression for #detail-headers as an object of name: value.
 const detailHeaders = `Object.fromEntries([...document.querySelectorAll("#detail-headers tr")].filter(r => r.querySelector("th") && r.querySelector("td")).map(r => [r.querySelector("th").textContent.trim(), r.querySelector("td").textContent.trim()]))`
 
-// TestConsoleEventDetail: opening an event shows its CloudEvent headers and its body — JSON
+// TestConsoleBrowserEventDetail: opening an event shows its CloudEvent headers and its body — JSON
 // pretty-printed, text as text, binary as hex; Escape closes it.
-func TestConsoleEventDetail(t *testing.T) {
+func TestConsoleBrowserEventDetail(t *testing.T) {
 	c := startConsole(t, "")
 	c.open("#events")
 	binary := []byte{0x00, 0xff, 0xfe, 0x80, 0x1b, '<', 'b', '>'}
@@ -501,7 +501,7 @@ func TestConsoleEventDetail(t *testing.T) {
 	c.sendAghanim(body)
 
 	c.openRow("whevt_console_detail_1")
-	shown := eval[string](c, `document.querySelector("#detail-body").textContent`)
+	shown := pageEval[string](c, `document.querySelector("#detail-body").textContent`)
 	var got, want any
 	if err := json.Unmarshal([]byte(shown), &got); err != nil {
 		t.Errorf("#detail-body is not the JSON body: %v\n%s", err, shown)
@@ -513,7 +513,7 @@ func TestConsoleEventDetail(t *testing.T) {
 	if strings.Count(shown, "\n") < 5 || !strings.Contains(shown, "\n  ") {
 		t.Errorf("#detail-body is not pretty-printed:\n%s", shown)
 	}
-	headers := eval[map[string]string](c, detailHeaders)
+	headers := pageEval[map[string]string](c, detailHeaders)
 	for name, value := range map[string]string{
 		"ce-id": "whevt_console_detail_1", "ce-type": "com.aghanim.player.update", "ce-source": "/webhooks/aghanim",
 		"ce-specversion": "1.0", "ce-subject": "2D2R-OP3C",
@@ -524,45 +524,45 @@ func TestConsoleEventDetail(t *testing.T) {
 	}
 	c.screenshot("events")
 	c.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	c.waitFor("the detail to close", hiddenOrGone("#detail"))
+	c.waitFor("the detail to close", notRendered("#detail"))
 
 	c.openRow("console-text-1")
-	if shown := eval[string](c, `document.querySelector("#detail-body").textContent`); strings.TrimSpace(shown) != text {
+	if shown := pageEval[string](c, `document.querySelector("#detail-body").textContent`); strings.TrimSpace(shown) != text {
 		t.Errorf("a text body is shown as %q, want %q", shown, text)
 	}
 	c.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	c.waitFor("the detail to close", hiddenOrGone("#detail"))
+	c.waitFor("the detail to close", notRendered("#detail"))
 
 	c.openRow("console-binary-1")
-	shown = eval[string](c, `document.querySelector("#detail-body").textContent`)
+	shown = pageEval[string](c, `document.querySelector("#detail-body").textContent`)
 	if digits := strings.ToLower(strings.Join(strings.Fields(shown), "")); !strings.Contains(digits, hex.EncodeToString(binary)) {
 		t.Errorf("a binary body is shown as %q, want hex %s", shown, hex.EncodeToString(binary))
 	}
 	c.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	c.waitFor("the detail to close", hiddenOrGone("#detail"))
+	c.waitFor("the detail to close", notRendered("#detail"))
 }
 
 // openRow clicks the event row of ce-id id and waits for its detail.
 func (c *consolePage) openRow(id string) {
 	c.t.Helper()
-	r := row("events-table", "data-event-id", id)
+	r := tableRow("events-table", "data-event-id", id)
 	c.waitFor("the event "+id+"'s row", r+` !== null`)
 	c.do("click the event "+id, chromedp.Click(chromedp.CSS(`#events-table tr[data-event-id="`+id+`"]`)))
-	c.waitFor("the event "+id+"'s detail", visible("#detail")+` && `+detailHeaders+`["ce-id"] === `+js(id))
+	c.waitFor("the event "+id+"'s detail", rendered("#detail")+` && `+detailHeaders+`["ce-id"] === `+jsString(id))
 }
 
-// TestConsoleHealthFollowsNATS: Health shows NATS connected, disconnected while the nats-server
-// is down, and connected again once it is back.
-func TestConsoleHealthFollowsNATS(t *testing.T) {
+// TestConsoleBrowserHealthFollowsNATS: Health shows NATS connected, disconnected while the
+// nats-server is down, and connected again once it is back.
+func TestConsoleBrowserHealthFollowsNATS(t *testing.T) {
 	c := startConsole(t, "")
 	c.open("#health")
 	nats := `(document.querySelector('[data-health="nats"]') || {textContent: ""}).textContent`
 	connected := `(/(^|[^a-z])connected/i.test(` + nats + `) && !/disconnected/i.test(` + nats + `))`
 	c.waitFor("NATS connected", connected)
-	if got := eval[string](c, `document.querySelector('[data-health="stream"]').textContent`); !strings.Contains(got, c.cfg.Stream.Name) {
+	if got := pageEval[string](c, `document.querySelector('[data-health="stream"]').textContent`); !strings.Contains(got, c.cfg.Stream.Name) {
 		t.Errorf(`[data-health="stream"] says %q, want the stream %s`, got, c.cfg.Stream.Name)
 	}
-	if got := eval[string](c, `document.querySelector('[data-health="duplicate-window"]').textContent.trim()`); got == "" {
+	if got := pageEval[string](c, `document.querySelector('[data-health="duplicate-window"]').textContent.trim()`); got == "" {
 		t.Errorf(`[data-health="duplicate-window"] is empty`)
 	}
 	if os.Getenv("BRIDGE_CONSOLE_SCREENSHOTS") == "1" { // a stream with something in it, for docs/console.md
@@ -577,36 +577,36 @@ func TestConsoleHealthFollowsNATS(t *testing.T) {
 	c.waitFor("NATS connected again", connected)
 }
 
-// TestConsoleKeyboard: the console works without a mouse: Tab from the top of the page reaches
-// the Events tab, Enter opens it, Tab reaches an event, Enter opens it, Escape closes it.
-func TestConsoleKeyboard(t *testing.T) {
+// TestConsoleBrowserKeyboard: the console works without a mouse: Tab from the top of the page
+// reaches the Events tab, Enter opens it, Tab reaches an event, Enter opens it, Escape closes it.
+func TestConsoleBrowserKeyboard(t *testing.T) {
 	c := startConsole(t, "")
 	c.sendAghanim(aghanimBody("whevt_console_keys_1", "2D2R-OP3C"))
 	c.do("open the console", chromedp.Navigate(c.admin+"/"))
-	c.waitFor("the tabs", visible(`nav a[href="#events"]`))
+	c.waitFor("the tabs", rendered(`nav a[href="#events"]`))
 
 	c.tabTo("the Events tab", `document.activeElement.matches('nav a[href="#events"]')`)
 	c.do("press Enter", chromedp.KeyEvent(kb.Enter))
 	c.waitView("#events")
-	c.waitFor("the event's row", row("events-table", "data-event-id", "whevt_console_keys_1")+` !== null`)
+	c.waitFor("the event's row", tableRow("events-table", "data-event-id", "whevt_console_keys_1")+` !== null`)
 	c.tabTo("an event row", `document.activeElement.matches("#events-table tr[data-event-id]")`)
 	c.do("press Enter", chromedp.KeyEvent(kb.Enter))
-	c.waitFor("the event's detail", visible("#detail")+` && `+detailHeaders+`["ce-id"] === "whevt_console_keys_1"`)
+	c.waitFor("the event's detail", rendered("#detail")+` && `+detailHeaders+`["ce-id"] === "whevt_console_keys_1"`)
 	c.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	c.waitFor("the detail to close", hiddenOrGone("#detail"))
+	c.waitFor("the detail to close", notRendered("#detail"))
 }
 
 // tabTo presses Tab until the focused element satisfies cond, at most 50 times.
 func (c *consolePage) tabTo(what, cond string) {
 	c.t.Helper()
 	for range 50 {
-		if eval[bool](c, cond) {
+		if pageEval[bool](c, cond) {
 			return
 		}
 		c.do("press Tab", chromedp.KeyEvent(kb.Tab))
 	}
 	c.t.Fatalf("50 presses of Tab never reached %s; the focus is on %s", what,
-		eval[string](c, `document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "nothing"`))
+		pageEval[string](c, `document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : "nothing"`))
 }
 
 // xssPayloads are markup an attacker may put in anything the console shows.
@@ -616,11 +616,11 @@ var xssPayloads = []string{
 	`"><svg onload=window.__pwned=1>`,
 }
 
-// TestConsoleShowsMarkupAsText: headers, types, subjects, ids and bodies carrying markup — in
-// accepted events (Aghanim's are all from the signed body) and in refused requests — are shown
-// as text on every panel and in the details: nothing runs, no element is made, and the page
-// loads nothing from elsewhere under a Content-Security-Policy that forbids inline scripts.
-func TestConsoleShowsMarkupAsText(t *testing.T) {
+// TestConsoleBrowserShowsMarkupAsText: headers, types, subjects, ids and bodies carrying markup —
+// in accepted events (Aghanim's are all from the signed body) and in refused requests — are shown
+// as text on every panel and in the details: nothing runs, no element is made, and the page loads
+// nothing from elsewhere under a Content-Security-Policy that forbids inline scripts.
+func TestConsoleBrowserShowsMarkupAsText(t *testing.T) {
 	c := startConsole(t, "")
 	requested := c.recordRequests("")
 	note := strings.Join(xssPayloads, " ")
@@ -637,31 +637,31 @@ func TestConsoleShowsMarkupAsText(t *testing.T) {
 
 	c.open("#events")
 	for _, e := range events {
-		r := row("events-table", "data-event-id", e.id)
+		r := tableRow("events-table", "data-event-id", e.id)
 		c.waitFor("the event "+e.id+"'s row, its id intact", r+` !== null`)
 		for class, want := range map[string]string{"type": "com.aghanim." + e.typ, "subject": e.subject} {
-			if got := eval[string](c, cell(r, class)); got != want {
+			if got := pageEval[string](c, rowCell(r, class)); got != want {
 				t.Errorf("event %s: td.%s shows %q, want the text %q", e.id, class, got, want)
 			}
 		}
 		c.do("open the event", chromedp.Evaluate[chromedp.Void](`(`+r+`).click()`))
-		c.waitFor("its detail", visible("#detail")+` && `+detailHeaders+`["ce-id"] === `+js(e.id))
-		shown := eval[string](c, `document.querySelector("#detail-body").textContent`)
+		c.waitFor("its detail", rendered("#detail")+` && `+detailHeaders+`["ce-id"] === `+jsString(e.id))
+		shown := pageEval[string](c, `document.querySelector("#detail-body").textContent`)
 		for _, p := range []string{xssPayloads[0], `<img src=x onerror=\"window.__pwned=1\">`, `\"><svg onload=window.__pwned=1>`} {
 			if !strings.Contains(shown, p) { // in the JSON body, a " is \"
 				t.Errorf("event %s: #detail-body does not show %s as text: %q", e.id, p, shown)
 			}
 		}
 		c.do("press Escape", chromedp.KeyEvent(kb.Escape))
-		c.waitFor("the detail to close", hiddenOrGone("#detail"))
+		c.waitFor("the detail to close", notRendered("#detail"))
 	}
 
 	c.show("#rejections")
-	rej := row("rejections-table", "data-reason", "bad_signature")
+	rej := tableRow("rejections-table", "data-reason", "bad_signature")
 	c.waitFor("the forged request's row", rej+` !== null`)
 	c.do("open the rejection", chromedp.Evaluate[chromedp.Void](`(`+rej+`).click()`))
-	c.waitFor("its detail", visible("#detail")+` && document.querySelector("#detail").textContent.includes("X-Note-1")`)
-	detail := eval[string](c, `document.querySelector("#detail").textContent`)
+	c.waitFor("its detail", rendered("#detail")+` && document.querySelector("#detail").textContent.includes("X-Note-1")`)
+	detail := pageEval[string](c, `document.querySelector("#detail").textContent`)
 	for _, p := range xssPayloads {
 		if !strings.Contains(detail, p) {
 			t.Errorf("the rejection's detail does not show %q as text", p)
@@ -671,10 +671,10 @@ func TestConsoleShowsMarkupAsText(t *testing.T) {
 	c.show("#endpoints")
 	c.show("#health")
 
-	if eval[bool](c, `typeof window.__pwned !== "undefined"`) {
+	if pageEval[bool](c, `typeof window.__pwned !== "undefined"`) {
 		t.Errorf("markup from a webhook ran in the console")
 	}
-	if made := eval[[]string](c, `[...document.querySelectorAll("[onerror], [onload], img[src=x], script:not([src])")].map(e => e.outerHTML.slice(0, 120))`); len(made) != 0 {
+	if made := pageEval[[]string](c, `[...document.querySelectorAll("[onerror], [onload], img[src=x], script:not([src])")].map(e => e.outerHTML.slice(0, 120))`); len(made) != 0 {
 		t.Errorf("markup from a webhook became elements: %q", made)
 	}
 
