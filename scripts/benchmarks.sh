@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: one run, one machine, the same load tool for every target.
-#   scripts/benchmarks.sh        (about 5 minutes; needs free ports 18080, 18090, 18099, 14222, 14333)
-# Env: DURATION (default 10s), CONNS (default 64), SUSTAIN (ids in the window the sustained run
-# reaches, default 1000000), OUT (default BENCHMARKS.md)
+#   scripts/benchmarks.sh        (about 15 minutes; needs free ports 18080, 18090, 18099, 14222, 14333)
+# Env: DURATION (one round, default 10s), CONNS (default 64), ROUNDS (rounds of each target, the
+# best one counts, default 3), SERIES (sustained series, default 3), RUNS (20 s runs per series,
+# default 4), OUT (default BENCHMARKS.md)
 HTTP=18080 BASE=18099 EMB=14222 EXT=14333 BTH=18090
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
-SUSTAIN=${SUSTAIN:-1000000}
+ROUNDS=${ROUNDS:-3}
+SERIES=${SERIES:-3}
+RUNS=${RUNS:-4}
 OUT=${OUT:-BENCHMARKS.md}
 source "$(dirname "$0")/lib.sh"
 # The peer: Benthos v4.27 doing the same job (bench/, a module of its own).
 (cd bench && go build -o "$work/benthos" ./benthos)
-
 
 # The numbers of a loadgen text report.
 rate() { awk '/^requests/ {print $4}' "$1" | tr -d '/s'; }
@@ -22,41 +24,86 @@ stored() { awk '/^stream/ {for (i=1;i<=NF;i++) if ($i=="acknowledged"||$i=="miss
 cpu() { awk -v n="$2" '/^cpu/ {k++; if (k==n) for (i=1;i<=NF;i++) if ($i=="ms") print $(i-1)}' "$1"; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+# best NAME: copies the round of NAME-<r>.txt with the most req/s to NAME.txt (and its .rss).
+best() {
+  local top="" topr=0 f r
+  for f in "$work/$1"-[0-9]*.txt; do
+    r=$(rate "$f")
+    if awk -v a="$r" -v b="$topr" 'BEGIN {exit !(a > b)}'; then top=$f topr=$r; fi
+  done
+  cp "$top" "$work/$1.txt"
+  if [ -f "${top%.txt}.rss" ]; then cp "${top%.txt}.rss" "$work/$1.rss"; fi
+}
+rounds() { for f in "$work/$1"-[0-9]*.txt; do printf '%s ' "$(rate "$f")"; done; }
 # The endpoints' secret: a configuration file may not carry the demo's (the bridge refuses it).
 SECRET=bench-secret
 load() { "$work/loadgen" -secret "$SECRET" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$HTTP/webhooks/aghanim" "$@"; }
+raw() { "$work/loadgen" -c "$CONNS" -d "$DURATION" -jetstream-publish "$@"; }
 bridge_yaml() { # bridge_yaml FILE NATS-BLOCK
   printf 'http: {listen: "127.0.0.1:'"$HTTP"'"}\nnats: %s\nlog: {level: info}\nendpoints: [{id: aghanim, provider: aghanim, secrets: ['"$SECRET"']}]\n' "$2" > "$1"
 }
+embedded_yaml() { bridge_yaml "$1" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$2\"}}"; }
+# start_bridge CONFIG [ARGS]: a bridge in the background; its pid in $bridge.
+start_bridge() { "$work/bridge" -config "$@" 2>>"$work/bridge.log" & bridge=$!; pids+=($bridge); wait_port $HTTP; }
+stop_bridge() { kill -TERM "$bridge"; wait "$bridge" || true; }
+start_nats() { rm -rf "$work/data-nats"; "$work/nats-server" -js -sd "$work/data-nats" -a 127.0.0.1 -p $EXT >/dev/null 2>&1 & nats=$!; pids+=($nats); wait_port $EXT; }
+stop_nats() { kill "$nats"; wait "$nats" 2>/dev/null || true; }
 
 # 1. The client's ceiling: a handler that answers 204 and does nothing, in a process of its own.
 "$work/loadgen" -baseline-listen 127.0.0.1:$BASE >/dev/null 2>&1 & basepid=$!; pids+=($basepid)
 wait_port $BASE
-"$work/loadgen" -c "$CONNS" -d "$DURATION" -url http://127.0.0.1:$BASE/ -cpu-pids "$basepid" > "$work/baseline.txt"
+for r in $(seq "$ROUNDS"); do
+  "$work/loadgen" -c "$CONNS" -d "$DURATION" -url http://127.0.0.1:$BASE/ -cpu-pids "$basepid" > "$work/baseline-$r.txt"
+done
 kill "$basepid"
+best baseline
 
-# 2. The bridge with its embedded server (file storage, dedup on, 2xx after PubAck). The request
-#    log stays on at info (JSON: standard error is a file), as in production.
-bridge_yaml "$work/embedded.yaml" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$work/data-embedded\"}}"
-"$work/bridge" -config "$work/embedded.yaml" 2>"$work/bridge-embedded.log" & bridge=$!; pids+=($bridge)
-wait_port $HTTP
-load -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/embedded.txt"
-load -rate 2000 -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/embedded-2000.txt"
-rss_embedded=$(peak_rss_mb "$bridge")
-kill -TERM "$bridge"; wait "$bridge" || true
+# 2. The bridge with its embedded server (file storage, dedup on, 2xx after PubAck), a fresh one
+#    each round, so every round starts with an empty duplicate window; the request log stays on at
+#    info (JSON: standard error is a file), as in production. Beside each round, the same server
+#    with nothing but raw JetStream publishing: a fresh bridge left idle, loadgen publishing the
+#    same events to its embedded server.
+embedded_yaml "$work/embedded.yaml" "$work/data-embedded"
+for r in $(seq "$ROUNDS"); do
+  rm -rf "$work/data-embedded"; start_bridge "$work/embedded.yaml"
+  load -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/embedded-$r.txt"
+  peak_rss_mb "$bridge" > "$work/embedded-$r.rss"
+  stop_bridge
+  rm -rf "$work/data-embedded"; start_bridge "$work/embedded.yaml"
+  raw nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/rawemb-$r.txt"
+  stop_bridge
+done
+best embedded; best rawemb
+rm -rf "$work/data-embedded"; start_bridge "$work/embedded.yaml"
+load -rate 2000 -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/steady2000.txt"
+stop_bridge
 
-# 3. The bridge against an external nats-server process.
-"$work/nats-server" -js -sd "$work/data-external" -a 127.0.0.1 -p $EXT >/dev/null 2>&1 & nats=$!; pids+=($nats)
-wait_port $EXT
+# 3. The bridge against an external nats-server process; raw JetStream publishing to the same
+#    server build; Benthos doing the bridge's job against it. A fresh server for each round.
 bridge_yaml "$work/external.yaml" "{url: \"nats://127.0.0.1:$EXT\"}"
-"$work/bridge" -config "$work/external.yaml" 2>"$work/bridge-external.log" & bridge=$!; pids+=($bridge)
-wait_port $HTTP
-load -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bridge,$nats" > "$work/external.txt"
-rss_external=$(peak_rss_mb "$bridge")
+for r in $(seq "$ROUNDS"); do
+  start_nats; start_bridge "$work/external.yaml"
+  load -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bridge,$nats" > "$work/external-$r.txt"
+  peak_rss_mb "$bridge" > "$work/external-$r.rss"
+  stop_bridge; stop_nats
+  start_nats
+  raw nats://127.0.0.1:$EXT -cpu-pids "$nats" > "$work/rawext-$r.txt"
+  stop_nats
+  start_nats
+  start_bridge "$work/external.yaml"; stop_bridge   # the stream, as the bridge creates it
+  SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml >>"$work/benthos.log" 2>&1 & bth=$!; pids+=($bth)
+  wait_port $BTH
+  "$work/loadgen" -secret "$SECRET" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$BTH/webhooks/aghanim" -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bth,$nats" > "$work/benthos-$r.txt"
+  peak_rss_mb "$bth" > "$work/benthos-$r.rss"
+  kill "$bth"; wait "$bth" 2>/dev/null || true
+  stop_nats
+done
+best external; best rawext; best benthos
 
-# 3b. Benthos against the same server and stream (bench/benthos/benthos.yaml). First, do the two
-#     answer alike? A valid event, the same event again (a duplicate), a forged one.
-SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml 2>"$work/benthos.log" & bth=$!; pids+=($bth)
+# 3b. Do the bridge and Benthos answer alike? A valid event, the same event again (a duplicate),
+#     a forged one.
+start_nats; start_bridge "$work/external.yaml"
+SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml >>"$work/benthos.log" 2>&1 & bth=$!; pids+=($bth)
 wait_port $BTH
 printf '{"event_type":"player.update","event_id":"whevt_compare_%s","event_time":1725548450,"event_data":{"player_id":"P1"}}' "$(date +%s%N)" > "$work/compare.json"
 answer() { # answer PORT SECRET: status line and body of one signed POST
@@ -67,33 +114,36 @@ for c in "valid $SECRET" "duplicate $SECRET" "forged wrong-secret"; do
   set -- $c
   printf '| %s | %s | %s |\n' "$1" "$(answer $HTTP "$2")" "$(answer $BTH "$2")" >> "$work/compare.txt"
 done
-kill -TERM "$bridge"; wait "$bridge" || true
-"$work/loadgen" -secret "$SECRET" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$BTH/webhooks/aghanim" -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bth,$nats" > "$work/benthos.txt"
-rss_benthos=$(peak_rss_mb "$bth")
 kill "$bth"; wait "$bth" 2>/dev/null || true
+stop_bridge; stop_nats
 
-# 4. Raw JetStream publish rate of the same server, same message size and concurrency.
-"$work/loadgen" -c "$CONNS" -d "$DURATION" -jetstream-publish nats://127.0.0.1:$EXT -cpu-pids "$nats" > "$work/raw.txt"
-kill "$nats"; wait "$nats" 2>/dev/null || true
+# 4. Where the embedded bridge's CPU goes: one more round under a CPU profile.
+rm -rf "$work/data-embedded"; start_bridge "$work/embedded.yaml" -cpuprofile "$work/embedded.prof"
+load -cpu-pids "$bridge" > "$work/profiled.txt"
+stop_bridge
+# share FOCUS [IGNORE]: the percentage of the profile's samples whose stack matches FOCUS.
+share() {
+  go tool pprof -top -focus="$1" ${2:+-ignore="$2"} "$work/bridge" "$work/embedded.prof" 2>/dev/null |
+    awk '/^Showing nodes accounting for/ {gsub(/,/, "", $6); print $6; exit}'
+}
 
-# 5. Sustained: a fresh embedded bridge, consecutive 20 s runs until the 24 h duplicate window
-#    holds SUSTAIN ids; req/s, p99, the collector's share of the bridge's CPU (from gctrace) and
-#    the process's RSS as the window fills. First, the same with a 5 s window, which never holds
-#    more than a few seconds of ids: what changes between its runs is the machine and the
-#    stream's size, not the window, so it shows how much of a drop is the window's.
+# 5. Sustained: a fresh embedded bridge, RUNS consecutive 20 s runs, the 24 h duplicate window
+#    filling to over a million ids; req/s, p99, the collector's share of the bridge's CPU (from
+#    gctrace) and the process's RSS as the window fills. SERIES series, then the control: the same
+#    runs with a 5 s window, which never holds more than a few seconds of ids, so what changes
+#    between its runs is the machine and the stream's size, not the window.
 # sustained NAME STREAM-BLOCK: writes $work/NAME.tsv (run, req/s, p99, ids, RSS MB, GC % of CPU)
 # and $work/NAME.idle (the RSS in MB before the first run)
 sustained() {
-  bridge_yaml "$work/$1.yaml" "{embedded: {listen: \"127.0.0.1:$EMB\", store_dir: \"$work/data-$1\"}}"
+  embedded_yaml "$work/$1.yaml" "$work/data-$1"
   printf 'stream: %s\n' "$2" >> "$work/$1.yaml"
   GODEBUG=gctrace=1 "$work/bridge" -config "$work/$1.yaml" 2> >(grep --line-buffered -ao 'gc [0-9]* @[0-9.]*s [0-9]*%: [^,]*, [^ ]* ms cpu' > "$work/$1-gc.txt") & bridge=$!; pids+=($bridge)
   wait_port $HTTP
   sleep 1
   rss_mb "$bridge" > "$work/$1.idle"
-  local ids=0 i=0
+  local ids=0 i
   : > "$work/$1.tsv"
-  while [ "$ids" -lt "$SUSTAIN" ]; do
-    i=$((i+1))
+  for i in $(seq "$RUNS"); do
     local seen; seen=$(wc -l < "$work/$1-gc.txt")
     "$work/loadgen" -secret "$SECRET" -c "$CONNS" -d 20s -url "http://127.0.0.1:$HTTP/webhooks/aghanim" -cpu-pids "$bridge" > "$work/$1-$i.txt"
     ids=$((ids + $(sent "$work/$1-$i.txt")))
@@ -103,22 +153,19 @@ sustained() {
     echo "$1 run $i: $(tail -1 "$work/$1.tsv")" >&2
   done
   kill -TERM "$bridge"; wait "$bridge" || true
+  rm -rf "$work/data-$1"
 }
+for s in $(seq "$SERIES"); do sustained "sustained$s" "{duplicate_window: 24h}"; done
 sustained control "{duplicate_window: 5s}"
-sustained sustained "{duplicate_window: 24h}"
 go test ./bridge/ -run '^$' -bench DuplicateWindowMemory -benchtime 300000x > "$work/window.txt"
 
 # 6. Memory per id in an external nats-server's window: RSS before and after 300,000 events.
-"$work/nats-server" -js -sd "$work/data-mem" -a 127.0.0.1 -p $EXT >/dev/null 2>&1 & nats=$!; pids+=($nats)
-wait_port $EXT
-"$work/bridge" -config "$work/external.yaml" 2>/dev/null & bridge=$!; pids+=($bridge)
-wait_port $HTTP
+start_nats; start_bridge "$work/external.yaml"
 "$work/loadgen" -secret "$SECRET" -c "$CONNS" -n 20000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > /dev/null   # the stream and the server warmed up
 nats_start=$(rss_mb "$nats")
 "$work/loadgen" -secret "$SECRET" -c "$CONNS" -n 300000 -url "http://127.0.0.1:$HTTP/webhooks/aghanim" > "$work/nats-mem.txt"
 nats_end=$(rss_mb "$nats")
-kill -TERM "$bridge"; wait "$bridge" || true
-kill "$nats"; wait "$nats" 2>/dev/null || true
+stop_bridge; stop_nats
 
 # 7. The in-process pipeline: time and allocations per request.
 go test ./bridge/ -run '^$' -bench 'Pipeline' -benchmem -benchtime 3s > "$work/gobench.txt"
@@ -126,12 +173,14 @@ go test ./bridge/ -run '^$' -bench 'Pipeline' -benchmem -benchtime 3s > "$work/g
 base=$(rate "$work/baseline.txt")
 over() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f×", a/b}'; }
 ratio() { over "$1" "$base"; }
-row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 | $5 |"; }
+floor() { awk -v a="$base" -v b="$(rate "$1")" 'BEGIN {printf "%.1f", 1/(1/a + 1/b)}'; }
+floor_emb=$(floor "$work/rawemb.txt"); floor_ext=$(floor "$work/rawext.txt")
+row() { echo "| $1 | $(rate "$2") | $(lat "$2" p50) | $(lat "$2" p99) | $3 | $4 | $5 | $6 |"; }
 per_id() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {printf "%.0f", (b-a)*1048576/n}'; }
-first=$(head -1 "$work/sustained.tsv"); last=$(tail -1 "$work/sustained.tsv")
-cfirst=$(head -1 "$work/control.tsv"); clast=$(tail -1 "$work/control.tsv")
 col() { echo "$1" | cut -f"$2"; }
-ids=$(col "$last" 4); rss_start=$(cat "$work/sustained.idle"); rss_end=$(col "$last" 5)
+last_over_first() { over "$(col "$(tail -1 "$1")" 2)" "$(col "$(head -1 "$1")" 2)"; }
+last=$(tail -1 "$work/sustained1.tsv")
+ids=$(col "$last" 4); rss_start=$(cat "$work/sustained1.idle"); rss_end=$(col "$last" 5)
 bridge_per_id=$(per_id "$rss_start" "$rss_end" "$ids")
 nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
 {
@@ -143,21 +192,35 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "each unique, built and signed before the clock starts and written as raw HTTP/1.1 on keep-alive"
   echo "connections; the load tool runs on the same machine. The bridge answers 2xx only after the PubAck,"
   echo "with dedup (Nats-Msg-Id) and signature checks on, JetStream file storage, request log at info (JSON)."
+  echo "Every target runs $ROUNDS rounds, each on a fresh process and an empty store; the table shows the best"
+  echo "round of each (every round is listed under it)."
   echo
-  echo "## The client's ceiling first"
+  echo "## The client's ceiling and the floor"
   echo
   echo "Against a handler that answers 204 and does nothing, in a process of its own, the load tool reaches"
-  echo "**$(rate "$work/baseline.txt") req/s** (p99 $(lat "$work/baseline.txt" p99)), spending $(cpu "$work/baseline.txt" 1) ms of CPU per 1,000 requests itself."
-  echo "Every ratio below is against that number, so a ratio is the bridge's, not the client's."
+  echo "**$base req/s** (p99 $(lat "$work/baseline.txt" p99)), spending $(cpu "$work/baseline.txt" 1) ms of CPU per 1,000 requests itself."
+  echo "A bridge does that HTTP work and a JetStream publish per event; the same events published straight to"
+  echo "JetStream (each waiting for its own PubAck, no HTTP) reach $(rate "$work/rawemb.txt") msg/s on the embedded server and"
+  echo "$(rate "$work/rawext.txt") msg/s on the external one. Paying both costs one after the other on these 2 cores, the best a"
+  echo "bridge can do is the **floor**, 1 / (1/baseline + 1/raw): **$floor_emb req/s** embedded, **$floor_ext req/s** external."
   echo
-  echo "| target | req/s | p50 | p99 | vs baseline | CPU per 1,000 events | notes |"
-  echo "|---|---|---|---|---|---|---|"
-  row "baseline (204, does nothing)" "$work/baseline.txt" "1.00×" "$(cpu "$work/baseline.txt" 2) ms (handler)" "client $(cpu "$work/baseline.txt" 1) ms"
-  row "bridge, embedded nats-server" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "$(cpu "$work/embedded.txt" 2) ms (bridge + its server)" "peak RSS ${rss_embedded} MB; $(stored "$work/embedded.txt")"
-  row "bridge, embedded, steady 2,000 req/s" "$work/embedded-2000.txt" "—" "$(cpu "$work/embedded-2000.txt" 2) ms" "latency when not saturated; $(stored "$work/embedded-2000.txt")"
-  row "bridge, external nats-server" "$work/external.txt" "$(ratio "$(rate "$work/external.txt")")" "bridge $(cpu "$work/external.txt" 2) ms + nats-server $(cpu "$work/external.txt" 3) ms" "bridge peak RSS ${rss_external} MB; $(stored "$work/external.txt")"
-  row "Benthos v4.27, external nats-server" "$work/benthos.txt" "$(ratio "$(rate "$work/benthos.txt")")" "benthos $(cpu "$work/benthos.txt" 2) ms + nats-server $(cpu "$work/benthos.txt" 3) ms" "peak RSS ${rss_benthos} MB; $(stored "$work/benthos.txt"); no request log"
-  row "raw JetStream publish (no HTTP)" "$work/raw.txt" "$(ratio "$(rate "$work/raw.txt")")" "nats-server $(cpu "$work/raw.txt" 2) ms" "PublishMsgAsync, each waits for its own ack"
+  echo "| target | req/s | p50 | p99 | vs baseline | vs floor | CPU per 1,000 events | notes |"
+  echo "|---|---|---|---|---|---|---|---|"
+  row "baseline (204, does nothing)" "$work/baseline.txt" "1.00×" "" "$(cpu "$work/baseline.txt" 2) ms (handler)" "client $(cpu "$work/baseline.txt" 1) ms"
+  row "raw JetStream publish, embedded server (no HTTP)" "$work/rawemb.txt" "$(ratio "$(rate "$work/rawemb.txt")")" "" "$(cpu "$work/rawemb.txt" 2) ms (process with the server)" "PublishMsgAsync, each waits for its own ack"
+  echo "| **floor, embedded** | $floor_emb | | | $(ratio "$floor_emb") | 1.00× | | 1 / (1/baseline + 1/raw) |"
+  row "**bridge, embedded nats-server**" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "**$(over "$(rate "$work/embedded.txt")" "$floor_emb")**" "$(cpu "$work/embedded.txt" 2) ms (bridge + its server)" "peak RSS $(cat "$work/embedded.rss") MB; $(stored "$work/embedded.txt")"
+  row "bridge, embedded, steady 2,000 req/s" "$work/steady2000.txt" "—" "—" "$(cpu "$work/steady2000.txt" 2) ms" "latency when not saturated; $(stored "$work/steady2000.txt")"
+  row "raw JetStream publish, external server (no HTTP)" "$work/rawext.txt" "$(ratio "$(rate "$work/rawext.txt")")" "" "nats-server $(cpu "$work/rawext.txt" 2) ms" "PublishMsgAsync, each waits for its own ack"
+  echo "| **floor, external** | $floor_ext | | | $(ratio "$floor_ext") | 1.00× | | 1 / (1/baseline + 1/raw) |"
+  row "**bridge, external nats-server**" "$work/external.txt" "$(ratio "$(rate "$work/external.txt")")" "**$(over "$(rate "$work/external.txt")" "$floor_ext")**" "bridge $(cpu "$work/external.txt" 2) ms + nats-server $(cpu "$work/external.txt" 3) ms" "bridge peak RSS $(cat "$work/external.rss") MB; $(stored "$work/external.txt")"
+  row "Benthos v4.27, external nats-server" "$work/benthos.txt" "$(ratio "$(rate "$work/benthos.txt")")" "$(over "$(rate "$work/benthos.txt")" "$floor_ext")" "benthos $(cpu "$work/benthos.txt" 2) ms + nats-server $(cpu "$work/benthos.txt" 3) ms" "peak RSS $(cat "$work/benthos.rss") MB; $(stored "$work/benthos.txt"); no request log"
+  echo
+  echo "Every round (req/s):"
+  echo
+  echo '```'
+  for t in baseline rawemb embedded rawext external benthos; do echo "$t: $(rounds "$t")"; done
+  echo '```'
   echo
   echo "Bridge against Benthos, both on the external nats-server: **$(over "$(rate "$work/external.txt")" "$(rate "$work/benthos.txt")")** the req/s."
   echo "Benthos (\`bench/benthos/\`, built from Go modules with only its io, pure, nats and prometheus components)"
@@ -168,23 +231,42 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "|---|---|---|"
   cat "$work/compare.txt"
   echo
+  echo "## Where the embedded bridge's CPU goes"
+  echo
+  echo "One more round ($(rate "$work/profiled.txt") req/s) under \`bridge -cpuprofile\`; the share of the profile's samples"
+  echo "whose stack passes through each part (\`go tool pprof -top -focus=…\`):"
+  echo
+  echo "| part | share of the process's CPU |"
+  echo "|---|---|"
+  echo "| \`net/http\` serving outside the handler: reading and parsing requests, writing and flushing answers | $(share 'net/http.\(\*conn\).serve' 'bridge.\(\*Server\).ServeHTTP') |"
+  echo "| the embedded nats-server (its client connection, the stream, file-store writes) | $(share 'nats-server') |"
+  echo "| of which writing each message to the file store (\`pwrite\`, one per message for a one-replica stream) | $(share 'fileStore..storeRawMsg') |"
+  echo "| the NATS client: publishing, reading PubAcks, handing them to the request | $(share 'nats%2ego|nats.go/jetstream') |"
+  echo "| the bridge's own work: routing, reading the body, verify, map, encode, metrics, answer (not the client's) | $(share 'bridge.\(\*Server\).ServeHTTP' 'nats%2ego|nats.go/jetstream|logRequest') |"
+  echo "| of which the HMAC | $(share 'providers.verifyMAC') |"
+  echo "| of which the CloudEvent: building and encoding it | $(share 'bridge.newEvent|cloudevents.Encode') |"
+  echo "| the request log line | $(share 'logRequest') |"
+  echo "| garbage collection (background marking, assists, sweeping) | $(share 'runtime.gcBgMarkWorker|runtime.gcAssistAlloc|runtime.bgsweep|runtime.bgscavenge') |"
+  echo
   echo "## Sustained: throughput as the duplicate window fills"
   echo
-  echo "A fresh embedded bridge (24 h \`duplicate_window\`, \`GOGC\` 200 as the bridge sets it), consecutive 20 s runs"
-  echo "at $CONNS connections until the window holds $ids ids. Before it, the control: the same runs with a 5 s"
-  echo "window, which never holds more than a few seconds of ids (about 130,000 at these rates), so what changes"
-  echo "between its runs is the machine and the stream's size, not the window. \"GC\" is the collector's share of"
-  echo "the bridge's CPU during the run (every CPU term of gctrace, idle mark workers included)."
+  echo "$SERIES series, each a fresh embedded bridge (24 h \`duplicate_window\`, \`GOGC\` 200 as the bridge sets it) and"
+  echo "$RUNS consecutive 20 s runs at $CONNS connections. Then the control: the same runs with a 5 s window, which never"
+  echo "holds more than a few seconds of ids, so what changes between its runs is the machine and the stream's size,"
+  echo "not the window. \"GC\" is the collector's share of the bridge's CPU during the run (every CPU term of gctrace,"
+  echo "idle mark workers included)."
   echo
-  echo "| | req/s | p99 | ids in the window | bridge RSS | GC | last ÷ first |"
+  echo "| series | first run req/s | last run req/s | ids in the window at the end | RSS at the end | GC first → last | last ÷ first |"
   echo "|---|---|---|---|---|---|---|"
-  echo "| first run | $(col "$first" 2) | $(col "$first" 3) | $(col "$first" 4) | $(col "$first" 5) MB | $(col "$first" 6) % | |"
-  echo "| last run (run $(col "$last" 1)) | $(col "$last" 2) | $(col "$last" 3) | $(col "$last" 4) | $(col "$last" 5) MB | $(col "$last" 6) % | **$(over "$(col "$last" 2)" "$(col "$first" 2)")** |"
-  echo "| control, first run | $(col "$cfirst" 2) | $(col "$cfirst" 3) | (5 s window) | $(col "$cfirst" 5) MB | $(col "$cfirst" 6) % | |"
-  echo "| control, last run | $(col "$clast" 2) | $(col "$clast" 3) | (5 s window) | $(col "$clast" 5) MB | $(col "$clast" 6) % | $(over "$(col "$clast" 2)" "$(col "$cfirst" 2)") |"
+  for s in $(seq "$SERIES") control; do
+    name=sustained$s; [ "$s" = control ] && name=control
+    f=$(head -1 "$work/$name.tsv"); l=$(tail -1 "$work/$name.tsv")
+    window="$(col "$l" 4)"; [ "$s" = control ] && window="(5 s window)"
+    echo "| $([ "$s" = control ] && echo "control, 5 s window" || echo "24 h window, series $s") | $(col "$f" 2) | $(col "$l" 2) | $window | $(col "$l" 5) MB | $(col "$f" 6) → $(col "$l" 6) % | **$(last_over_first "$work/$name.tsv")** |"
+  done
   echo
   echo "Memory per id in the window: **${bridge_per_id} bytes** of RSS for the bridge with its embedded server"
-  echo "(RSS ${rss_start} MB idle → ${rss_end} MB over $ids ids, the load's own working set included), **${nats_per_id} bytes** for an external nats-server"
+  echo "(series 1: RSS ${rss_start} MB idle → ${rss_end} MB over $ids ids, the load's own working set included), **${nats_per_id} bytes** for an external nats-server"
   echo "(RSS ${nats_start} → ${nats_end} MB over 300,000 ids). RSS includes the collector's headroom, so it lands"
   echo "anywhere between the live table and about three times it (\`GOGC\` 200); the live table alone, from"
   echo "\`go test ./bridge -run '^\$' -bench DuplicateWindowMemory -benchtime 300000x\` (heap after collection per id):"
@@ -204,8 +286,8 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "Every run:"
   echo
   echo '```'
-  echo -e "window\trun\treq/s\tp99\tids\tRSS MB\tGC %"
-  sed 's/^/24h\t/' "$work/sustained.tsv"
+  echo -e "series\trun\treq/s\tp99\tids\tRSS MB\tGC %"
+  for s in $(seq "$SERIES"); do sed "s/^/24h-$s\t/" "$work/sustained$s.tsv"; done
   sed 's/^/5s\t/' "$work/control.tsv"
   echo '```'
   echo
@@ -218,8 +300,8 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   grep -E '^Benchmark' "$work/gobench.txt"
   echo '```'
   echo
-  echo "Raw reports:"
-  for f in baseline embedded embedded-2000 external benthos raw; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
+  echo "Raw reports (the best round of each):"
+  for f in baseline rawemb embedded steady2000 rawext external benthos; do echo; echo "<details><summary>$f</summary>"; echo; echo '```'; cat "$work/$f.txt"; echo '```'; echo "</details>"; done
 } > "$work/report.md"
 if [ -f "$OUT" ] && grep -q '^## Notes' "$OUT"; then
   # Keep the hand-written notes below the generated part.
