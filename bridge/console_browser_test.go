@@ -25,6 +25,7 @@ import (
 
 	"github.com/webhookbridge/bridge/bridge"
 	"github.com/webhookbridge/bridge/internal/browsertest"
+	"github.com/webhookbridge/bridge/internal/natstest"
 )
 
 // consoleToken is http.admin_token where a test signs in.
@@ -47,19 +48,21 @@ type consolePage struct {
 // while the bridge shuts down.
 func startConsole(t *testing.T, token string) *consolePage {
 	t.Helper()
-	h := startBridge(t, func(c *bridge.Config) {
-		c.HTTP.AdminListen, c.HTTP.AdminToken = "127.0.0.1:0", token
-		var kept []bridge.EndpointConfig
-		for _, ep := range c.Endpoints {
-			for _, id := range consoleEndpoints {
-				if ep.ID == id {
-					kept = append(kept, ep)
-				}
-			}
-		}
-		c.Endpoints = kept
-	})
+	h := startBridge(t, func(c *bridge.Config) { withConsole(c, token) })
 	return &consolePage{harness: h, t: t, admin: "http://" + h.app.AdminAddr(), ctx: browsertest.New(t)}
+}
+
+// withConsole gives cfg an admin listener (with token, if not empty) and only the
+// consoleEndpoints.
+func withConsole(cfg *bridge.Config, token string) {
+	cfg.HTTP.AdminListen, cfg.HTTP.AdminToken = "127.0.0.1:0", token
+	var kept []bridge.EndpointConfig
+	for _, ep := range cfg.Endpoints {
+		if slices.Contains(consoleEndpoints, ep.ID) {
+			kept = append(kept, ep)
+		}
+	}
+	cfg.Endpoints = kept
 }
 
 // do runs browser actions, failing the test on an error.
@@ -571,10 +574,36 @@ func TestConsoleBrowserHealthFollowsNATS(t *testing.T) {
 		c.screenshot("health")
 	}
 
+	if !pageEval[bool](c, `document.querySelector('[data-health="leaf"]') === null && document.querySelector('[data-health="backlog"]') === null`) {
+		t.Errorf("Health shows a leaf link and a backlog outside store-and-forward mode")
+	}
+
 	c.nats.Stop()
 	c.waitFor("NATS disconnected", `/disconnected/i.test(`+nats+`)`)
 	c.nats.Restart()
 	c.waitFor("NATS connected again", connected)
+}
+
+// TestConsoleBrowserHealthStoreAndForward: in store-and-forward mode Health also shows the leaf
+// link to the hub and the backlog: down, and one event waiting, while the hub is away.
+func TestConsoleBrowserHealthStoreAndForward(t *testing.T) {
+	hub := natstest.StartHub(t)
+	cfg := edgeConfig(t, hub.LeafURL(), "edge-0")
+	withConsole(cfg, "")
+	app, _ := startEdge(t, cfg)
+	applyHub(t, hub, cfg, "edge-0")
+	c := &consolePage{harness: &harness{t: t, app: app, cfg: cfg, base: "http://" + app.Addr()}, t: t,
+		admin: "http://" + app.AdminAddr(), ctx: browsertest.New(t)}
+
+	c.open("#health")
+	leaf := `(document.querySelector('[data-health="leaf"]') || {textContent: ""}).textContent.trim()`
+	backlog := `(document.querySelector('[data-health="backlog"]') || {textContent: ""}).textContent.trim()`
+	c.waitFor("the leaf link up, nothing waiting", leaf+` === "up" && /^0\b/.test(`+backlog+`)`)
+
+	hub.Stop()
+	c.waitFor("the leaf link down", leaf+` === "down"`)
+	c.sendAghanim(aghanimBody("whevt_console_edge_1", "2D2R-OP3C")) // stored here, acknowledged
+	c.waitFor("one event waiting for the hub", `/^1\b/.test(`+backlog+`)`)
 }
 
 // TestConsoleBrowserKeyboard: the console works without a mouse: Tab from the top of the page
