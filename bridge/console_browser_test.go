@@ -402,7 +402,7 @@ func TestConsoleBrowserPanelsFillLive(t *testing.T) {
 	}
 
 	c.show("#rejections")
-	c.forgeAghanim(aghanimBody("whevt_console_forged_1", "2D2R-OP3C"), nil)
+	c.forgeAghanim(aghanimBody("whevt_console_forged_1", "2D2R-OP3C"), http.Header{"Authorization": {"Bearer hunter2"}, "Cookie": {"session=hunter2"}})
 	rej := tableRow("rejections-table", "data-reason", "bad_signature")
 	c.waitFor("the forged request's row on Rejections", rej+` !== null`)
 	if got := pageEval[string](c, rowCell(rej, "endpoint")); got != "aghanim" {
@@ -417,6 +417,22 @@ func TestConsoleBrowserPanelsFillLive(t *testing.T) {
 	if got := pageEval[string](c, rowCell(rej, "remote")); got != "127.0.0.1" {
 		t.Errorf("rejection td.remote %q, want 127.0.0.1", got)
 	}
+	c.do("open the rejection", chromedp.Click(chromedp.CSS(`#rejections-table tr[data-reason="bad_signature"]`)))
+	c.waitFor("its detail", rendered("#detail")+` && `+detailHeaders+`["Authorization"] !== undefined`)
+	headers := pageEval[map[string]string](c, detailHeaders)
+	for _, name := range []string{"Authorization", "Cookie"} {
+		if headers[name] != "[redacted]" {
+			t.Errorf("the rejection's %s is shown as %q, want [redacted]", name, headers[name])
+		}
+	}
+	if body := pageEval[string](c, `document.querySelector("#detail-body").textContent`); !strings.Contains(body, "whevt_console_forged_1") {
+		t.Errorf("the rejection's body is shown as %q", body)
+	}
+	if strings.Contains(pageEval[string](c, `document.querySelector("#detail").textContent`), "hunter2") {
+		t.Errorf("the rejection's detail shows a credential")
+	}
+	c.do("press Escape", chromedp.KeyEvent(kb.Escape))
+	c.waitFor("the detail to close", notRendered("#detail"))
 
 	c.show("#endpoints")
 	c.waitFor("aghanim's counts: 1 accepted, 1 rejected", rowCell(ag, "accepted")+` === "1" && `+rowCell(ag, "rejected")+` === "1"`)
