@@ -28,8 +28,9 @@ const (
 	listLimit = 50
 	// consumerIdle is how long the server keeps a console consumer nobody reads.
 	consumerIdle = 10 * time.Second
-	// natsTimeout bounds each of the console's requests to NATS.
-	natsTimeout = 3 * time.Second
+	// natsTimeout bounds the NATS requests of one API call: generous, for a busy server; the
+	// page shows the error when it passes.
+	natsTimeout = 10 * time.Second
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

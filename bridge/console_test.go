@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/webhookbridge/bridge/bridge"
+	"github.com/webhookbridge/bridge/internal/natstest"
 )
 
 // The operator console's server side (console*.go): sign-in, headers, data and live feeds, against
@@ -204,7 +205,7 @@ func TestConsoleAPIOnlyOnAdminListener(t *testing.T) {
 			t.Errorf("GET %s on the webhook listener: %d, want 404", path, resp.StatusCode)
 		}
 	}
-	if resp, body := c.request(t, http.MethodGet, "/", nil, ""); resp.StatusCode != 200 || !strings.Contains(body, `id="events-table"`) {
+	if resp, body := c.request(t, http.MethodGet, "/", nil, ""); resp.StatusCode != 200 || !strings.Contains(body, `id="events-table"`) || strings.Contains(body, `data-health="leaf"`) {
 		t.Errorf("GET / on the admin listener without a token: %d\n%s", resp.StatusCode, body)
 	}
 	if !strings.Contains(c.logs.String(), `"console":"http://`+c.app.AdminAddr()+`/"`) {
@@ -549,5 +550,53 @@ func TestConsoleAPISecretMatched(t *testing.T) {
 		if ep := rotating(); ep.Secret != tc.want || ep.Accepted != int64(i+1) {
 			t.Errorf("after request %d: %+v, want secret %d, %d accepted", i, ep, tc.want, i+1)
 		}
+	}
+}
+
+// TestConsoleAPIStoreAndForward: in store-and-forward mode the console reads the local stream,
+// and its health has the leaf link and the backlog not yet on the hub.
+func TestConsoleAPIStoreAndForward(t *testing.T) {
+	hub := natstest.StartHub(t)
+	cfg := edgeConfig(t, hub.LeafURL(), "edge-console")
+	cfg.HTTP.AdminListen = "127.0.0.1:0"
+	app, _ := startEdge(t, cfg)
+	applyHub(t, hub, cfg, "edge-console")
+	c := &adminConsole{admin: "http://" + app.AdminAddr(), client: http.DefaultClient}
+	body := []byte(`{"event_type":"item.purchased","event_id":"whevt_console_edge"}`)
+	if got := postTo(t, "http://"+app.Addr(), "aghanim", aghanimHeaders(testSecret, time.Now().Unix(), body), body); got != http.StatusOK {
+		t.Fatalf("status %d", got)
+	}
+	var h struct {
+		Stream struct{ Name string }
+		Leaf   *struct {
+			Connected bool
+			Backlog   uint64
+			LastSeq   uint64 `json:"last_seq"`
+		}
+	}
+	waitFor(t, 30*time.Second, "the leaf up and the event forwarded", func() bool {
+		c.getJSON(t, "/console/api/health", nil, &h)
+		return h.Leaf != nil && h.Leaf.Connected && h.Leaf.LastSeq == 1 && h.Leaf.Backlog == 0
+	})
+	if h.Stream.Name != cfg.Stream.EdgeStreamName() {
+		t.Errorf("health's stream %q, want the local %s", h.Stream.Name, cfg.Stream.EdgeStreamName())
+	}
+	var events struct{ Events []consoleEvent }
+	c.getJSON(t, "/console/api/events", nil, &events)
+	if len(events.Events) != 1 || events.Events[0].ID != "whevt_console_edge" {
+		t.Errorf("events %+v, want the one sent", events.Events)
+	}
+	if _, page := c.request(t, http.MethodGet, "/", nil, ""); !strings.Contains(page, `data-health="leaf"`) || !strings.Contains(page, `data-health="backlog"`) {
+		t.Errorf("the page has no place for the leaf link and the backlog:\n%s", page)
+	}
+}
+
+// TestConsoleAPIDemoAdminListen: the demo's admin listener is on loopback, so its console needs
+// no token.
+func TestConsoleAPIDemoAdminListen(t *testing.T) {
+	cfg := bridge.DemoConfig()
+	cfg.HTTP.AdminListen = bridge.DemoAdminListen
+	if _, err := bridge.Compile(cfg); err != nil {
+		t.Fatalf("the demo with its admin listener %s: %v", bridge.DemoAdminListen, err)
 	}
 }
