@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: one run, one machine, the same load tool for every target.
-#   scripts/benchmarks.sh        (about 15 minutes; needs free ports 18080, 18090, 18099, 14222, 14333)
+#   scripts/benchmarks.sh        (about 15 minutes; needs curl and free ports 18080, 18090, 18091, 18099, 14222, 14333)
 # Env: DURATION (one round, default 10s), CONNS (default 64), ROUNDS (rounds of each target, the
 # best one counts, default 3), SERIES (sustained series, default 3), RUNS (20 s runs per series,
 # default 4), OUT (default BENCHMARKS.md)
-HTTP=18080 BASE=18099 EMB=14222 EXT=14333 BTH=18090
+HTTP=18080 BASE=18099 EMB=14222 EXT=14333 BTH=18090 ADM=18091
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 ROUNDS=${ROUNDS:-3}
@@ -33,6 +33,7 @@ best() {
   done
   cp "$top" "$work/$1.txt"
   if [ -f "${top%.txt}.rss" ]; then cp "${top%.txt}.rss" "$work/$1.rss"; fi
+  if [ -f "${top%.txt}.sse" ]; then cp "${top%.txt}.sse" "$work/$1.sse"; fi
 }
 rounds() { for f in "$work/$1"-[0-9]*.txt; do printf '%s ' "$(rate "$f")"; done; }
 # The endpoints' secret: a configuration file may not carry the demo's (the bridge refuses it).
@@ -74,6 +75,19 @@ for r in $(seq "$ROUNDS"); do
   stop_bridge
 done
 best embedded; best rawemb
+
+# 2b. The same with the operator console open: the admin listener serving it, and one page's live
+#     stream (what the page's EventSource reads) connected for the whole round.
+embedded_yaml "$work/console.yaml" "$work/data-embedded"
+sed -i "s|^http: {|http: {admin_listen: \"127.0.0.1:$ADM\", |" "$work/console.yaml"
+for r in $(seq "$ROUNDS"); do
+  rm -rf "$work/data-embedded"; start_bridge "$work/console.yaml"
+  curl -sN "http://127.0.0.1:$ADM/console/api/stream" > "$work/console-$r.sse" & page=$!; pids+=($page)
+  load -cpu-pids "$bridge" > "$work/console-$r.txt"
+  kill "$page"; wait "$page" 2>/dev/null || true
+  stop_bridge
+done
+best console
 rm -rf "$work/data-embedded"; start_bridge "$work/embedded.yaml"
 load -rate 2000 -verify-stream nats://127.0.0.1:$EMB -cpu-pids "$bridge" > "$work/steady2000.txt"
 stop_bridge
@@ -210,6 +224,7 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   row "raw JetStream publish, embedded server (no HTTP)" "$work/rawemb.txt" "$(ratio "$(rate "$work/rawemb.txt")")" "" "$(cpu "$work/rawemb.txt" 2) ms (process with the server)" "PublishMsgAsync, each waits for its own ack"
   echo "| **floor, embedded** | $floor_emb | | | $(ratio "$floor_emb") | 1.00× | | 1 / (1/baseline + 1/raw) |"
   row "**bridge, embedded nats-server**" "$work/embedded.txt" "$(ratio "$(rate "$work/embedded.txt")")" "**$(over "$(rate "$work/embedded.txt")" "$floor_emb")**" "$(cpu "$work/embedded.txt" 2) ms (bridge + its server)" "peak RSS $(cat "$work/embedded.rss") MB; $(stored "$work/embedded.txt")"
+  row "bridge, embedded, a console page open" "$work/console.txt" "$(ratio "$(rate "$work/console.txt")")" "$(over "$(rate "$work/console.txt")" "$floor_emb")" "$(cpu "$work/console.txt" 2) ms (bridge + its server)" "$(over "$(rate "$work/console.txt")" "$(rate "$work/embedded.txt")") of the row above; the page's live stream got $(wc -c < "$work/console.sse" 2>/dev/null || echo 0) bytes"
   row "bridge, embedded, steady 2,000 req/s" "$work/steady2000.txt" "—" "—" "$(cpu "$work/steady2000.txt" 2) ms" "latency when not saturated; $(stored "$work/steady2000.txt")"
   row "raw JetStream publish, external server (no HTTP)" "$work/rawext.txt" "$(ratio "$(rate "$work/rawext.txt")")" "" "nats-server $(cpu "$work/rawext.txt" 2) ms" "PublishMsgAsync, each waits for its own ack"
   echo "| **floor, external** | $floor_ext | | | $(ratio "$floor_ext") | 1.00× | | 1 / (1/baseline + 1/raw) |"
@@ -219,7 +234,7 @@ nats_per_id=$(per_id "$nats_start" "$nats_end" 300000)
   echo "Every round (req/s):"
   echo
   echo '```'
-  for t in baseline rawemb embedded rawext external benthos; do echo "$t: $(rounds "$t")"; done
+  for t in baseline rawemb embedded console rawext external benthos; do echo "$t: $(rounds "$t")"; done
   echo '```'
   echo
   echo "Bridge against Benthos, both on the external nats-server: **$(over "$(rate "$work/external.txt")" "$(rate "$work/benthos.txt")")** the req/s."
