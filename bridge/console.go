@@ -55,6 +55,7 @@ type console struct {
 	events, rejections *feed
 	feeds              atomic.Int32 // feeds running: NATS consumers open for pages
 	health             healthCache
+	endpoints          endpointsCache
 	// done ends the live streams when the admin server shuts down.
 	done chan struct{}
 }

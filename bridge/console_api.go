@@ -106,21 +106,48 @@ func proofKind(ec EndpointConfig, ep *Endpoint) string {
 	return strings.Join(slices.Compact(kinds), ", ")
 }
 
+// endpointsJSON is the Endpoints view: every endpoint, with its counts over Window, sampled
+// every SampledEvery.
+type endpointsJSON struct {
+	Endpoints    []endpointJSON `json:"endpoints"`
+	Window       string         `json:"window"`
+	SampledEvery string         `json:"sampled_every"`
+}
+
+// endpointsCache looks up each endpoint's last event and rejection in NATS at most once a
+// second, however many pages are open (pages get the endpoints every second over the live
+// stream); the counts are read fresh each time, from memory.
+type endpointsCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	last map[string]lastSeen
+}
+
+// lastSeen is an endpoint's last event and rejection, nil when none is stored.
+type lastSeen struct {
+	event     *lastEventJSON
+	rejection *lastRejectJSON
+}
+
+func (e *endpointsCache) get(c *console, plan *Plan) map[string]lastSeen {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.at.IsZero() || time.Since(e.at) >= time.Second {
+		e.last, e.at = c.readLastSeen(plan), time.Now()
+	}
+	return e.last
+}
+
 func (c *console) handleEndpoints(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, c.readEndpoints())
+}
+
+func (c *console) readEndpoints() endpointsJSON {
 	c.app.reloadMu.Lock()
 	plan := c.app.plan
 	c.app.reloadMu.Unlock()
 	window := c.stats.window()
-	ctx, cancel := context.WithTimeout(r.Context(), natsTimeout)
-	defer cancel()
-	b := c.app.broker
-	var events, rejections jetstream.Stream
-	if b.Connected() {
-		events, _ = b.JS().Stream(ctx, b.stream.Name)
-		if b.rejections != nil {
-			rejections, _ = b.JS().Stream(ctx, b.rejections.Name)
-		}
-	}
+	last := c.endpoints.get(c, plan)
 	out := make([]endpointJSON, 0, len(plan.endpoints))
 	for _, ep := range plan.endpoints {
 		var ec EndpointConfig
@@ -133,6 +160,7 @@ func (c *console) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 			ID: ep.ID, Provider: ep.Provider.Name, Proof: proofKind(ec, ep), Secrets: len(ep.Credentials.Secrets),
 			AllowFrom: append([]string{}, ec.AllowFrom...), AllowUnsigned: ep.Credentials.AllowUnsigned,
 			Window: shortDuration(statsWindow), Secret: -1,
+			LastEvent: last[ep.ID].event, LastRejection: last[ep.ID].rejection,
 		}
 		if win, ok := window[ep.ID]; ok {
 			row.Accepted, row.Rejected, row.Retry, row.Secret = win.Accepted, win.Rejected, win.Retry, win.Secret
@@ -143,20 +171,40 @@ func (c *console) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 				row.Secret = int(i) - 1
 			}
 		}
+		out = append(out, row)
+	}
+	return endpointsJSON{Endpoints: out, Window: shortDuration(statsWindow), SampledEvery: shortDuration(statsInterval)}
+}
+
+// readLastSeen asks NATS for each endpoint's last event and rejection.
+func (c *console) readLastSeen(plan *Plan) map[string]lastSeen {
+	ctx, cancel := context.WithTimeout(context.Background(), natsTimeout)
+	defer cancel()
+	b := c.app.broker
+	var events, rejections jetstream.Stream
+	if b.Connected() {
+		events, _ = b.JS().Stream(ctx, b.stream.Name)
+		if b.rejections != nil {
+			rejections, _ = b.JS().Stream(ctx, b.rejections.Name)
+		}
+	}
+	out := make(map[string]lastSeen, len(plan.endpoints))
+	for _, ep := range plan.endpoints {
+		var seen lastSeen
 		if events != nil {
 			if m, err := events.GetLastMsgForSubject(ctx, plan.cfg.Stream.SubjectPrefix+"."+ep.ID+".>"); err == nil {
-				row.LastEvent = &lastEventJSON{Seq: m.Sequence, Time: m.Time.UTC(), Type: ceHeader(m.Header, "type")}
+				seen.event = &lastEventJSON{Seq: m.Sequence, Time: m.Time.UTC(), Type: ceHeader(m.Header, "type")}
 			}
 		}
 		if rejections != nil {
 			if m, err := rejections.GetLastMsgForSubject(ctx, plan.cfg.Stream.RejectPrefix+"."+ep.ID+".>"); err == nil {
 				rj := rejectionRow(&nats.Msg{Subject: m.Subject, Header: m.Header}, m.Sequence, m.Time).(rejectionRowJSON)
-				row.LastRejection = &lastRejectJSON{Seq: m.Sequence, Time: rj.Time, Reason: rj.Reason, Diagnosis: rj.Diagnosis}
+				seen.rejection = &lastRejectJSON{Seq: m.Sequence, Time: rj.Time, Reason: rj.Reason, Diagnosis: rj.Diagnosis}
 			}
 		}
-		out = append(out, row)
+		out[ep.ID] = seen
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"endpoints": out})
+	return out
 }
 
 // handleList returns the feed's stream's latest messages, newest first: ?limit= of them (at most
@@ -371,8 +419,10 @@ type consoleHealth struct {
 	Rejections      *streamHealth `json:"rejections,omitempty"`
 	DuplicateWindow string        `json:"duplicate_window"`
 	Leaf            *leafHealth   `json:"leaf,omitempty"`
-	// Feeds is how many live feeds (NATS consumers for connected pages) run.
-	Feeds int `json:"feeds"`
+	// Feeds is how many live feeds (NATS consumers for connected pages) run; Live is what each
+	// did, and whether it shows a sample of a stream faster than a page can follow.
+	Feeds int              `json:"feeds"`
+	Live  []feedStatusJSON `json:"live"`
 }
 
 type natsHealth struct {
@@ -414,6 +464,15 @@ func (h *healthCache) get(c *console) consoleHealth {
 	}
 	v := h.last
 	v.Feeds = int(c.feeds.Load())
+	v.Live = []feedStatusJSON{}
+	for _, f := range []*feed{c.events, c.rejections} {
+		if f == nil {
+			continue
+		}
+		if st := f.statusNow(); st != nil {
+			v.Live = append(v.Live, *st)
+		}
+	}
 	return v
 }
 

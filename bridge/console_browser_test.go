@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -438,6 +439,14 @@ func TestConsoleBrowserPanelsFillLive(t *testing.T) {
 	c.waitFor("aghanim's counts: 1 accepted, 1 rejected", rowCell(ag, "accepted")+` === "1" && `+rowCell(ag, "rejected")+` === "1"`)
 	c.sendAghanim(aghanimBody("whevt_console_live_2", "2D2R-OP3C"))
 	c.waitFor("aghanim's accepted count to follow, with Endpoints open", rowCell(ag, "accepted")+` === "2"`)
+	// Endpoints is refreshed with every health update (each second), not every ten: counted
+	// renders, not timed.
+	const renders = `[Number(document.querySelector("#endpoints-table").dataset.updates || 0), Number(document.querySelector("#health").dataset.updates || 0)]`
+	start := pageEval[[2]int](c, renders)
+	c.waitFor("five more health updates", renders+`[1] >= `+strconv.Itoa(start[1]+5))
+	if end := pageEval[[2]int](c, renders); end[0]-start[0] < end[1]-start[1]-1 {
+		t.Errorf("Endpoints rendered %d times while Health was updated %d times: not refreshed every second", end[0]-start[0], end[1]-start[1])
+	}
 	if !pageEval[bool](c, `window.__sameDocument === true`) {
 		t.Errorf("the page was reloaded: the panels did not fill live")
 	}

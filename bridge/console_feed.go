@@ -18,13 +18,25 @@ import (
 	"github.com/webhookbridge/bridge/cloudevents"
 )
 
-// Live feeds for the console: while at least one page is connected, an ordered consumer of the
-// bridge's own reads the stream from its last feedRows messages on, headers only, and every
-// connected page gets each row; when the last page leaves, the consumer stops. The webhook path
-// never sees them: they read what JetStream stored.
+// Live feeds for the console: while at least one page is connected, a pull consumer of the
+// bridge's own (headers only, no acks) reads the stream from its last feedRows messages on, and
+// every connected page gets each row; when the last page leaves, the consumer stops. The webhook
+// path never sees them: they read what JetStream stored.
+//
+// A person reads a few rows a second, so a feed takes at most feedBatch rows every feedPoll (100
+// a second), however fast the stream grows: when it falls more than a batch behind, it skips to
+// the newest batch and says so (a sample) in health's "live". At a low rate every row is shown,
+// as soon as it is stored.
 
-// feedRows is how many rows a feed keeps, and sends a page when it connects.
-const feedRows = 200
+const (
+	// feedRows is how many rows a feed keeps, and sends a page when it connects.
+	feedRows = 200
+	// feedBatch rows at most every feedPoll: the feed's bound, 100 rows a second.
+	feedBatch = 25
+	feedPoll  = 250 * time.Millisecond
+	// feedSampleNote is how long after a skip the feed says it shows a sample.
+	feedSampleNote = 5 * time.Second
+)
 
 // sseWriteTimeout bounds each write of a live stream, in place of the admin server's
 // WriteTimeout, which would end the stream 30 s after it began: a page that stops reading is
@@ -48,6 +60,24 @@ type feed struct {
 	gen    uint64   // which run the rows belong to
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	status feedStatusJSON // of the current run
+	top    uint64         // the stream's last sequence, as last seen
+	rateAt time.Time      // when top was last taken for the rate
+	rateOf uint64         // top then
+	skipAt time.Time      // the last skip
+}
+
+// feedStatusJSON is what a feed did since it started: rows sent, batches fetched, messages
+// skipped, and the stream's rate as last measured. Sample: rows were skipped in the last
+// feedSampleNote, so the page shows a sample of the stream.
+type feedStatusJSON struct {
+	Kind      string  `json:"kind"`
+	Stream    string  `json:"stream"`
+	Rows      uint64  `json:"rows"`
+	Batches   uint64  `json:"batches"`
+	Skipped   uint64  `json:"skipped"`
+	PerSecond float64 `json:"per_second"`
+	Sample    bool    `json:"sample"`
 }
 
 // feedSub is one connected page's queue of rows.
@@ -67,6 +97,8 @@ func (f *feed) subscribe() (*feedSub, [][]byte) {
 		ctx, cancel := context.WithCancel(context.Background())
 		f.cancel = cancel
 		f.gen++
+		f.status = feedStatusJSON{Kind: f.kind, Stream: f.stream}
+		f.top, f.rateAt, f.rateOf, f.skipAt = 0, time.Time{}, 0, time.Time{}
 		f.running.Add(1)
 		f.wg.Add(1)
 		go f.run(ctx, f.gen)
@@ -96,52 +128,153 @@ func (f *feed) close() {
 	f.wg.Wait()
 }
 
-// run consumes the stream until ctx ends, starting again after a failure.
+// statusNow is the feed's status, or nil when no page is connected.
+func (f *feed) statusNow() *feedStatusJSON {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cancel == nil {
+		return nil
+	}
+	s := f.status
+	s.Sample = !f.skipAt.IsZero() && time.Since(f.skipAt) < feedSampleNote
+	return &s
+}
+
+// run reads the stream until ctx ends, a batch at a time, starting again after a failure.
 func (f *feed) run(ctx context.Context, gen uint64) {
 	defer f.wg.Done()
 	defer f.running.Add(-1)
-	for {
-		cc, err := f.consume(ctx, gen)
-		if err == nil {
-			<-ctx.Done()
-			cc.Stop()
-			<-cc.Closed()
-			return
+	var cons jetstream.Consumer
+	defer func() { f.drop(cons) }()
+	var next uint64 // the sequence to go on from; 0: the stream's last feedRows
+	for ctx.Err() == nil {
+		began := time.Now()
+		limit := feedBatch
+		if cons == nil {
+			var err error
+			if cons, err = f.consumer(ctx, next); err != nil {
+				sleep(ctx, feedRetry)
+				continue
+			}
+			if next == 0 {
+				limit = feedRows // the rows a page finds when it connects
+			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(feedRetry):
+		last, err := f.fetch(ctx, gen, cons, limit)
+		if err != nil {
+			f.drop(cons)
+			cons = nil
+			sleep(ctx, feedRetry)
+			continue
 		}
+		if last != nil {
+			next = last.Sequence.Stream + 1
+			if behind := last.NumPending; behind > feedBatch {
+				// Skip to the newest batch: a new consumer starts there.
+				next = last.Sequence.Stream + behind - feedBatch + 1
+				f.skipped(behind - feedBatch)
+				f.drop(cons)
+				cons = nil
+			}
+		}
+		// At most one batch every feedPoll.
+		sleep(ctx, time.Until(began.Add(feedPoll)))
 	}
 }
 
-// consume starts an ordered consumer at the stream's last feedRows messages.
-func (f *feed) consume(ctx context.Context, gen uint64) (jetstream.ConsumeContext, error) {
+// fetch delivers up to limit rows, as they are stored, for at most feedPoll; it returns the
+// last one's metadata (nil: none came).
+func (f *feed) fetch(ctx context.Context, gen uint64, cons jetstream.Consumer, limit int) (*jetstream.MsgMetadata, error) {
+	batch, err := cons.Fetch(limit, jetstream.FetchMaxWait(feedPoll))
+	if err != nil {
+		return nil, err
+	}
+	var last *jetstream.MsgMetadata
+	rows := 0
+	for m := range batch.Messages() {
+		md, err := m.Metadata()
+		if err != nil {
+			continue
+		}
+		last = md
+		row, err := json.Marshal(f.row(&nats.Msg{Subject: m.Subject(), Header: nats.Header(m.Headers())}, md.Sequence.Stream, md.Timestamp))
+		if err == nil && f.deliver(gen, row) {
+			rows++
+		}
+	}
+	f.counted(rows, last)
+	return last, batch.Error()
+}
+
+// consumer makes the feed's consumer, starting at next (0: the stream's last feedRows).
+func (f *feed) consumer(ctx context.Context, next uint64) (jetstream.Consumer, error) {
 	if !f.broker.Connected() {
 		return nil, ErrUnavailable
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	js := f.broker.JS()
-	s, err := js.Stream(ctx, f.stream)
-	if err != nil {
-		return nil, err
+	cfg := jetstream.ConsumerConfig{
+		AckPolicy: jetstream.AckNonePolicy, HeadersOnly: true, MemoryStorage: true, InactiveThreshold: consumerIdle,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next,
 	}
-	cons, err := js.OrderedConsumer(ctx, f.stream, startAtLast(s.CachedInfo().State, feedRows))
-	if err != nil {
-		return nil, err
-	}
-	return cons.Consume(func(m jetstream.Msg) {
-		md, err := m.Metadata()
+	if next == 0 {
+		s, err := js.Stream(ctx, f.stream)
 		if err != nil {
-			return
+			return nil, err
 		}
-		row, err := json.Marshal(f.row(&nats.Msg{Subject: m.Subject(), Header: nats.Header(m.Headers())}, md.Sequence.Stream, md.Timestamp))
-		if err == nil {
-			f.deliver(gen, row)
-		}
-	})
+		o := startAtLast(s.CachedInfo().State, feedRows)
+		cfg.DeliverPolicy, cfg.OptStartSeq = o.DeliverPolicy, o.OptStartSeq
+	}
+	return js.CreateConsumer(ctx, f.stream, cfg)
+}
+
+// drop deletes a consumer the feed no longer reads (the server would after consumerIdle).
+func (f *feed) drop(cons jetstream.Consumer) {
+	if cons == nil || !f.broker.Connected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = f.broker.JS().DeleteConsumer(ctx, f.stream, cons.CachedInfo().Name)
+}
+
+// counted notes a batch: its rows, and the stream's last sequence and rate from its last message.
+func (f *feed) counted(rows int, last *jetstream.MsgMetadata) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status.Batches++
+	f.status.Rows += uint64(rows)
+	if last != nil {
+		f.top = max(f.top, last.Sequence.Stream+last.NumPending)
+	}
+	now := time.Now()
+	if f.rateAt.IsZero() {
+		f.rateAt, f.rateOf = now, f.top
+	} else if d := now.Sub(f.rateAt); d >= time.Second {
+		f.status.PerSecond = float64(f.top-f.rateOf) / d.Seconds()
+		f.rateAt, f.rateOf = now, f.top
+	}
+}
+
+func (f *feed) skipped(n uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status.Skipped += n
+	f.skipAt = time.Now()
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // startAtLast is an ordered consumer, headers only, that starts at the stream's last n messages.
@@ -154,12 +287,13 @@ func startAtLast(st jetstream.StreamState, n int) jetstream.OrderedConsumerConfi
 	return cfg
 }
 
-// deliver keeps a row and hands it to every page; a page whose queue is full misses it.
-func (f *feed) deliver(gen uint64, row []byte) {
+// deliver keeps a row and hands it to every page; a page whose queue is full misses it. It
+// reports whether the run is still the current one.
+func (f *feed) deliver(gen uint64, row []byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gen != f.gen || f.cancel == nil {
-		return // a run that was stopped
+		return false // a run that was stopped
 	}
 	if len(f.ring) >= feedRows {
 		f.ring = append(f.ring[:0:0], f.ring[len(f.ring)-feedRows+1:]...)
@@ -171,6 +305,7 @@ func (f *feed) deliver(gen uint64, row []byte) {
 		default:
 		}
 	}
+	return true
 }
 
 // eventRowJSON is one event as the console lists it.
@@ -242,7 +377,8 @@ func ceValue(v string) string {
 }
 
 // handleStream is the console's live stream (server-sent events): "event" and "rejection" rows
-// (first the ones the feed keeps, then new ones as they are stored), and "health" every second.
+// (first the ones the feed keeps, then new ones as they are stored), and "health" and "endpoints"
+// every second.
 // It ends when the page goes away or the admin server shuts down.
 func (c *console) handleStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
@@ -280,7 +416,11 @@ func (c *console) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	sendHealth := func() bool {
 		data, _ := json.Marshal(c.health.get(c))
-		return send("health", data)
+		if !send("health", data) {
+			return false
+		}
+		data, _ = json.Marshal(c.readEndpoints())
+		return send("endpoints", data)
 	}
 	w.WriteHeader(http.StatusOK)
 	_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))

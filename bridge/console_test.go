@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -473,6 +474,93 @@ func TestConsoleAPILiveFeeds(t *testing.T) {
 	second.cancel()
 	<-second.ended
 	waitFor(t, 30*time.Second, "the feeds stopped after the last page left", func() bool { return c.health(t).Feeds == 0 })
+}
+
+// feedStatus is what health says of one live feed.
+type feedStatus struct {
+	Kind                   string
+	Rows, Batches, Skipped uint64
+	Sample                 bool
+}
+
+// liveFeed reads what the named feed ("event", "rejection") did since a page connected.
+func (c *adminConsole) liveFeed(t *testing.T, kind string) (feedStatus, bool) {
+	t.Helper()
+	var h struct{ Live []feedStatus }
+	c.getJSON(t, "/console/api/health", nil, &h)
+	for _, f := range h.Live {
+		if f.Kind == kind {
+			return f, true
+		}
+	}
+	return feedStatus{}, false
+}
+
+// TestConsoleAPILiveFeedIsBounded: a page cannot make the bridge read a fast stream message by
+// message. With a page connected, a flood of 5,000 events is shown as a sample — at most one
+// batch of 25 rows for each batch the feed fetched, the rest counted as skipped — and an event
+// stored after it still reaches the page. (Rows are counted, not timed: the flood is published
+// in one go, far faster than the feed's 100 rows a second.)
+func TestConsoleAPILiveFeedIsBounded(t *testing.T) {
+	const flood, feedBatch = 5000, 25 // feedBatch: console_feed.go's
+	c := startAdminConsole(t, "")
+	page := c.openStream(t)
+	page.next(t, "health", `"connected":true`)
+	waitFor(t, 30*time.Second, "the event feed's first batch", func() bool {
+		f, ok := c.liveFeed(t, "event")
+		return ok && f.Batches > 0
+	})
+	before, _ := c.liveFeed(t, "event")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range flood {
+		msg := nats.NewMsg(c.cfg.Stream.SubjectPrefix + ".aghanim.flood")
+		msg.Header.Set("ce-id", fmt.Sprintf("whevt_flood_%d", i))
+		msg.Header.Set("ce-type", "com.aghanim.flood")
+		if _, err := c.js.PublishMsgAsync(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-c.js.PublishAsyncComplete():
+	case <-ctx.Done():
+		t.Fatal("the flood was not stored")
+	}
+	c.honest(t, "whevt_after_flood")
+	seen := 0
+	for {
+		data := page.next(t, "event", `"id":"whevt_`)
+		seen++
+		if strings.Contains(data, `"id":"whevt_after_flood"`) {
+			break
+		}
+	}
+
+	after, _ := c.liveFeed(t, "event")
+	rows, batches := after.Rows-before.Rows, after.Batches-before.Batches
+	t.Logf("%d events: the page got %d rows in %d batches, %d skipped", flood+1, rows, batches, after.Skipped-before.Skipped)
+	if rows > batches*feedBatch {
+		t.Errorf("%d rows in %d batches: more than %d a batch", rows, batches, feedBatch)
+	}
+	if rows+after.Skipped-before.Skipped < flood+1 {
+		t.Errorf("%d rows and %d skipped: %d events unaccounted for", rows, after.Skipped-before.Skipped, flood+1)
+	}
+	if seen >= flood/2 || rows >= flood/2 {
+		t.Errorf("the page got %d of %d rows (%d read here): the feed followed the flood message by message", rows, flood+1, seen)
+	}
+	if after.Skipped == before.Skipped {
+		t.Errorf("nothing skipped: the page is not told it sees a sample")
+	}
+
+	var endpoints struct {
+		SampledEvery string `json:"sampled_every"`
+	}
+	c.getJSON(t, "/console/api/endpoints", nil, &endpoints)
+	if endpoints.SampledEvery != "1s" {
+		t.Errorf("endpoints sampled every %q, want 1s", endpoints.SampledEvery)
+	}
+	page.next(t, "endpoints", `"sampled_every":"1s"`)
 }
 
 // TestConsoleAPIHealthFollowsNATS: the health view says disconnected while NATS is down, and

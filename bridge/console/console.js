@@ -72,22 +72,12 @@
       if (a.getAttribute("href") === "#" + name) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    if (name === "endpoints") loadEndpoints();
   }
 
-  // Endpoints: fetched when shown and every 10 s while shown (the counters are sampled that often).
-  let endpointsLoading = false;
-  async function loadEndpoints() {
-    if (endpointsLoading) return;
-    endpointsLoading = true;
-    try {
-      const data = await getJSON("/console/api/endpoints");
-      renderEndpoints(data.endpoints || []);
-    } catch (err) {
-      setLive("endpoints: " + err.message, "error");
-    } finally {
-      endpointsLoading = false;
-    }
+  // Endpoints: every second from the live stream (the counters are sampled that often).
+  // data-updates counts the renders, so that a test can tell they follow the health's.
+  function count(e) {
+    e.dataset.updates = String(Number(e.dataset.updates || 0) + 1);
   }
 
   function renderEndpoints(endpoints) {
@@ -121,6 +111,7 @@
       return tr;
     });
     body.replaceChildren(...rows);
+    count(byId("endpoints-table"));
   }
 
   // Events and rejections: rows from the live stream, newest at the top, at most MAX_ROWS.
@@ -257,8 +248,12 @@
     if (state) e.dataset.state = state;
   }
 
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
   function streamText(s) {
-    let t = s.messages + " messages of " + limitText(s.max_msgs, String) + " · " + bytesText(s.bytes) + " of " +
+    let t = plural(s.messages, "message", "messages") + " of " + limitText(s.max_msgs, String) + " · " + bytesText(s.bytes) + " of " +
       limitText(s.max_bytes, bytesText) + " · kept " + s.max_age;
     if (s.error) t += " · " + s.error;
     return t;
@@ -273,10 +268,26 @@
     setHealth("rejections", h.rejections ? h.rejections.name + ": " + streamText(h.rejections) : "not kept (rejections.enabled: false)");
     if (h.leaf) {
       setHealth("leaf", h.leaf.connected ? "up" : "down", h.leaf.connected ? "good" : "bad");
-      setHealth("backlog", h.leaf.backlog + " messages (local last " + h.leaf.last_seq + ", on the hub up to " + h.leaf.forwarded_seq +
+      setHealth("backlog", plural(h.leaf.backlog, "message", "messages") + " (local last " + h.leaf.last_seq + ", on the hub up to " + h.leaf.forwarded_seq +
         "; the hub last answered " + (h.leaf.hub_answered ? timeText(h.leaf.hub_answered) : "never") + ")", h.leaf.backlog > 0 ? "bad" : "good");
     }
     setHealth("feeds", String(h.feeds));
+    renderSamples(h.live || []);
+    count(byId("health"));
+  }
+
+  // A feed faster than a page can follow (about 100 rows a second) shows a sample: the page says
+  // so, with the stream's rate, so that the rows are not taken for all of them.
+  function renderSamples(live) {
+    for (const name of Object.keys(feeds)) {
+      const note = byId(feeds[name].api + "-sample");
+      const s = live.find((f) => f.kind === name);
+      note.hidden = !(s && s.sample);
+      if (s && s.sample) {
+        note.textContent = "Showing a sample: about " + Math.round(s.per_second) + " " + feeds[name].api + "/s arrive, more than a page can follow; " +
+          plural(s.skipped, "row was", "rows were") + " skipped since the page opened.";
+      }
+    }
   }
 
   // The live stream: rows and health. The browser reconnects on its own after a network error;
@@ -287,6 +298,7 @@
     es.addEventListener("event", (e) => addRow("event", JSON.parse(e.data)));
     es.addEventListener("rejection", (e) => addRow("rejection", JSON.parse(e.data)));
     es.addEventListener("health", (e) => renderHealth(JSON.parse(e.data)));
+    es.addEventListener("endpoints", (e) => renderEndpoints(JSON.parse(e.data).endpoints || []));
     es.addEventListener("error", () => {
       setLive("reconnecting…", "bad");
       if (es.readyState === EventSource.CLOSED) {
@@ -296,7 +308,6 @@
   }
 
   window.addEventListener("hashchange", showView);
-  setInterval(() => { if (currentView() === "endpoints") loadEndpoints(); }, 10000);
   showView();
   connect();
 })();
