@@ -2,8 +2,11 @@ package bridge
 
 import (
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/webhookbridge/bridge/providers"
 )
@@ -20,9 +23,10 @@ type Endpoint struct {
 	// endpoint's own where its provider takes one (type_prefix).
 	TypePrefix    string
 	Credentials   providers.Credentials
-	Source        string // "/webhooks/<id>"
-	subjectPrefix string // "<stream prefix>.<id>."
-	replyPrefix   string // "<reply prefix>.<id>."
+	Source        string        // "/webhooks/<id>"
+	sourceURI     *types.URIRef // Source parsed once; nil if it does not parse (never for a valid id)
+	subjectPrefix string        // "<stream prefix>.<id>."
+	replyPrefix   string        // "<reply prefix>.<id>."
 	replyEvents   map[string]bool
 	ReplyTimeout  time.Duration
 	allowFrom     []netip.Prefix // empty: any client
@@ -46,6 +50,9 @@ func newEndpoint(c EndpointConfig, s StreamConfig, p *providers.Provider, creds 
 		replyEvents:   map[string]bool{},
 		ReplyTimeout:  c.ReplyTimeout,
 		allowFrom:     allowFrom,
+	}
+	if u, err := url.Parse(ep.Source); err == nil {
+		ep.sourceURI = &types.URIRef{URL: *u}
 	}
 	ep.Success, ep.Rejection = p.Success, p.Rejection
 	if p.EndpointAnswers != nil {

@@ -54,7 +54,11 @@ func newEvent(in eventInput) *event.Event {
 		id = sha256Hex(req.Body)
 	}
 	e.SetID(id)
-	e.SetSource(in.endpoint.Source)
+	if ec, ok := e.Context.(*event.EventContextV1); ok && in.endpoint.sourceURI != nil {
+		ec.Source = *in.endpoint.sourceURI // parsed when the endpoint was compiled, not per request
+	} else {
+		e.SetSource(in.endpoint.Source)
+	}
 	// Types and subjects may come from headers, which can carry any bytes.
 	e.SetType(strings.ToValidUTF8(in.endpoint.TypePrefix+"."+strings.ToLower(in.mapped.Type), "\uFFFD"))
 	if in.mapped.Subject != "" && len(in.mapped.Subject) <= maxCESubject {
