@@ -459,6 +459,8 @@ func TestConsoleBrowserPanelsFillLive(t *testing.T) {
 		c.refuse("github", http.Header{"Content-Type": {"application/json"}, "X-Hub-Signature": {"sha1=0000000000000000000000000000000000000000"}, "X-Github-Event": {"push"}}, `{"ref":"refs/heads/main"}`)
 		c.refuse("usercheck", userCheckHeaders("rotated-away", []byte(`{"event":"domain.flagged.spam"}`)), `{"event":"domain.flagged.spam"}`)
 		c.waitFor("four endpoints with events", `[...document.querySelectorAll("#endpoints-table td.accepted")].filter(e => e.textContent.trim() !== "0" && e.textContent.trim() !== "").length >= 4`)
+		// (The last event is looked up in NATS once a second, so it may come a second after the count.)
+		c.waitFor("their last events", `[...document.querySelectorAll("#endpoints-table td.last-event")].filter(e => e.textContent.trim() !== "none").length >= 4`)
 		c.screenshot("endpoints")
 		c.show("#rejections")
 		c.waitFor("three rejections", `document.querySelectorAll("#rejections-table tr[data-reason]").length >= 3`)

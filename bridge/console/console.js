@@ -80,6 +80,13 @@
     e.dataset.updates = String(Number(e.dataset.updates || 0) + 1);
   }
 
+  // breakAfterDots lets a long type (com.stripe.payment_intent.succeeded) wrap after its dots
+  // rather than inside a word: text nodes with a <wbr> after each dot.
+  function breakAfterDots(text) {
+    const parts = String(text).split(".");
+    return parts.flatMap((p, i) => (i < parts.length - 1 ? [p + ".", document.createElement("wbr")] : [p]));
+  }
+
   function renderEndpoints(endpoints) {
     const body = byId("endpoints-table").tBodies[0];
     const rows = endpoints.map((ep) => {
@@ -87,7 +94,7 @@
       tr.setAttribute("data-endpoint", ep.id);
       const allowFrom = ep.allow_from && ep.allow_from.length ? "yes: " + ep.allow_from.join(", ") : "no";
       let lastEvent = "none";
-      if (ep.last_event) lastEvent = [timeEl(ep.last_event.time), " ", el("span", "type", ep.last_event.type)];
+      if (ep.last_event) lastEvent = [timeEl(ep.last_event.time), " ", el("span", "type", breakAfterDots(ep.last_event.type))];
       let lastRejection = "none";
       if (ep.last_rejection) {
         lastRejection = [timeEl(ep.last_rejection.time), " ", el("span", "reason", ep.last_rejection.reason),
