@@ -172,7 +172,7 @@ func (f *feed) run(ctx context.Context, gen uint64) {
 			if behind := last.NumPending; behind > feedBatch {
 				// Skip to the newest batch: a new consumer starts there.
 				next = last.Sequence.Stream + behind - feedBatch + 1
-				f.skipped(behind - feedBatch)
+				f.skipped(gen, behind-feedBatch)
 				f.drop(cons)
 				cons = nil
 			}
@@ -202,7 +202,7 @@ func (f *feed) fetch(ctx context.Context, gen uint64, cons jetstream.Consumer, l
 			rows++
 		}
 	}
-	f.counted(rows, last)
+	f.counted(gen, rows, last)
 	return last, batch.Error()
 }
 
@@ -240,9 +240,12 @@ func (f *feed) drop(cons jetstream.Consumer) {
 }
 
 // counted notes a batch: its rows, and the stream's last sequence and rate from its last message.
-func (f *feed) counted(rows int, last *jetstream.MsgMetadata) {
+func (f *feed) counted(gen uint64, rows int, last *jetstream.MsgMetadata) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if gen != f.gen {
+		return // a run that was stopped
+	}
 	f.status.Batches++
 	f.status.Rows += uint64(rows)
 	if last != nil {
@@ -257,9 +260,12 @@ func (f *feed) counted(rows int, last *jetstream.MsgMetadata) {
 	}
 }
 
-func (f *feed) skipped(n uint64) {
+func (f *feed) skipped(gen, n uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if gen != f.gen {
+		return
+	}
 	f.status.Skipped += n
 	f.skipAt = time.Now()
 }
