@@ -502,7 +502,7 @@ func (c *adminConsole) liveFeed(t *testing.T, kind string) (feedStatus, bool) {
 // stored after it still reaches the page. (Rows are counted, not timed: the flood is published
 // in one go, far faster than the feed's 100 rows a second.)
 func TestConsoleAPILiveFeedIsBounded(t *testing.T) {
-	const flood, feedBatch = 5000, 25 // feedBatch: console_feed.go's
+	const flood, feedBatch, feedPoll = 5000, 25, 250 * time.Millisecond // console_feed.go's bounds
 	c := startAdminConsole(t, "")
 	page := c.openStream(t)
 	page.next(t, "health", `"connected":true`)
@@ -514,6 +514,7 @@ func TestConsoleAPILiveFeedIsBounded(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	start := time.Now()
 	for i := range flood {
 		msg := nats.NewMsg(c.cfg.Stream.SubjectPrefix + ".aghanim.flood")
 		msg.Header.Set("ce-id", fmt.Sprintf("whevt_flood_%d", i))
@@ -527,6 +528,10 @@ func TestConsoleAPILiveFeedIsBounded(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the flood was not stored")
 	}
+	// How long the flood took to store: the checks that it was sampled assume it arrived faster
+	// than the feed's own pace (feedBatch rows every feedPoll), which a machine so busy that
+	// storing took longer cannot show.
+	stored := time.Since(start)
 	c.honest(t, "whevt_after_flood")
 	seen := 0
 	for {
@@ -546,11 +551,15 @@ func TestConsoleAPILiveFeedIsBounded(t *testing.T) {
 	if rows+after.Skipped-before.Skipped < flood+1 {
 		t.Errorf("%d rows and %d skipped: %d events unaccounted for", rows, after.Skipped-before.Skipped, flood+1)
 	}
-	if seen >= flood/2 || rows >= flood/2 {
-		t.Errorf("the page got %d of %d rows (%d read here): the feed followed the flood message by message", rows, flood+1, seen)
-	}
-	if after.Skipped == before.Skipped {
-		t.Errorf("nothing skipped: the page is not told it sees a sample")
+	if paced := time.Duration(flood/feedBatch/4) * feedPoll; stored >= paced {
+		t.Logf("the flood took %s to store, no faster than the feed's pace (%s for its rows): whether it was sampled is not checked", stored, paced*4)
+	} else {
+		if seen >= flood/2 || rows >= flood/2 {
+			t.Errorf("the page got %d of %d rows (%d read here): the feed followed the flood message by message", rows, flood+1, seen)
+		}
+		if after.Skipped == before.Skipped {
+			t.Errorf("nothing skipped: the page is not told it sees a sample")
+		}
 	}
 
 	var endpoints struct {
