@@ -31,7 +31,7 @@ var (
 // publish_timeout by the broker's options (the flusher timeout bounds a write, nats.Timeout a
 // dial and a greeting: see connectTimeout), so an answer still leaves in time, and a link that
 // stalls a write is dropped and rebuilt by the client. A goroutine per publish to wait for the
-// lock cost about 5 % of the bridge's CPU under load (BENCHMARKS.md) for no answer that left
+// lock cost about 3 % of the bridge's CPU under load (BENCHMARKS.md) for no answer that left
 // earlier.
 type Publisher struct {
 	broker  *Broker
