@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: one run, one machine, the same load tool for every target.
-#   scripts/benchmarks.sh        (about 15 minutes; needs curl and free ports 18080, 18090, 18091, 18099, 14222, 14333)
+#   scripts/benchmarks.sh        (about 22 minutes; needs curl and free ports 18080, 18090, 18091, 18099, 14222, 14333)
 # Env: DURATION (one round, default 10s), CONNS (default 64), ROUNDS (rounds of each target, the
-# best one counts, default 3), SERIES (sustained series, default 3), RUNS (20 s runs per series,
+# best one counts, default 5), SERIES (sustained series, default 3), RUNS (20 s runs per series,
 # default 4), OUT (default BENCHMARKS.md)
 HTTP=18080 BASE=18099 EMB=14222 EXT=14333 BTH=18090 ADM=18091
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SERIES=${SERIES:-3}
 RUNS=${RUNS:-4}
 OUT=${OUT:-BENCHMARKS.md}
