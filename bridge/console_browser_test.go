@@ -63,6 +63,11 @@ func withConsole(cfg *bridge.Config, token string) {
 			kept = append(kept, ep)
 		}
 	}
+	for i := range kept {
+		if kept[i].ID == "stripe" {
+			kept[i].AllowFrom = []string{"127.0.0.0/8"} // so Endpoints shows an allow-list
+		}
+	}
 	cfg.Endpoints = kept
 }
 
@@ -437,6 +442,25 @@ func TestConsoleBrowserPanelsFillLive(t *testing.T) {
 
 	c.show("#endpoints")
 	c.waitFor("aghanim's counts: 1 accepted, 1 rejected", rowCell(ag, "accepted")+` === "1" && `+rowCell(ag, "rejected")+` === "1"`)
+	// What the row says of the endpoint, its last event and its last rejection (the last ones are
+	// looked up in NATS once a second, so they may follow the counts).
+	c.waitFor("aghanim's last event and last rejection", rowCell(ag, "last-event")+`.includes("com.aghanim.player.update") && `+rowCell(ag, "last-rejection")+`.includes("bad_signature")`)
+	st := tableRow("endpoints-table", "data-endpoint", "stripe")
+	for _, cell := range []struct{ row, class, want string }{
+		{ag, "proof", "hmac"},
+		{ag, "allow-from", "no"},
+		{ag, "allow-unsigned", "no"},
+		{ag, "last-rejection", "no configured secret matches"},
+		{ag, "secret", "secrets[0]"},
+		{st, "allow-from", "127.0.0.0/8"},
+	} {
+		if got := pageEval[string](c, rowCell(cell.row, cell.class)); !strings.Contains(got, cell.want) {
+			t.Errorf("Endpoints td.%s %q, want it to say %q", cell.class, got, cell.want)
+		}
+	}
+	if strings.Contains(pageEval[string](c, `document.querySelector("#endpoints-table").textContent`), "demo-secret") {
+		t.Errorf("the Endpoints table shows a secret")
+	}
 	c.sendAghanim(aghanimBody("whevt_console_live_2", "2D2R-OP3C"))
 	c.waitFor("aghanim's accepted count to follow, with Endpoints open", rowCell(ag, "accepted")+` === "2"`)
 	// Endpoints is refreshed with every health update (each second), not every ten: counted
