@@ -7,7 +7,9 @@ import (
 	"embed"
 	"encoding/hex"
 	"html/template"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -82,7 +84,7 @@ func newConsole(a *App, token string) *console {
 
 // routes adds the console's routes to the admin listener's mux.
 func (c *console) routes(mux *http.ServeMux) {
-	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, consoleHeaders(h)) }
+	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, consoleHeaders(c.knownHost(h))) }
 	handle("GET /{$}", c.handlePage)
 	handle("GET /console/console.js", serveAsset("console/console.js", "text/javascript; charset=utf-8"))
 	handle("GET /console/console.css", serveAsset("console/console.css", "text/css; charset=utf-8"))
@@ -141,6 +143,39 @@ func serveAsset(name, contentType string) http.HandlerFunc {
 		w.Header().Set("Content-Type", contentType)
 		_, _ = w.Write(body)
 	}
+}
+
+// knownHost refuses, without a token, a request whose Host is a name other than localhost (421).
+// Without a token the console trusts whoever reaches it; a page of another site whose name is
+// made to resolve to the listener (DNS rebinding) would otherwise read it as same-origin. An IP
+// address as Host cannot be rebound, nor can localhost in a browser. With a token the session
+// cookie, bound to the name it was set for, is the proof.
+func (c *console) knownHost(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c.token == "" && !loopbackOrAddressHost(r.Host) {
+			http.Error(w, "without http.admin_token the console answers only to an IP address or localhost: "+
+				"set http.admin_token to reach it by name", http.StatusMisdirectedRequest)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// loopbackOrAddressHost reports whether a Host header names an IP address or localhost (or is
+// empty, as from an HTTP/1.0 tool).
+func loopbackOrAddressHost(host string) bool {
+	if host == "" {
+		return true
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	_, err := netip.ParseAddr(host)
+	return err == nil
 }
 
 // signedIn reports whether the request carries the session cookie (or the admin token as a

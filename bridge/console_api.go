@@ -370,9 +370,15 @@ func sortedHeaders(h nats.Header) [][2]string {
 	var out [][2]string
 	for _, name := range names {
 		ce := strings.HasPrefix(strings.ToLower(name), "ce-")
+		// Rejections are stored with these redacted; one stored before a header joined the list
+		// is redacted here.
+		redact := slices.ContainsFunc(redactedHeaders, func(r string) bool { return strings.EqualFold(r, name) })
 		for _, v := range h[name] {
 			if ce {
 				v = ceValue(v)
+			}
+			if redact {
+				v = "[redacted]"
 			}
 			out = append(out, [2]string{name, v})
 		}

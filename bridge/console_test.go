@@ -48,6 +48,10 @@ func (c *adminConsole) request(t *testing.T, method, path string, header http.He
 		t.Fatal(err)
 	}
 	for k, v := range header {
+		if k == "Host" {
+			req.Host = v[0] // the client sends req.Host, never a Host header
+			continue
+		}
 		req.Header[k] = v
 	}
 	resp, err := c.client.Do(req)
@@ -695,5 +699,64 @@ func TestConsoleAPIDemoAdminListen(t *testing.T) {
 	cfg.HTTP.AdminListen = bridge.DemoAdminListen
 	if _, err := bridge.Compile(cfg); err != nil {
 		t.Fatalf("the demo with its admin listener %s: %v", bridge.DemoAdminListen, err)
+	}
+}
+
+// TestConsoleAPIRefusesOtherHostsWithoutToken: without a token the console trusts whoever
+// reaches it, so a page of another site must not reach it either — DNS rebinding would make
+// http://evil.example:port/ resolve to the loopback listener, and the page's fetches would be
+// same-origin. Without a token the console answers only to an IP address or localhost as Host.
+func TestConsoleAPIRefusesOtherHostsWithoutToken(t *testing.T) {
+	c := startAdminConsole(t, "")
+	_, port, _ := strings.Cut(strings.TrimPrefix(c.admin, "http://"), ":")
+	for _, host := range []string{"evil.example:" + port, "evil.example", "127.0.0.1.evil.example:" + port, "localhost.evil.example:" + port} {
+		for _, path := range []string{"/", "/console/api/endpoints", "/console/api/events", "/console/api/rejections/1", "/console/api/health", "/console/api/stream"} {
+			// The answer's body is not read: were the live stream served, it would never end.
+			req, err := http.NewRequest(http.MethodGet, c.admin+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = host
+			resp, err := c.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMisdirectedRequest {
+				t.Errorf("GET %s with Host %s: %d, want 421", path, host, resp.StatusCode)
+			}
+		}
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LOCALHOST:" + port, "[::1]:" + port, "10.1.2.3:" + port} {
+		if resp, body := c.request(t, http.MethodGet, "/console/api/health", http.Header{"Host": {host}}, ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET with Host %s: %d, want 200\n%s", host, resp.StatusCode, body)
+		}
+	}
+	// With a token, a signed-in request from any name is served (the cookie is the proof).
+	const token = "console-host-test-token"
+	ct := startAdminConsole(t, token)
+	if resp, body := ct.request(t, http.MethodGet, "/console/api/health", http.Header{"Host": {"bridge.internal"}, "Authorization": {"Bearer " + token}}, ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("with a token, Host bridge.internal: %d\n%s", resp.StatusCode, body)
+	}
+}
+
+// TestConsoleAPIRejectionHidesTokenHeaders: GitLab sends its shared secret itself in
+// X-Gitlab-Token, as Okta and Auth0 do in Authorization; a refused request's token (a rotated-out
+// secret, or the right one refused for another reason) is never shown.
+func TestConsoleAPIRejectionHidesTokenHeaders(t *testing.T) {
+	c := startAdminConsole(t, "")
+	const old = "the-rotated-out-gitlab-token"
+	header := http.Header{"Content-Type": {"application/json"}, "X-Gitlab-Event": {"Push Hook"}, "X-Gitlab-Token": {old}}
+	if resp, _ := c.post("gitlab", header, []byte(`{"object_kind":"push"}`)); resp.StatusCode < 400 {
+		t.Fatalf("a wrong token: %d", resp.StatusCode)
+	}
+	var rejections struct{ Rejections []consoleEvent }
+	waitFor(t, 30*time.Second, "the rejection listed", func() bool {
+		c.getJSON(t, "/console/api/rejections", nil, &rejections)
+		return len(rejections.Rejections) == 1
+	})
+	resp, raw := c.request(t, http.MethodGet, "/console/api/rejections/"+strconv.FormatUint(rejections.Rejections[0].Seq, 10), nil, "")
+	if resp.StatusCode != 200 || strings.Contains(raw, old) || !strings.Contains(raw, `"X-Gitlab-Token","[redacted]"`) {
+		t.Errorf("rejection detail: %d, the token shown or not marked redacted:\n%s", resp.StatusCode, raw)
 	}
 }

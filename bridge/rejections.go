@@ -27,8 +27,9 @@ const (
 	RejectionReceivedHeader  = "Bridge-Received"
 )
 
-// redactedHeaders carry credentials: their values are never kept.
-var redactedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
+// redactedHeaders carry credentials: their values are never kept. X-Gitlab-Token is GitLab's
+// shared secret itself (Okta's and Auth0's is in Authorization).
+var redactedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization", "X-Gitlab-Token"}
 
 // rejectionQueue is how many rejections may wait for the publishing goroutine, and
 // rejectionQueueBytes how many bytes they may hold together: a stalled link must not turn a
