@@ -1,17 +1,18 @@
 package bridge
 
 import (
-	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/hex"
+	"encoding/base64"
 	"html/template"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,21 +36,81 @@ var consolePages = template.Must(template.ParseFS(consoleFiles, "console/*.html"
 const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// consoleCookie holds the session: an HMAC of a fixed label under the admin token, never the
-// token itself, so that the cookie alone does not give /-/reload its bearer token.
+// consoleCookie holds a session: a random id per sign-in, which the bridge keeps for
+// consoleSessionAge and forgets at sign-out — never the token, so the cookie does not give
+// /-/reload its bearer token, and a copied cookie dies with its session. At most
+// maxConsoleSessions live at once; a new sign-in past that ends the oldest.
 const (
-	consoleCookie       = "bridge_console"
-	consoleSessionLabel = "webhook-bridge console session v1"
-	consoleSessionAge   = 12 * time.Hour
+	consoleCookie      = "bridge_console"
+	consoleSessionAge  = 12 * time.Hour
+	maxConsoleSessions = 256
 )
+
+// consoleSessions are the signed-in browsers: the SHA-256 of each session id (so a lookup's
+// timing tells nothing of the ids) and when it ends.
+type consoleSessions struct {
+	mu  sync.Mutex
+	ids map[[32]byte]time.Time
+	now func() time.Time
+}
+
+// start makes a new session and returns its id.
+func (s *consoleSessions) start() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	id := base64.RawURLEncoding.EncodeToString(b[:])
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[[32]byte]time.Time{}
+	}
+	var oldest [32]byte
+	var oldestEnd time.Time
+	for k, end := range s.ids {
+		if !now.Before(end) {
+			delete(s.ids, k)
+		} else if oldestEnd.IsZero() || end.Before(oldestEnd) {
+			oldest, oldestEnd = k, end
+		}
+	}
+	if len(s.ids) >= maxConsoleSessions {
+		delete(s.ids, oldest)
+	}
+	s.ids[sha256.Sum256([]byte(id))] = now.Add(consoleSessionAge)
+	return id, nil
+}
+
+// valid reports whether id is a session that has not ended.
+func (s *consoleSessions) valid(id string) bool {
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end, ok := s.ids[k]
+	if ok && !s.now().Before(end) {
+		delete(s.ids, k)
+		return false
+	}
+	return ok
+}
+
+// end forgets the session id.
+func (s *consoleSessions) end(id string) {
+	k := sha256.Sum256([]byte(id))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.ids, k)
+}
 
 // console serves the page, its assets and its data on the admin listener.
 type console struct {
-	app     *App
-	token   string
-	session string   // the cookie's value when signed in ("" without a token)
-	bearer  [32]byte // sha256 of "Bearer <token>", for tools that send the header instead
-	log     zerolog.Logger
+	app      *App
+	token    string
+	sessions consoleSessions // the signed-in browsers (none without a token)
+	bearer   [32]byte        // sha256 of "Bearer <token>", for tools that send the header instead
+	log      zerolog.Logger
 	// natsServer says where NATS is, passwords hidden (what needs a restart; a reload keeps it).
 	natsServer string
 	stats      *endpointStats
@@ -64,10 +125,8 @@ type console struct {
 
 func newConsole(a *App, token string) *console {
 	c := &console{app: a, token: token, log: a.log, done: make(chan struct{})}
+	c.sessions.now = time.Now
 	if token != "" {
-		m := hmac.New(sha256.New, []byte(token))
-		m.Write([]byte(consoleSessionLabel))
-		c.session = hex.EncodeToString(m.Sum(nil))
 		c.bearer = sha256.Sum256([]byte("Bearer " + token))
 	}
 	c.natsServer = "embedded " + a.plan.cfg.NATS.Embedded.Listen
@@ -184,12 +243,8 @@ func (c *console) signedIn(r *http.Request) bool {
 	if c.token == "" {
 		return true
 	}
-	if k, err := r.Cookie(consoleCookie); err == nil {
-		given := sha256.Sum256([]byte(k.Value))
-		want := sha256.Sum256([]byte(c.session))
-		if subtle.ConstantTimeCompare(given[:], want[:]) == 1 {
-			return true
-		}
+	if k, err := r.Cookie(consoleCookie); err == nil && c.sessions.valid(k.Value) {
+		return true
 	}
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		given := sha256.Sum256([]byte(auth))
@@ -263,8 +318,13 @@ func (c *console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		c.signInPage(w, http.StatusUnauthorized, "That is not the admin token (http.admin_token).")
 		return
 	}
+	session, err := c.sessions.start()
+	if err != nil {
+		c.signInPage(w, http.StatusInternalServerError, "No session could be started.")
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: consoleCookie, Value: c.session, Path: "/", MaxAge: int(consoleSessionAge.Seconds()),
+		Name: consoleCookie, Value: session, Path: "/", MaxAge: int(consoleSessionAge.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -274,6 +334,9 @@ func (c *console) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		http.Error(w, "sign out from the console's own page", http.StatusForbidden)
 		return
+	}
+	if k, err := r.Cookie(consoleCookie); err == nil {
+		c.sessions.end(k.Value) // a copy of the cookie dies with it
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: consoleCookie, Value: "", Path: "/", MaxAge: -1,

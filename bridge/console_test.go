@@ -195,6 +195,26 @@ func TestConsoleAPISignIn(t *testing.T) {
 	if strings.Contains(c.logs.String(), token) {
 		t.Errorf("the log shows the token")
 	}
+
+	// Each sign-in is a session of its own; signing out ends that one on the server, so a copy
+	// of its cookie no longer opens anything, while another browser's session goes on.
+	other := c.signIn(t, token)
+	if other.Value == cookie.Value {
+		t.Errorf("two sign-ins got the same cookie value")
+	}
+	resp, body := c.request(t, http.MethodPost, "/console/sign-out", http.Header{"Cookie": {cookie.String()}, "Origin": {c.admin}}, "")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d\n%s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct {
+		name   string
+		cookie *http.Cookie
+		want   int
+	}{{"the signed-out session's cookie, copied", cookie, 401}, {"another browser's session", other, 200}} {
+		if resp, _ := c.request(t, http.MethodGet, "/console/api/health", http.Header{"Cookie": {tc.cookie.String()}}, ""); resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
 }
 
 // TestConsoleAPIOnlyOnAdminListener: the webhook listener serves no console.
