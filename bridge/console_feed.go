@@ -189,20 +189,21 @@ func (f *feed) fetch(ctx context.Context, gen uint64, cons jetstream.Consumer, l
 	if err != nil {
 		return nil, err
 	}
+	// The batch is counted before its rows and each row before a page can see it, so the status
+	// never shows fewer than the pages got.
+	f.batchStarted(gen)
 	var last *jetstream.MsgMetadata
-	rows := 0
 	for m := range batch.Messages() {
 		md, err := m.Metadata()
 		if err != nil {
 			continue
 		}
 		last = md
-		row, err := json.Marshal(f.row(&nats.Msg{Subject: m.Subject(), Header: nats.Header(m.Headers())}, md.Sequence.Stream, md.Timestamp))
-		if err == nil && f.deliver(gen, row) {
-			rows++
+		if row, err := json.Marshal(f.row(&nats.Msg{Subject: m.Subject(), Header: nats.Header(m.Headers())}, md.Sequence.Stream, md.Timestamp)); err == nil {
+			f.deliver(gen, row)
 		}
 	}
-	f.counted(gen, rows, last)
+	f.counted(gen, last)
 	return last, batch.Error()
 }
 
@@ -239,15 +240,22 @@ func (f *feed) drop(cons jetstream.Consumer) {
 	_ = f.broker.JS().DeleteConsumer(ctx, f.stream, cons.CachedInfo().Name)
 }
 
-// counted notes a batch: its rows, and the stream's last sequence and rate from its last message.
-func (f *feed) counted(gen uint64, rows int, last *jetstream.MsgMetadata) {
+// batchStarted counts a batch fetched.
+func (f *feed) batchStarted(gen uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if gen == f.gen {
+		f.status.Batches++
+	}
+}
+
+// counted notes the end of a batch: the stream's last sequence and rate from its last message.
+func (f *feed) counted(gen uint64, last *jetstream.MsgMetadata) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gen != f.gen {
 		return // a run that was stopped
 	}
-	f.status.Batches++
-	f.status.Rows += uint64(rows)
 	if last != nil {
 		f.top = max(f.top, last.Sequence.Stream+last.NumPending)
 	}
@@ -293,25 +301,25 @@ func startAtLast(st jetstream.StreamState, n int) jetstream.OrderedConsumerConfi
 	return cfg
 }
 
-// deliver keeps a row and hands it to every page; a page whose queue is full misses it. It
-// reports whether the run is still the current one.
-func (f *feed) deliver(gen uint64, row []byte) bool {
+// deliver keeps a row, counts it and hands it to every page, unless the run was stopped; a page
+// whose queue is full misses it.
+func (f *feed) deliver(gen uint64, row []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gen != f.gen || f.cancel == nil {
-		return false // a run that was stopped
+		return // a run that was stopped
 	}
 	if len(f.ring) >= feedRows {
 		f.ring = append(f.ring[:0:0], f.ring[len(f.ring)-feedRows+1:]...)
 	}
 	f.ring = append(f.ring, row)
+	f.status.Rows++
 	for s := range f.subs {
 		select {
 		case s.rows <- row:
 		default:
 		}
 	}
-	return true
 }
 
 // eventRowJSON is one event as the console lists it.
