@@ -59,28 +59,40 @@ func NewPublisher(b *Broker, timeout time.Duration) *Publisher {
 	}
 }
 
-// handOver runs call, which takes the connection's lock, on its own goroutine until ctx ends or
-// expired fires (nil: never), if a slot of slots is free and the message's size fits the bytes
-// bound.
-func handOver[T any](ctx context.Context, expired <-chan time.Time, slots chan struct{}, bytes *byteBudget, msg *nats.Msg, call func() (T, error)) (T, error) {
-	var zero T
+// handOver runs call, which takes the connection's lock and waits for a reply, on its own
+// goroutine until ctx ends, if a slot of slots is free and the message's size fits the bytes
+// bound. A call that returns after ctx ended is left to finish on its own, holding its slot and
+// bytes until then; its result is dropped.
+func handOver(ctx context.Context, slots chan struct{}, bytes *byteBudget, msg *nats.Msg, call func() (*nats.Msg, error)) (*nats.Msg, error) {
 	size := msgSize(msg)
 	select {
 	case slots <- struct{}{}:
 	default:
-		return zero, fmt.Errorf("%d questions already wait on the NATS connection: %w", cap(slots), ErrUnavailable)
+		return nil, fmt.Errorf("%d questions already wait on the NATS connection: %w", cap(slots), ErrUnavailable)
 	}
 	if !bytes.take(size) {
 		<-slots
-		return zero, fmt.Errorf("%d MiB of questions already wait on the NATS connection: %w", maxQuestionBytes>>20, ErrUnavailable)
+		return nil, fmt.Errorf("%d MiB of questions already wait on the NATS connection: %w", maxQuestionBytes>>20, ErrUnavailable)
 	}
-	return withDeadline(ctx, expired, func() (T, error) {
+	type result struct {
+		reply *nats.Msg
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
 		defer func() {
 			bytes.give(size)
 			<-slots
 		}()
-		return call()
-	})
+		reply, err := call()
+		done <- result{reply, err}
+	}()
+	select {
+	case r := <-done:
+		return r.reply, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // msgSize is about what a message holds in memory: its subject, headers and data.
@@ -182,7 +194,7 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 	q := &nats.Msg{Subject: subject, Header: msg.Header, Data: msg.Data}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	reply, err := handOver(ctx, nil, p.questions, p.questionBytes, q, func() (*nats.Msg, error) {
+	reply, err := handOver(ctx, p.questions, p.questionBytes, q, func() (*nats.Msg, error) {
 		return p.broker.Conn().RequestMsgWithContext(ctx, q)
 	})
 	switch {
@@ -194,28 +206,4 @@ func (p *Publisher) Ask(ctx context.Context, subject string, msg *nats.Msg, time
 		return nil, fmt.Errorf("ask %s: %v: %w", subject, err, ErrUnavailable)
 	}
 	return reply, nil
-}
-
-// withDeadline runs call on its own goroutine and waits for it until ctx ends or expired fires
-// (context.DeadlineExceeded). A call that returns later is left to finish on its own; its result
-// is dropped.
-func withDeadline[T any](ctx context.Context, expired <-chan time.Time, call func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := call()
-		done <- result{v, err}
-	}()
-	var zero T
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-expired:
-		return zero, context.DeadlineExceeded
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
 }
