@@ -372,7 +372,7 @@ func sortedHeaders(h nats.Header) [][2]string {
 		ce := strings.HasPrefix(strings.ToLower(name), "ce-")
 		// Rejections are stored with these redacted; one stored before a header joined the list
 		// is redacted here.
-		redact := slices.ContainsFunc(redactedHeaders, func(r string) bool { return strings.EqualFold(r, name) })
+		redact := redactedHeader(name)
 		for _, v := range h[name] {
 			if ce {
 				v = ceValue(v)

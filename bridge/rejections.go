@@ -31,6 +31,11 @@ const (
 // shared secret itself (Okta's and Auth0's is in Authorization).
 var redactedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization", "X-Gitlab-Token"}
 
+// redactedHeader reports whether a header of that name (in any case) is never kept nor shown.
+func redactedHeader(name string) bool {
+	return slices.ContainsFunc(redactedHeaders, func(h string) bool { return strings.EqualFold(h, name) })
+}
+
 // rejectionQueue is how many rejections may wait for the publishing goroutine, and
 // rejectionQueueBytes how many bytes they may hold together: a stalled link must not turn a
 // flood of refused requests into memory.
@@ -91,7 +96,7 @@ func (r *rejectionLog) record(rj rejection) {
 	}
 	msg := nats.NewMsg(r.prefix + "." + rj.endpoint + "." + rj.reason)
 	for name, values := range rj.header {
-		if slices.ContainsFunc(redactedHeaders, func(h string) bool { return strings.EqualFold(h, name) }) {
+		if redactedHeader(name) {
 			values = []string{"[redacted]"}
 		}
 		if len(name) >= 5 && strings.EqualFold(name[:5], "Nats-") {
