@@ -109,7 +109,7 @@ type console struct {
 	app      *App
 	token    string
 	sessions consoleSessions // the signed-in browsers (none without a token)
-	bearer   [32]byte        // sha256 of "Bearer <token>", for tools that send the header instead
+	bearer   bearerToken     // for tools that send the token in Authorization instead
 	log      zerolog.Logger
 	// natsServer says where NATS is, passwords hidden (what needs a restart; a reload keeps it).
 	natsServer string
@@ -127,7 +127,7 @@ func newConsole(a *App, token string) *console {
 	c := &console{app: a, token: token, log: a.log, done: make(chan struct{})}
 	c.sessions.now = time.Now
 	if token != "" {
-		c.bearer = sha256.Sum256([]byte("Bearer " + token))
+		c.bearer = newBearerToken(token)
 	}
 	c.natsServer = "embedded " + a.plan.cfg.NATS.Embedded.Listen
 	if u := a.plan.cfg.NATS.URL; u != "" {
@@ -246,11 +246,7 @@ func (c *console) signedIn(r *http.Request) bool {
 	if k, err := r.Cookie(consoleCookie); err == nil && c.sessions.valid(k.Value) {
 		return true
 	}
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		given := sha256.Sum256([]byte(auth))
-		return subtle.ConstantTimeCompare(given[:], c.bearer[:]) == 1
-	}
-	return false
+	return c.bearer.sentBy(r)
 }
 
 // apiOnly answers 401 to a data request that is not signed in.
