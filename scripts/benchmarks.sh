@@ -49,6 +49,8 @@ start_bridge() { "$work/bridge" -config "$@" 2>>"$work/bridge.log" & bridge=$!; 
 stop_bridge() { kill -TERM "$bridge"; wait "$bridge" || true; }
 start_nats() { rm -rf "$work/data-nats"; "$work/nats-server" -js -sd "$work/data-nats" -a 127.0.0.1 -p $EXT >/dev/null 2>&1 & nats=$!; pids+=($nats); wait_port $EXT; }
 stop_nats() { kill "$nats"; wait "$nats" 2>/dev/null || true; }
+# start_benthos: Benthos on the external server; its pid in $bth.
+start_benthos() { SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml >>"$work/benthos.log" 2>&1 & bth=$!; pids+=($bth); wait_port $BTH; }
 
 # 1. The client's ceiling: a handler that answers 204 and does nothing, in a process of its own.
 "$work/loadgen" -baseline-listen 127.0.0.1:$BASE >/dev/null 2>&1 & basepid=$!; pids+=($basepid)
@@ -105,8 +107,7 @@ for r in $(seq "$ROUNDS"); do
   stop_nats
   start_nats
   start_bridge "$work/external.yaml"; stop_bridge   # the stream, as the bridge creates it
-  SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml >>"$work/benthos.log" 2>&1 & bth=$!; pids+=($bth)
-  wait_port $BTH
+  start_benthos
   "$work/loadgen" -secret "$SECRET" -c "$CONNS" -d "$DURATION" -url "http://127.0.0.1:$BTH/webhooks/aghanim" -verify-stream nats://127.0.0.1:$EXT -cpu-pids "$bth,$nats" > "$work/benthos-$r.txt"
   peak_rss_mb "$bth" > "$work/benthos-$r.rss"
   kill "$bth"; wait "$bth" 2>/dev/null || true
@@ -117,8 +118,7 @@ best external; best rawext; best benthos
 # 3b. Do the bridge and Benthos answer alike? A valid event, the same event again (a duplicate),
 #     a forged one.
 start_nats; start_bridge "$work/external.yaml"
-SECRET=$SECRET NATS_URL=nats://127.0.0.1:$EXT BENTHOS_LISTEN=127.0.0.1:$BTH "$work/benthos" -c bench/benthos/benthos.yaml >>"$work/benthos.log" 2>&1 & bth=$!; pids+=($bth)
-wait_port $BTH
+start_benthos
 printf '{"event_type":"player.update","event_id":"whevt_compare_%s","event_time":1725548450,"event_data":{"player_id":"P1"}}' "$(date +%s%N)" > "$work/compare.json"
 answer() { # answer PORT SECRET: status line and body of one signed POST
   "$work/bridge" send -provider aghanim -secret "$2" -file "$work/compare.json" -url "http://127.0.0.1:$1/webhooks/aghanim" 2>/dev/null | awk 'NR==1 {s=$2} body {b=b $0} /^\r?$/ {body=1} END {print s, b}'
